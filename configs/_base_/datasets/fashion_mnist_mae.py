@@ -1,0 +1,39 @@
+# Fashion-MNIST as Debian's dataset-fashion-mnist installs it (the embedded default data):
+# 28x28 grey images, read by the idx loader, repeated to 3 channels, cropped and resized to 32.
+dataset_type = 'ImageDataset'
+data_root = '/usr/share/datasets/fashion-mnist'
+
+data_preprocessor = dict(
+    type='ImgDataPreprocessor',
+    mean=[72.94, 72.94, 72.94],  # Fashion-MNIST training-set pixel mean and std
+    std=[90.02, 90.02, 90.02],
+)
+
+train_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='RandomResizedCrop', size=32, scale=(0.5, 1.0), interpolation='bicubic'),
+    dict(type='mmcv.RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='PackInputs'),
+]
+test_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='ResizeShortEdge', size=32),
+    dict(type='PackInputs'),
+]
+
+train_dataloader = dict(
+    batch_size=256,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(type=dataset_type, data_root=data_root, split='train', pipeline=train_pipeline),
+)
+# tools/test.py on a pretraining checkpoint: reconstruction loss on the held-out split.
+test_dataloader = dict(
+    batch_size=512,
+    num_workers=2,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(type=dataset_type, data_root=data_root, split='test', pipeline=test_pipeline),
+)
+test_evaluator = dict(type='ReconstructionLoss')
+test_cfg = dict()

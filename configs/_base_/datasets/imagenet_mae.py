@@ -1,0 +1,41 @@
+# ImageNet-style folder: data_root/train/<class>/*.JPEG (a plain folder of images works too).
+dataset_type = 'ImageDataset'
+data_root = 'data/imagenet'
+
+data_preprocessor = dict(
+    type='ImgDataPreprocessor',
+    mean=[123.675, 116.28, 103.53],
+    std=[58.395, 57.12, 57.375],
+)
+
+train_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='RandomResizedCrop', size=224, scale=(0.2, 1.0), interpolation='bicubic'),
+    dict(type='mmcv.RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='PackInputs'),
+]
+# Deterministic view for held-out pictures and evaluation.
+test_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='ResizeShortEdge', size=256),
+    dict(type='CenterCrop', size=224),
+    dict(type='PackInputs'),
+]
+
+train_dataloader = dict(
+    batch_size=512,
+    num_workers=8,
+    persistent_workers=True,
+    pin_memory=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(type=dataset_type, data_root=data_root, split='train', pipeline=train_pipeline),
+)
+# tools/test.py on a pretraining checkpoint: reconstruction loss on the held-out split.
+test_dataloader = dict(
+    batch_size=256,
+    num_workers=8,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(type=dataset_type, data_root=data_root, split='val', pipeline=test_pipeline),
+)
+test_evaluator = dict(type='ReconstructionLoss')
+test_cfg = dict()

@@ -1,0 +1,27 @@
+default_scope = 'mimlab'
+
+default_hooks = dict(
+    runtime_info=dict(type='RuntimeInfoHook'),
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=50),  # logs losses, lr, time and the ETA
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    # Atomic writes: a run killed during a save keeps its previous checkpoint loadable.
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3,
+                    backend_args=dict(backend='atomic_local')),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+)
+
+env_cfg = dict(
+    cudnn_benchmark=False,
+    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+    dist_cfg=dict(backend='nccl'),
+)
+
+log_processor = dict(window_size=10, by_epoch=True)
+vis_backends = [dict(type='LocalVisBackend')]
+visualizer = dict(type='Visualizer', vis_backends=vis_backends)
+log_level = 'INFO'
+
+load_from = None
+resume = False
+randomness = dict(seed=0, diff_rank_seed=True, deterministic=False)

@@ -1,0 +1,4 @@
+from . import transforms  # noqa: F401  (registers the transforms)
+from .image_dataset import FASHION_MNIST_CLASSES, ImageDataset, read_idx
+
+__all__ = ['FASHION_MNIST_CLASSES', 'ImageDataset', 'read_idx']

@@ -1,0 +1,136 @@
+"""Image datasets read from local files: idx archives (MNIST/Fashion-MNIST), ImageNet-style class
+folders, or a plain folder of images; which one is found from ``data_root``."""
+import gzip
+import os
+import os.path as osp
+from typing import List, Optional, Tuple
+
+import numpy as np
+from mmengine.dataset import BaseDataset
+
+from mimlab.registry import DATASETS
+
+IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif', '.tiff', '.webp')
+FASHION_MNIST_CLASSES = ('T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt',
+                         'Sneaker', 'Bag', 'Ankle boot')
+# The idx file prefix of each split name.
+IDX_SPLITS = {'train': 'train', 'test': 't10k', 'val': 't10k', 't10k': 't10k'}
+_IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: '>i2', 0x0C: '>i4', 0x0D: '>f4', 0x0E: '>f8'}
+
+
+def read_idx(path: str) -> np.ndarray:
+    """Parse an idx file (optionally gzipped), the format of MNIST and Fashion-MNIST."""
+    opener = gzip.open if path.endswith('.gz') else open
+    with opener(path, 'rb') as f:
+        data = f.read()
+    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _IDX_DTYPES:
+        raise ValueError(f'{path} is not an idx file (bad magic number {data[:4]!r})')
+    ndim = data[3]
+    header = 4 + 4 * ndim
+    shape = tuple(int.from_bytes(data[4 + 4 * i:8 + 4 * i], 'big') for i in range(ndim))
+    array = np.frombuffer(data, dtype=_IDX_DTYPES[data[2]], offset=header)
+    if array.size != int(np.prod(shape)):
+        raise ValueError(f'{path}: header says shape {shape}, file holds {array.size} values')
+    return array.reshape(shape)
+
+
+def _find_idx(data_root: str, split: str) -> Optional[Tuple[str, str]]:
+    prefix = IDX_SPLITS.get(split)
+    if prefix is None:
+        return None
+    for suffix in ('.gz', ''):
+        images = osp.join(data_root, f'{prefix}-images-idx3-ubyte{suffix}')
+        labels = osp.join(data_root, f'{prefix}-labels-idx1-ubyte{suffix}')
+        if osp.isfile(images) and osp.isfile(labels):
+            return images, labels
+    return None
+
+
+def _is_image(name: str) -> bool:
+    return name.lower().endswith(IMG_EXTENSIONS)
+
+
+@DATASETS.register_module()
+class ImageDataset(BaseDataset):
+    """Images (and class labels where the layout has them) from ``data_root``.
+
+    Layouts, tried in this order:
+
+    1. idx archives: ``{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]`` (Fashion-MNIST as
+       Debian's ``dataset-fashion-mnist`` installs it in ``/usr/share/datasets/fashion-mnist``).
+       Split 'train' reads ``train-*``, 'val'/'test' read ``t10k-*``.
+    2. ImageNet style: ``data_root/<split>/<class>/*.jpg`` (or ``data_root/<class>/*.jpg`` when
+       there is no ``<split>`` folder); classes are the sorted folder names.
+    3. A plain folder of images: ``data_root/<split>/*.jpg`` or ``data_root/*.jpg``; no labels.
+
+    Each sample is a dict with ``img`` (idx, an HxW uint8 array) or ``img_path`` (files), and
+    ``gt_label`` (-1 without labels), passed through ``pipeline``.
+
+    Args:
+        data_root: the folder.
+        split: 'train', 'val' or 'test' (see above).
+        pipeline: transforms.
+        indices: keep only these samples (int: the first N), mmengine's convention.
+        classes: class names for idx data (default: Fashion-MNIST's).
+    """
+
+    def __init__(self, data_root: str, split: str = 'train', pipeline=(), indices=None,
+                 classes: Optional[Tuple[str, ...]] = None, test_mode: bool = False,
+                 lazy_init: bool = False, max_refetch: int = 1000) -> None:
+        if not osp.isdir(data_root):
+            raise FileNotFoundError(f'dataset data_root={data_root!r} is not a folder')
+        self.split = split
+        self._idx_classes = tuple(classes) if classes else FASHION_MNIST_CLASSES
+        self._images: Optional[np.ndarray] = None
+        super().__init__(data_root=data_root, pipeline=list(pipeline), indices=indices,
+                         test_mode=test_mode, lazy_init=lazy_init, max_refetch=max_refetch,
+                         serialize_data=True)
+
+    def load_data_list(self) -> List[dict]:
+        idx_files = _find_idx(self.data_root, self.split)
+        if idx_files is not None:
+            return self._load_idx(*idx_files)
+        folder = osp.join(self.data_root, self.split)
+        if not osp.isdir(folder):
+            folder = self.data_root
+        data_list = self._load_folder(folder)
+        if not data_list:
+            raise FileNotFoundError(
+                f'no images found for split {self.split!r} under data_root={self.data_root!r}: '
+                f'expected idx archives ({IDX_SPLITS.get(self.split, self.split)}-images-idx3-'
+                f'ubyte.gz), <split>/<class>/*.jpg, <class>/*.jpg or a folder of images '
+                f'({", ".join(IMG_EXTENSIONS)})')
+        return data_list
+
+    def _load_idx(self, images_path: str, labels_path: str) -> List[dict]:
+        images = read_idx(images_path)
+        labels = read_idx(labels_path)
+        if images.ndim != 3 or len(images) != len(labels):
+            raise ValueError(f'{images_path} holds {images.shape} images but {labels_path} '
+                             f'holds {labels.shape} labels')
+        self._images = images
+        self._metainfo['classes'] = self._idx_classes
+        return [dict(img_index=i, gt_label=int(label)) for i, label in enumerate(labels)]
+
+    def _load_folder(self, folder: str) -> List[dict]:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        classes = [e.name for e in entries if e.is_dir() and not e.name.startswith('.')]
+        data_list = []
+        if classes:
+            for label, name in enumerate(classes):
+                for root, dirs, files in os.walk(osp.join(folder, name), followlinks=True):
+                    dirs.sort()
+                    data_list += [dict(img_path=osp.join(root, f), gt_label=label)
+                                  for f in sorted(files) if _is_image(f)]
+            self._metainfo['classes'] = tuple(classes)
+        else:
+            data_list = [dict(img_path=e.path, gt_label=-1) for e in entries
+                         if e.is_file() and _is_image(e.name)]
+        return data_list
+
+    def get_data_info(self, idx: int) -> dict:
+        info = super().get_data_info(idx)
+        if 'img_index' in info:
+            info['img'] = self._images[info['img_index']]
+        info['sample_idx'] = idx
+        return info

@@ -1,0 +1,115 @@
+"""Geometric transforms on HxWxC uint8 arrays (cv2 through mmcv), values kept uint8."""
+import math
+from typing import Sequence, Tuple, Union
+
+import mmcv
+import numpy as np
+from mmcv.transforms import BaseTransform
+
+from mimlab.registry import TRANSFORMS
+
+
+def _size_hw(size: Union[int, Sequence[int]]) -> Tuple[int, int]:
+    return (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
+
+
+@TRANSFORMS.register_module()
+class RandomResizedCrop(BaseTransform):
+    """Crop a random area and aspect ratio, then resize to ``size`` (Inception-style, as
+    torchvision's ``RandomResizedCrop``; MAE uses scale (0.2, 1.0), bicubic).
+
+    Args:
+        size: output (h, w) or one int.
+        scale: range of the crop's area as a fraction of the image's.
+        ratio: range of the crop's aspect ratio (w / h).
+        interpolation: cv2 interpolation name for ``mmcv.imresize``.
+    """
+
+    def __init__(self, size: Union[int, Sequence[int]], scale: Sequence[float] = (0.08, 1.0),
+                 ratio: Sequence[float] = (3 / 4, 4 / 3), interpolation: str = 'bicubic',
+                 max_attempts: int = 10) -> None:
+        if not (0 < scale[0] <= scale[1] <= 1):
+            raise ValueError(f'RandomResizedCrop scale must satisfy 0 < min <= max <= 1, '
+                             f'got {scale}')
+        if not 0 < ratio[0] <= ratio[1]:
+            raise ValueError(f'RandomResizedCrop ratio must satisfy 0 < min <= max, got {ratio}')
+        self.size = _size_hw(size)
+        self.scale = tuple(scale)
+        self.log_ratio = (math.log(ratio[0]), math.log(ratio[1]))
+        self.ratio = tuple(ratio)
+        self.interpolation = interpolation
+        self.max_attempts = max_attempts
+
+    def crop_box(self, height: int, width: int) -> Tuple[int, int, int, int]:
+        """(top, left, h, w) of a random crop."""
+        area = height * width
+        for _ in range(self.max_attempts):
+            target = area * np.random.uniform(*self.scale)
+            aspect = math.exp(np.random.uniform(*self.log_ratio))
+            w = int(round(math.sqrt(target * aspect)))
+            h = int(round(math.sqrt(target / aspect)))
+            if 0 < w <= width and 0 < h <= height:
+                top = np.random.randint(0, height - h + 1)
+                left = np.random.randint(0, width - w + 1)
+                return top, left, h, w
+        # Fall back to a central crop with the ratio clamped to the allowed range.
+        in_ratio = width / height
+        if in_ratio < self.ratio[0]:
+            w, h = width, int(round(width / self.ratio[0]))
+        elif in_ratio > self.ratio[1]:
+            h, w = height, int(round(height * self.ratio[1]))
+        else:
+            h, w = height, width
+        return (height - h) // 2, (width - w) // 2, h, w
+
+    def transform(self, results: dict) -> dict:
+        img = results['img']
+        top, left, h, w = self.crop_box(*img.shape[:2])
+        crop = img[top:top + h, left:left + w]
+        out_h, out_w = self.size
+        results['img'] = mmcv.imresize(crop, (out_w, out_h), interpolation=self.interpolation)
+        results['img_shape'] = results['img'].shape[:2]
+        results['crop_bbox'] = (left, top, left + w, top + h)
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(size={self.size}, scale={self.scale}, '
+                f'ratio={self.ratio}, interpolation={self.interpolation})')
+
+
+@TRANSFORMS.register_module()
+class ResizeShortEdge(BaseTransform):
+    """Resize so that the shorter side is ``size``, keeping the aspect ratio."""
+
+    def __init__(self, size: int, interpolation: str = 'bicubic') -> None:
+        self.size = size
+        self.interpolation = interpolation
+
+    def transform(self, results: dict) -> dict:
+        h, w = results['img'].shape[:2]
+        scale = self.size / min(h, w)
+        new_w, new_h = max(1, int(round(w * scale))), max(1, int(round(h * scale)))
+        results['img'] = mmcv.imresize(results['img'], (new_w, new_h),
+                                       interpolation=self.interpolation)
+        results['img_shape'] = (new_h, new_w)
+        return results
+
+
+@TRANSFORMS.register_module()
+class CenterCrop(BaseTransform):
+    """Crop the central ``size`` (h, w); the image must be at least that large."""
+
+    def __init__(self, size: Union[int, Sequence[int]]) -> None:
+        self.size = _size_hw(size)
+
+    def transform(self, results: dict) -> dict:
+        img = results['img']
+        h, w = img.shape[:2]
+        ch, cw = self.size
+        if h < ch or w < cw:
+            raise ValueError(f'CenterCrop{self.size} needs an image at least that large, got '
+                             f'{h}x{w} ({results.get("img_path", "in-memory sample")})')
+        top, left = (h - ch) // 2, (w - cw) // 2
+        results['img'] = img[top:top + ch, left:left + cw]
+        results['img_shape'] = (ch, cw)
+        return results

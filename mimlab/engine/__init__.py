@@ -1,0 +1,8 @@
+from .checkpoint import (AtomicLocalBackend, UnsafeCheckpointError, atomic_write,
+                         install_checkpoint_loader, load_local_checkpoint, register_safe_globals)
+from .hooks import ReconstructionHook
+
+__all__ = [
+    'AtomicLocalBackend', 'UnsafeCheckpointError', 'atomic_write', 'install_checkpoint_loader',
+    'load_local_checkpoint', 'register_safe_globals', 'ReconstructionHook'
+]

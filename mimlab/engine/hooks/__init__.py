@@ -1,0 +1,3 @@
+from .reconstruction_hook import ReconstructionHook
+
+__all__ = ['ReconstructionHook']

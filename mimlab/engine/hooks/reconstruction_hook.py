@@ -1,0 +1,91 @@
+"""Pictures of held-out reconstructions during training."""
+import copy
+import os
+import os.path as osp
+from typing import Optional
+
+import torch
+from mmengine.dataset import pseudo_collate
+from mmengine.dist import is_main_process
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+
+from mimlab.apis import sample_indices
+from mimlab.registry import DATASETS, HOOKS
+from mimlab.visualization import draw_reconstructions, save_picture
+
+
+@HOOKS.register_module()
+class ReconstructionHook(Hook):
+    """Every ``interval`` iterations and at the end of training, reconstruct the same held-out
+    images with the same masks, write ``{work_dir}/vis/reconstruction_iter_{N}.png`` (and
+    ``reconstruction_latest.png``), send the picture to the visualizer's backends and log the
+    held-out loss (``heldout/loss_rec``).
+
+    Args:
+        dataset: config of the held-out dataset. None: the training dataset's config with
+            ``split`` and the config's ``test_pipeline``, so that pointing
+            ``train_dataloader.dataset.data_root`` at other data moves the pictures along.
+        split: held-out split used when ``dataset`` is None.
+        interval: iterations between pictures (0: only at the end).
+        num_images: images in the picture, spread evenly over the dataset.
+        seed: seed of the masks.
+    """
+    priority = 'LOW'
+
+    def __init__(self, dataset: Optional[dict] = None, split: str = 'val', interval: int = 1000,
+                 num_images: int = 8, seed: int = 0) -> None:
+        self.dataset_cfg = dataset
+        self.split = split
+        self.interval = interval
+        self.num_images = num_images
+        self.seed = seed
+        self._batch: Optional[dict] = None
+
+    def before_train(self, runner) -> None:
+        if self.dataset_cfg is None:
+            if 'test_pipeline' not in runner.cfg:
+                raise KeyError('ReconstructionHook with dataset=None needs a test_pipeline in the '
+                               'config (a deterministic pipeline for held-out images)')
+            self.dataset_cfg = copy.deepcopy(runner.cfg.train_dataloader.dataset)
+            self.dataset_cfg.update(split=self.split, pipeline=runner.cfg.test_pipeline)
+
+    def _held_out_batch(self) -> dict:
+        if self._batch is None:
+            dataset = DATASETS.build(self.dataset_cfg)
+            self._batch = pseudo_collate(
+                [dataset[i] for i in sample_indices(len(dataset), self.num_images)])
+        return self._batch
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        if self.interval > 0 and self.every_n_train_iters(runner, self.interval):
+            self.draw(runner, runner.iter + 1)
+
+    def after_train(self, runner) -> None:
+        self.draw(runner, runner.iter)
+
+    @torch.no_grad()
+    def draw(self, runner, step: int) -> None:
+        """Draw after ``step`` finished iterations."""
+        if not is_main_process():
+            return
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        was_training = model.training
+        model.eval()
+        try:
+            inputs = model.data_preprocessor(self._held_out_batch(), training=False)['inputs']
+            generator = torch.Generator().manual_seed(self.seed)
+            rec = model.reconstruct(inputs, generator=generator)
+        finally:
+            model.train(was_training)
+        preprocessor = model.data_preprocessor
+        picture = draw_reconstructions(rec, preprocessor.mean, preprocessor.std)
+        out_dir = osp.join(runner.work_dir, 'vis')
+        os.makedirs(out_dir, exist_ok=True)
+        path = osp.join(out_dir, f'reconstruction_iter_{step}.png')
+        save_picture(picture, path)
+        save_picture(picture, osp.join(out_dir, 'reconstruction_latest.png'))
+        runner.visualizer.add_image('reconstruction', picture, step=step)
+        loss = float(rec.loss.mean())
+        runner.message_hub.update_scalar('heldout/loss_rec', loss)
+        runner.logger.info(f'held-out reconstruction loss {loss:.4f}; picture: {path}')

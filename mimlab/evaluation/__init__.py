@@ -1,0 +1,3 @@
+from .metrics import ReconstructionLoss
+
+__all__ = ['ReconstructionLoss']

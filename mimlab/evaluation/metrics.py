@@ -1,0 +1,20 @@
+"""Metrics for ``tools/test.py``."""
+from typing import Dict, List, Sequence
+
+import numpy as np
+from mmengine.evaluator import BaseMetric
+
+from mimlab.registry import METRICS
+
+
+@METRICS.register_module()
+class ReconstructionLoss(BaseMetric):
+    """Mean of the per-image reconstruction loss that a pretraining model's ``predict`` returns
+    (``loss_rec`` on the removed patches), over the test set."""
+    default_prefix = 'heldout'
+
+    def process(self, data_batch, data_samples: Sequence[dict]) -> None:
+        self.results.extend(float(s['loss_rec']) for s in data_samples)
+
+    def compute_metrics(self, results: List[float]) -> Dict[str, float]:
+        return dict(loss_rec=float(np.mean(results)), num_images=len(results))

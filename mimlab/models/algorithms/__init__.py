@@ -1,0 +1,4 @@
+from .base import BasePretrainer
+from .mae import MAE, Reconstruction
+
+__all__ = ['BasePretrainer', 'MAE', 'Reconstruction']

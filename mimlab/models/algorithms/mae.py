@@ -1,0 +1,71 @@
+"""MAE: Masked Autoencoders Are Scalable Vision Learners (He et al. 2021)."""
+from dataclasses import dataclass
+from typing import Dict, List, Optional
+
+import torch
+
+from mimlab.registry import MODELS
+from ..utils import unpatchify
+from .base import BasePretrainer
+
+
+@dataclass
+class Reconstruction:
+    """Pictures of one reconstruction, all (B, C, H, W) in the input's (normalised) space.
+
+    Attributes:
+        original: the input.
+        masked: the input with removed patches zeroed.
+        reconstruction: the decoder's prediction for every patch, mapped back to pixels.
+        pasted: the reconstruction with the visible patches replaced by the input's.
+        mask: (B, L) True where removed.
+        loss: (B,) the per-image loss over removed patches.
+    """
+    original: torch.Tensor
+    masked: torch.Tensor
+    reconstruction: torch.Tensor
+    pasted: torch.Tensor
+    mask: torch.Tensor
+    loss: torch.Tensor
+
+
+@MODELS.register_module()
+class MAE(BasePretrainer):
+    """MAE: mask -> encode the visible patches -> decode with mask tokens -> loss on the removed
+    patches. ``backbone`` is a :class:`MaskedViT`, ``neck`` a :class:`MAEPretrainDecoder`,
+    ``head`` a :class:`PixelReconstructionHead`."""
+
+    def loss(self, inputs: torch.Tensor,
+             data_samples: Optional[list] = None) -> Dict[str, torch.Tensor]:
+        latent = self.backbone(inputs, mask=True)
+        pred = self.neck(latent.tokens, latent.ids_restore)
+        return self.head.loss(pred, inputs, latent.mask)
+
+    @torch.no_grad()
+    def reconstruct(self, inputs: torch.Tensor,
+                    generator: Optional[torch.Generator] = None) -> Reconstruction:
+        """Reconstruct a batch for pictures and held-out evaluation (no gradient)."""
+        latent = self.backbone(inputs, mask=True, generator=generator)
+        pred = self.neck(latent.tokens, latent.ids_restore)
+        per_patch = (pred - self.head.target(inputs)).pow(2).mean(dim=-1)
+        mask_f = latent.mask.to(per_patch.dtype)
+        loss = (per_patch * mask_f).sum(1) / mask_f.sum(1)
+
+        spec = self.backbone.spec
+        grid = (inputs.shape[2] // spec.patch_size, inputs.shape[3] // spec.patch_size)
+
+        def to_image(patches: torch.Tensor) -> torch.Tensor:
+            return unpatchify(patches, spec.patch_size, grid, spec.in_chans)
+
+        pixel_mask = to_image(latent.mask.unsqueeze(-1).expand(-1, -1, spec.patch_dim).to(
+            inputs.dtype))
+        recon = to_image(self.head.to_pixels(pred, inputs))
+        return Reconstruction(original=inputs, masked=inputs * (1 - pixel_mask),
+                              reconstruction=recon,
+                              pasted=inputs * (1 - pixel_mask) + recon * pixel_mask,
+                              mask=latent.mask, loss=loss)
+
+    def predict(self, inputs: torch.Tensor, data_samples: Optional[list] = None) -> List[dict]:
+        """Per-image reconstruction loss on the removed patches (for ``tools/test.py``)."""
+        rec = self.reconstruct(inputs)
+        return [dict(loss_rec=float(v)) for v in rec.loss]

@@ -1,0 +1,4 @@
+from .mae_vit import MaskedViT
+from .vision_transformer import ARCH_SETTINGS, VisionTransformer
+
+__all__ = ['ARCH_SETTINGS', 'MaskedViT', 'VisionTransformer']

@@ -1,0 +1,61 @@
+"""The masked encoder of MAE-style pretraining: the same ViT, fed only the visible patches."""
+from typing import Optional, Sequence
+
+import torch
+
+from mimlab.registry import MODELS
+from ..utils import EncoderOutput, generate_mask, num_masked_patches
+from ..utils.masking import MASK_MODES
+from .vision_transformer import VisionTransformer
+
+
+@MODELS.register_module()
+class MaskedViT(VisionTransformer):
+    """ViT encoder that masks its input: patches -> +positions -> drop masked -> +cls -> blocks.
+
+    It adds no parameters to :class:`VisionTransformer`, so its checkpoint keys are the plain
+    ViT's. Extra args (the rest as :class:`VisionTransformer`):
+
+    Args:
+        mask_ratio: fraction of patches removed, in (0, 1).
+        mask_mode: 'random' (MAE), 'block' or 'grid' (see :func:`generate_mask`).
+    """
+
+    def __init__(self, mask_ratio: float = 0.75, mask_mode: str = 'random', **kwargs) -> None:
+        kwargs.setdefault('out_type', 'raw')
+        super().__init__(**kwargs)
+        num_masked_patches(self.patch_embed.num_patches, mask_ratio)  # validates the ratio
+        if mask_mode not in MASK_MODES:
+            raise ValueError(f'backbone mask_mode {mask_mode!r} is not one of {MASK_MODES}')
+        self.mask_ratio = mask_ratio
+        self.mask_mode = mask_mode
+
+    def forward(self, images: torch.Tensor, mask: bool = True,
+                hidden_layers: Sequence[int] = (),
+                generator: Optional[torch.Generator] = None) -> EncoderOutput:
+        """Encode a batch.
+
+        Args:
+            images: (B, C, H, W), normalised.
+            mask: remove ``mask_ratio`` of the patches (False: encode all of them).
+            hidden_layers: blocks whose outputs to return in ``hidden_states`` (for fusion necks).
+            generator: random generator for the mask (None: torch's global RNG).
+
+        Returns:
+            EncoderOutput with tokens (B, 1 + L_keep, D).
+        """
+        x, grid = self.embed(images)
+        patch_mask = None
+        if mask:
+            patch_mask = generate_mask(x.shape[0], grid, self.mask_ratio, self.mask_mode,
+                                       generator=generator, device=x.device)
+            index = patch_mask.ids_keep.unsqueeze(-1).expand(-1, -1, x.shape[-1])
+            x = torch.gather(x, 1, index)
+        x = self.with_cls_token(x)
+        wanted = {self._check_index(i, 'hidden_layers') for i in hidden_layers}
+        hidden = {}
+        for i, block in enumerate(self.blocks):
+            x = block(x)
+            if i in wanted:
+                hidden[i] = x
+        return EncoderOutput(tokens=self.norm(x), patch_mask=patch_mask, hidden_states=hidden)

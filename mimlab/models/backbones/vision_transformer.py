@@ -1,0 +1,245 @@
+"""The ViT encoder: one class for pretraining and for downstream use (mmseg, mmdet, classification).
+
+Its parameter names are the same whether it is built inside a pretraining algorithm or alone, so a
+pretraining checkpoint's ``backbone.`` keys load into it unchanged, at any input size (position
+embeddings are resampled on load).
+"""
+import math
+from typing import Dict, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+from mmengine.model import BaseModule
+from timm.layers import PatchEmbed, resample_abs_pos_embed
+from timm.models.vision_transformer import Block
+
+from mimlab.registry import MODELS
+from ..utils import EncoderSpec, sincos_pos_embed_2d
+
+ARCH_SETTINGS: Dict[str, Dict[str, int]] = {
+    'tiny': dict(embed_dim=192, depth=12, num_heads=3),
+    'small': dict(embed_dim=384, depth=12, num_heads=6),
+    'base': dict(embed_dim=768, depth=12, num_heads=12),
+    'large': dict(embed_dim=1024, depth=24, num_heads=16),
+    'huge': dict(embed_dim=1280, depth=32, num_heads=16),
+}
+OUT_TYPES = ('featmap', 'cls_token', 'avg', 'raw')
+
+
+def _to_2tuple(x: Union[int, Sequence[int]]) -> Tuple[int, int]:
+    return (x, x) if isinstance(x, int) else (int(x[0]), int(x[1]))
+
+
+@MODELS.register_module()
+class VisionTransformer(BaseModule):
+    """Vision Transformer (Dosovitskiy et al.) built from timm's ``PatchEmbed`` and ``Block``
+    (attention through ``F.scaled_dot_product_attention``), initialised as in MAE.
+
+    Args:
+        arch: one of ``ARCH_SETTINGS`` ('tiny', 'small', 'base', 'large', 'huge') or a dict with
+            ``embed_dim``, ``depth``, ``num_heads``.
+        img_size: the input size the position embedding is built for; other sizes that are
+            multiples of ``patch_size`` work (the embedding is resampled).
+        patch_size: p.
+        in_chans: image channels.
+        mlp_ratio: MLP hidden width / embed_dim.
+        qkv_bias: bias in the qkv projection.
+        drop_path_rate: stochastic depth, rising linearly to this value over the blocks.
+        pos_embed_type: 'sincos' (fixed, MAE) or 'learned'.
+        out_indices: blocks whose outputs ``forward`` returns (negative counts from the end).
+        out_type: 'featmap' (B, D, h, w) for mmseg/mmdet, 'cls_token' (B, D), 'avg' (B, D) mean
+            of the patch tokens, or 'raw' (B, 1 + L, D).
+        final_norm: apply the last LayerNorm to the last block's output.
+        frozen_stages: freeze the patch embedding and the first ``frozen_stages`` blocks (0 freezes
+            only the embedding, -1 nothing).
+        init_cfg: mmengine init config, e.g. ``dict(type='Pretrained', checkpoint=...,
+            prefix='backbone.')`` for a mimlab pretraining checkpoint.
+    """
+
+    def __init__(self,
+                 arch: Union[str, dict] = 'base',
+                 img_size: Union[int, Sequence[int]] = 224,
+                 patch_size: int = 16,
+                 in_chans: int = 3,
+                 mlp_ratio: float = 4.0,
+                 qkv_bias: bool = True,
+                 drop_path_rate: float = 0.0,
+                 pos_embed_type: str = 'sincos',
+                 out_indices: Union[int, Sequence[int]] = -1,
+                 out_type: str = 'featmap',
+                 final_norm: bool = True,
+                 frozen_stages: int = -1,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if isinstance(arch, str):
+            if arch not in ARCH_SETTINGS:
+                raise KeyError(f'backbone arch {arch!r} is not one of {sorted(ARCH_SETTINGS)}')
+            arch = ARCH_SETTINGS[arch]
+        missing = {'embed_dim', 'depth', 'num_heads'} - set(arch)
+        if missing:
+            raise KeyError(f'backbone arch dict lacks {sorted(missing)}')
+        self.embed_dim = int(arch['embed_dim'])
+        self.depth = int(arch['depth'])
+        self.num_heads = int(arch['num_heads'])
+        if self.embed_dim % self.num_heads:
+            raise ValueError(f'backbone embed_dim={self.embed_dim} is not divisible by '
+                             f'num_heads={self.num_heads}')
+        img_size = _to_2tuple(img_size)
+        if img_size[0] % patch_size or img_size[1] % patch_size:
+            raise ValueError(f'backbone img_size={img_size} is not divisible by '
+                             f'patch_size={patch_size}')
+        if pos_embed_type not in ('sincos', 'learned'):
+            raise ValueError(f"pos_embed_type must be 'sincos' or 'learned', got {pos_embed_type!r}")
+        if out_type not in OUT_TYPES:
+            raise ValueError(f'out_type must be one of {OUT_TYPES}, got {out_type!r}')
+        self.patch_size = patch_size
+        self.in_chans = in_chans
+        self.out_type = out_type
+        self.final_norm = final_norm
+        self.frozen_stages = frozen_stages
+        self.pos_embed_type = pos_embed_type
+
+        self.patch_embed = PatchEmbed(img_size=img_size, patch_size=patch_size, in_chans=in_chans,
+                                      embed_dim=self.embed_dim, strict_img_size=False)
+        self.grid_size = tuple(self.patch_embed.grid_size)
+        self.num_prefix_tokens = 1
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, self.embed_dim))
+        self.pos_embed = nn.Parameter(
+            torch.zeros(1, self.num_prefix_tokens + self.patch_embed.num_patches, self.embed_dim),
+            requires_grad=pos_embed_type == 'learned')
+        dpr = torch.linspace(0, drop_path_rate, self.depth).tolist()
+        self.blocks = nn.ModuleList([
+            Block(self.embed_dim, self.num_heads, mlp_ratio=mlp_ratio, qkv_bias=qkv_bias,
+                  drop_path=dpr[i], norm_layer=nn.LayerNorm) for i in range(self.depth)
+        ])
+        self.norm = nn.LayerNorm(self.embed_dim, eps=1e-6) if final_norm else nn.Identity()
+
+        indices = [out_indices] if isinstance(out_indices, int) else list(out_indices)
+        self.out_indices = [self._check_index(i, 'out_indices') for i in indices]
+        self._init_mae_weights()
+        self._freeze_stages()
+
+    def _check_index(self, index: int, key: str) -> int:
+        resolved = index + self.depth if index < 0 else index
+        if not 0 <= resolved < self.depth:
+            raise IndexError(f'{key} holds {index}, outside a backbone of depth {self.depth}')
+        return resolved
+
+    @property
+    def spec(self) -> EncoderSpec:
+        return EncoderSpec(embed_dim=self.embed_dim, depth=self.depth, num_heads=self.num_heads,
+                           patch_size=self.patch_size, grid_size=self.grid_size,
+                           in_chans=self.in_chans, num_prefix_tokens=self.num_prefix_tokens)
+
+    def _init_mae_weights(self) -> None:
+        """MAE's initialisation: sin-cos or truncated-normal positions, xavier-uniform linear
+        layers and patch projection (as a linear map), normal(0.02) cls token."""
+        if self.pos_embed_type == 'sincos':
+            self.pos_embed.data.copy_(sincos_pos_embed_2d(self.embed_dim, self.grid_size,
+                                                          cls_token=True))
+        else:
+            nn.init.trunc_normal_(self.pos_embed, std=0.02)
+        w = self.patch_embed.proj.weight.data
+        nn.init.xavier_uniform_(w.view(w.shape[0], -1))
+        nn.init.normal_(self.cls_token, std=0.02)
+        for m in self.blocks.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.xavier_uniform_(m.weight)
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+
+    def _freeze_stages(self) -> None:
+        if self.frozen_stages < 0:
+            return
+        frozen = [self.patch_embed, *self.blocks[:self.frozen_stages]]
+        if self.frozen_stages >= self.depth:
+            frozen.append(self.norm)
+        for module in frozen:
+            module.eval()
+            for p in module.parameters():
+                p.requires_grad = False
+        self.cls_token.requires_grad = False
+        self.pos_embed.requires_grad = False
+
+    def train(self, mode: bool = True) -> 'VisionTransformer':
+        super().train(mode)
+        self._freeze_stages()
+        return self
+
+    def get_layer_depth(self, param_name: str, prefix: str = '') -> Tuple[int, int]:
+        """Layer id of a parameter for layer-wise lr decay: 0 for the embeddings, i + 1 for block
+        i, depth + 1 for everything after the blocks. Returns (layer id, number of layers)."""
+        num_layers = self.depth + 2
+        name = param_name[len(prefix):] if param_name.startswith(prefix) else param_name
+        if name.startswith(('cls_token', 'pos_embed', 'patch_embed')):
+            return 0, num_layers
+        if name.startswith('blocks.'):
+            return int(name.split('.')[1]) + 1, num_layers
+        return num_layers - 1, num_layers
+
+    def pos_embed_for(self, grid: Tuple[int, int]) -> torch.Tensor:
+        """The position embedding (1, 1 + h*w, D) for a grid of patches, resampled if needed."""
+        if tuple(grid) == self.grid_size:
+            return self.pos_embed
+        if self.pos_embed_type == 'sincos':
+            return sincos_pos_embed_2d(self.embed_dim, grid, cls_token=True).to(self.pos_embed)
+        return resample_abs_pos_embed(self.pos_embed, list(grid), list(self.grid_size),
+                                      num_prefix_tokens=self.num_prefix_tokens)
+
+    def embed(self, images: torch.Tensor) -> Tuple[torch.Tensor, Tuple[int, int]]:
+        """Patch tokens with positions, (B, L, D), and the patch grid (h, w); no cls token."""
+        b, c, h, w = images.shape
+        if c != self.in_chans:
+            raise ValueError(f'backbone expects {self.in_chans}-channel images, got shape '
+                             f'{tuple(images.shape)}')
+        if h % self.patch_size or w % self.patch_size:
+            raise ValueError(f'input size {h}x{w} is not divisible by patch_size='
+                             f'{self.patch_size}')
+        grid = (h // self.patch_size, w // self.patch_size)
+        x = self.patch_embed(images)
+        return x + self.pos_embed_for(grid)[:, self.num_prefix_tokens:], grid
+
+    def with_cls_token(self, x: torch.Tensor) -> torch.Tensor:
+        cls = self.cls_token + self.pos_embed[:, :self.num_prefix_tokens]
+        return torch.cat([cls.expand(x.shape[0], -1, -1), x], dim=1)
+
+    def forward(self, images: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        """Downstream forward over all patches: one output per ``out_indices`` entry."""
+        x, grid = self.embed(images)
+        x = self.with_cls_token(x)
+        outs = []
+        for i, block in enumerate(self.blocks):
+            x = block(x)
+            if i in self.out_indices:
+                out = self.norm(x) if i == self.depth - 1 else x
+                outs.append(self._format(out, grid))
+        return tuple(outs)
+
+    def _format(self, tokens: torch.Tensor, grid: Tuple[int, int]) -> torch.Tensor:
+        if self.out_type == 'raw':
+            return tokens
+        if self.out_type == 'cls_token':
+            return tokens[:, 0]
+        patches = tokens[:, self.num_prefix_tokens:]
+        if self.out_type == 'avg':
+            return patches.mean(dim=1)
+        b, _, d = patches.shape
+        return patches.transpose(1, 2).reshape(b, d, *grid)
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
+                              unexpected_keys, error_msgs):
+        # Resample a checkpoint's position embedding to this model's grid (e.g. a 224-px MAE
+        # checkpoint into a 512-px UperNet backbone), so no conversion step is needed.
+        key = prefix + 'pos_embed'
+        if key in state_dict and state_dict[key].shape != self.pos_embed.shape:
+            old = state_dict[key]
+            old_len = old.shape[1] - self.num_prefix_tokens
+            side = int(math.isqrt(old_len))
+            if side * side != old_len:
+                error_msgs.append(f'{key}: cannot resample a non-square grid of {old_len} patches')
+            else:
+                state_dict[key] = resample_abs_pos_embed(
+                    old, list(self.grid_size), [side, side],
+                    num_prefix_tokens=self.num_prefix_tokens)
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys,
+                                      unexpected_keys, error_msgs)

@@ -1,0 +1,3 @@
+from .pixel_head import PixelReconstructionHead
+
+__all__ = ['PixelReconstructionHead']

@@ -1,0 +1,63 @@
+"""Pixel reconstruction target and loss (MAE)."""
+from typing import Dict
+
+import torch
+from mmengine.model import BaseModule
+
+from mimlab.registry import MODELS
+from ..utils import EncoderSpec, patchify
+
+
+@MODELS.register_module()
+class PixelReconstructionHead(BaseModule):
+    """Mean squared error between predicted and true patches, over the removed patches only.
+
+    Args:
+        encoder_spec: the encoder's :class:`EncoderSpec` (filled in by the algorithm).
+        norm_pix: normalise each target patch by its own mean and variance (MAE's better
+            target); predictions are then in that normalised space.
+        eps: added to the variance (MAE: 1e-6).
+    """
+
+    def __init__(self, encoder_spec: EncoderSpec, norm_pix: bool = True, eps: float = 1e-6,
+                 init_cfg=None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        self.patch_size = encoder_spec.patch_size
+        self.norm_pix = norm_pix
+        self.eps = eps
+
+    def _patch_stats(self, patches: torch.Tensor):
+        mean = patches.mean(dim=-1, keepdim=True)
+        var = patches.var(dim=-1, keepdim=True)
+        return mean, (var + self.eps).sqrt()
+
+    def target(self, images: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) -> (B, L, p*p*C) the regression target."""
+        patches = patchify(images, self.patch_size)
+        if self.norm_pix:
+            mean, std = self._patch_stats(patches)
+            patches = (patches - mean) / std
+        return patches
+
+    def loss(self, pred: torch.Tensor, images: torch.Tensor,
+             mask: torch.Tensor) -> Dict[str, torch.Tensor]:
+        """Args:
+            pred: (B, L, p*p*C) predictions.
+            images: (B, C, H, W) the (normalised) input images.
+            mask: (B, L) True where a patch was removed.
+
+        Returns:
+            dict(loss_rec=...), the mean over removed patches of the per-patch MSE.
+        """
+        per_patch = (pred - self.target(images)).pow(2).mean(dim=-1)
+        mask = mask.to(per_patch.dtype)
+        return dict(loss_rec=(per_patch * mask).sum() / mask.sum())
+
+    def to_pixels(self, pred: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
+        """Map predictions back to the images' pixel space, (B, L, p*p*C): with a normalised
+        target each patch gets back the mean and std of the true patch at its position, so
+        pictures of the reconstruction look like images."""
+        if not self.norm_pix:
+            return pred
+        mean, std = self._patch_stats(patchify(images, self.patch_size))
+        return pred * std + mean

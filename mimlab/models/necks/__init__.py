@@ -1,0 +1,3 @@
+from .mae_decoder import MAEPretrainDecoder
+
+__all__ = ['MAEPretrainDecoder']

@@ -1,0 +1,73 @@
+"""MAE's lightweight decoder: visible tokens + mask tokens, un-shuffled, -> per-patch pixels."""
+import torch
+import torch.nn as nn
+from mmengine.model import BaseModule
+from timm.models.vision_transformer import Block
+
+from mimlab.registry import MODELS
+from ..utils import EncoderSpec, sincos_pos_embed_2d
+
+
+@MODELS.register_module()
+class MAEPretrainDecoder(BaseModule):
+    """The MAE decoder (He et al. 2021, Sec. 3).
+
+    Sizes that depend on the encoder (its width, patch grid, patch size and channels) come from
+    ``encoder_spec``, which the algorithm passes at build time; the config states only the
+    decoder's own widths.
+
+    Args:
+        encoder_spec: the encoder's :class:`EncoderSpec` (filled in by the algorithm).
+        embed_dim: decoder width (paper: 512).
+        depth: decoder blocks (paper: 8).
+        num_heads: decoder heads (paper: 16).
+        mlp_ratio: MLP hidden width / embed_dim.
+    """
+
+    def __init__(self, encoder_spec: EncoderSpec, embed_dim: int = 512, depth: int = 8,
+                 num_heads: int = 16, mlp_ratio: float = 4.0, init_cfg=None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if embed_dim % num_heads:
+            raise ValueError(f'neck embed_dim={embed_dim} is not divisible by '
+                             f'num_heads={num_heads}')
+        self.encoder_spec = encoder_spec
+        self.num_prefix_tokens = encoder_spec.num_prefix_tokens
+        self.decoder_embed = nn.Linear(encoder_spec.embed_dim, embed_dim)
+        self.mask_token = nn.Parameter(torch.zeros(1, 1, embed_dim))
+        self.decoder_pos_embed = nn.Parameter(
+            sincos_pos_embed_2d(embed_dim, encoder_spec.grid_size, cls_token=True),
+            requires_grad=False)
+        self.decoder_blocks = nn.ModuleList([
+            Block(embed_dim, num_heads, mlp_ratio=mlp_ratio, qkv_bias=True,
+                  norm_layer=nn.LayerNorm) for _ in range(depth)
+        ])
+        self.decoder_norm = nn.LayerNorm(embed_dim, eps=1e-6)
+        self.decoder_pred = nn.Linear(embed_dim, encoder_spec.patch_dim)
+        nn.init.normal_(self.mask_token, std=0.02)
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.xavier_uniform_(m.weight)
+                nn.init.zeros_(m.bias)
+
+    def forward(self, tokens: torch.Tensor, ids_restore: torch.Tensor) -> torch.Tensor:
+        """Args:
+            tokens: (B, 1 + L_keep, D_enc) encoder output (prefix tokens first).
+            ids_restore: (B, L) from the mask.
+
+        Returns:
+            (B, L, p*p*C) predicted patches, in patch order (prefix tokens dropped).
+        """
+        num_patches = ids_restore.shape[1]
+        if num_patches != self.decoder_pos_embed.shape[1] - self.num_prefix_tokens:
+            raise ValueError(f'the decoder was built for {self.encoder_spec.grid_size} patches, '
+                             f'got {num_patches}')
+        x = self.decoder_embed(tokens)
+        prefix, visible = x[:, :self.num_prefix_tokens], x[:, self.num_prefix_tokens:]
+        mask_tokens = self.mask_token.expand(x.shape[0], num_patches - visible.shape[1], -1)
+        x = torch.cat([visible, mask_tokens], dim=1)
+        x = torch.gather(x, 1, ids_restore.unsqueeze(-1).expand(-1, -1, x.shape[-1]))
+        x = torch.cat([prefix, x], dim=1) + self.decoder_pos_embed
+        for block in self.decoder_blocks:
+            x = block(x)
+        x = self.decoder_pred(self.decoder_norm(x))
+        return x[:, self.num_prefix_tokens:]

@@ -1,0 +1,8 @@
+from .masking import MASK_MODES, PatchMask, generate_mask, num_masked_patches
+from .patch import patchify, sincos_pos_embed_2d, unpatchify
+from .structures import EncoderOutput, EncoderSpec
+
+__all__ = [
+    'MASK_MODES', 'PatchMask', 'generate_mask', 'num_masked_patches', 'patchify', 'unpatchify',
+    'sincos_pos_embed_2d', 'EncoderOutput', 'EncoderSpec'
+]

@@ -1,0 +1,54 @@
+"""Pictures of reconstructions: masked | reconstruction | reconstruction + visible | original."""
+from typing import Optional, Sequence
+
+import matplotlib
+
+matplotlib.use('Agg')
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from PIL import Image  # noqa: E402
+
+PANELS = ('masked', 'reconstruction', 'reconstruction + visible', 'original')
+
+
+def to_uint8_images(images: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> np.ndarray:
+    """(B, C, H, W) normalised -> (B, H, W, C) uint8, undoing the data preprocessor's
+    normalisation (``x * std + mean``)."""
+    pixels = images.detach().float().cpu() * std.cpu().view(1, -1, 1, 1) + mean.cpu().view(
+        1, -1, 1, 1)
+    return pixels.clamp(0, 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
+
+
+def draw_reconstructions(rec, mean: torch.Tensor, std: torch.Tensor,
+                         titles: Optional[Sequence[str]] = None) -> np.ndarray:
+    """One row per image, the four panels of :data:`PANELS`; returns an (H, W, 3) uint8 RGB
+    picture. ``rec`` is an :class:`~mimlab.models.algorithms.mae.Reconstruction`."""
+    rows = [to_uint8_images(t, mean, std)
+            for t in (rec.masked, rec.reconstruction, rec.pasted, rec.original)]
+    n = rows[0].shape[0]
+    fig, axes = plt.subplots(n, 4, figsize=(4 * 1.8, n * 1.8 + 0.3), squeeze=False)
+    for i in range(n):
+        for j in range(4):
+            ax = axes[i, j]
+            img = rows[j][i]
+            ax.imshow(img[..., 0] if img.shape[-1] == 1 else img,
+                      cmap='gray' if img.shape[-1] == 1 else None, interpolation='nearest')
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if i == 0:
+                ax.set_title(PANELS[j], fontsize=9)
+        label = f'loss {float(rec.loss[i]):.3f}'
+        if titles is not None:
+            label = f'{titles[i]}\n{label}'
+        axes[i, 0].set_ylabel(label, fontsize=7)
+    fig.tight_layout()
+    fig.canvas.draw()
+    picture = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
+    plt.close(fig)
+    return picture
+
+
+def save_picture(picture: np.ndarray, path: str) -> None:
+    """Write an RGB uint8 picture as PNG."""
+    Image.fromarray(picture).save(path)

@@ -1,0 +1,41 @@
+import os
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.registry import init_default_scope
+
+import mimlab  # noqa: F401
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+FASHION_MNIST = '/usr/share/datasets/fashion-mnist'
+DEMO_CONFIG = osp.join(REPO, 'configs/mae/mae_vit-tiny-p4_1xb256-coslr-8e_fashion-mnist.py')
+
+torch.set_num_threads(min(2, os.cpu_count() or 1))
+
+
+@pytest.fixture(autouse=True)
+def _mimlab_scope():
+    init_default_scope('mimlab')
+
+
+def tiny_mae_cfg(mask_ratio: float = 0.75, norm_pix: bool = True, img_size: int = 16,
+                 patch_size: int = 4) -> dict:
+    return dict(
+        type='MAE',
+        backbone=dict(type='MaskedViT', arch=dict(embed_dim=32, depth=2, num_heads=2),
+                      img_size=img_size, patch_size=patch_size, mask_ratio=mask_ratio),
+        neck=dict(type='MAEPretrainDecoder', embed_dim=16, depth=1, num_heads=2),
+        head=dict(type='PixelReconstructionHead', norm_pix=norm_pix),
+        data_preprocessor=dict(type='ImgDataPreprocessor', mean=[0.0] * 3, std=[1.0] * 3))
+
+
+# Tiny-run overrides of the demo config, for tools/train.py in a subprocess.
+TINY_RUN_OPTIONS = [
+    'model.backbone.arch.embed_dim=32', 'model.backbone.arch.depth=2',
+    'model.backbone.arch.num_heads=2', 'model.neck.embed_dim=16', 'model.neck.depth=1',
+    'model.neck.num_heads=2', 'train_dataloader.batch_size=16',
+    'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
+    'train_dataloader.dataset.indices=64', 'default_hooks.logger.interval=1',
+    'custom_hooks.0.interval=4', 'custom_hooks.0.num_images=2',
+]

@@ -1,0 +1,69 @@
+import pytest
+import torch
+
+from mimlab.models.utils import generate_mask, num_masked_patches
+
+
+def _check_consistent(pm, num_patches):
+    # mask marks exactly the patches outside ids_keep
+    keep_mask = torch.ones_like(pm.mask)
+    keep_mask.scatter_(1, pm.ids_keep, False)
+    assert torch.equal(keep_mask, pm.mask)
+    # ids_restore inverts the shuffle: a [kept tokens, mask tokens] sequence gathered with it puts
+    # every kept token back at its own patch position (as the MAE decoder does)
+    b, k = pm.ids_keep.shape
+    tokens = torch.cat([pm.ids_keep.float(), torch.full((b, num_patches - k), -1.0)], dim=1)
+    restored = torch.gather(tokens, 1, pm.ids_restore)
+    expected = torch.where(pm.mask, torch.tensor(-1.0), torch.arange(num_patches).float())
+    assert torch.equal(restored, expected)
+    assert torch.equal(pm.ids_restore.sort(1).values, torch.arange(num_patches).expand(b, -1))
+
+
+@pytest.mark.parametrize('ratio,expect_keep', [(0.75, 49), (0.5, 98), (0.9, 19), (0.1, 176)])
+def test_random_mask_keeps_exact_count(ratio, expect_keep):
+    pm = generate_mask(6, (14, 14), ratio, 'random', generator=torch.Generator().manual_seed(0))
+    assert pm.ids_keep.shape == (6, expect_keep)
+    assert (pm.mask.sum(1) == 196 - expect_keep).all()
+    _check_consistent(pm, 196)
+
+
+def test_random_mask_differs_per_sample_and_follows_generator():
+    a = generate_mask(4, (8, 8), 0.75, generator=torch.Generator().manual_seed(1))
+    b = generate_mask(4, (8, 8), 0.75, generator=torch.Generator().manual_seed(1))
+    assert torch.equal(a.mask, b.mask)
+    assert not torch.equal(a.mask[0], a.mask[1])
+
+
+def test_block_mask_exact_count_and_blocky():
+    # CAE's default: 75 of 196 patches at 224 px / patch 16
+    ratio = 75 / 196
+    pm = generate_mask(8, (14, 14), ratio, 'block', generator=torch.Generator().manual_seed(0))
+    assert (pm.mask.sum(1) == 75).all()
+    _check_consistent(pm, 196)
+    # blocks: masked patches have many masked 4-neighbours, unlike random masking
+    def neighbour_rate(mask):
+        m = mask.view(-1, 14, 14).float()
+        right = (m[:, :, 1:] * m[:, :, :-1]).sum()
+        down = (m[:, 1:] * m[:, :-1]).sum()
+        return float((right + down) / m.sum())
+    rand = generate_mask(8, (14, 14), ratio, 'random', generator=torch.Generator().manual_seed(0))
+    assert neighbour_rate(pm.mask) > 2 * neighbour_rate(rand.mask)
+
+
+def test_grid_mask_keeps_one_per_cell():
+    pm = generate_mask(2, (14, 14), 0.75, 'grid')
+    assert pm.ids_keep.shape == (2, 49)
+    kept = (~pm.mask[0]).view(14, 14)
+    assert kept[::2, ::2].all() and kept.sum() == 49
+    _check_consistent(pm, 196)
+
+
+@pytest.mark.parametrize('ratio', [0.0, 1.0, -0.1, 1.5])
+def test_bad_ratio_is_refused(ratio):
+    with pytest.raises(ValueError, match='mask_ratio'):
+        num_masked_patches(196, ratio)
+
+
+def test_unknown_mode_is_refused():
+    with pytest.raises(ValueError, match='mask mode'):
+        generate_mask(1, (4, 4), 0.5, 'checkerboard')

@@ -1,0 +1,86 @@
+"""Picture of MAE reconstructions: masked | reconstruction | reconstruction + visible | original.
+
+    python tools/analysis_tools/visualize_reconstruction.py CONFIG CKPT IMAGE [IMAGE ...] --out FILE
+    python tools/analysis_tools/visualize_reconstruction.py CONFIG CKPT --split test --out FILE
+
+Images are read and resized with the config's ``test_pipeline``; with ``--split`` they are taken,
+evenly spaced, from the training dataset's held-out split. With a per-patch normalised target the
+prediction is mapped back to pixels with each patch's own mean and variance.
+"""
+import argparse
+import copy
+import os
+import os.path as osp
+
+from mmengine.config import Config, DictAction
+
+from mimlab.apis import init_model, prepare_batch, reconstruct, sample_indices
+from mimlab.datasets.image_dataset import IMG_EXTENSIONS
+from mimlab.registry import DATASETS
+from mimlab.visualization import draw_reconstructions, save_picture
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('config')
+    parser.add_argument('checkpoint')
+    parser.add_argument('images', nargs='*', help='image files or folders of images')
+    parser.add_argument('--out', required=True, help='PNG file to write')
+    parser.add_argument('--split', help='take images from this split of the config dataset')
+    parser.add_argument('--num-images', type=int, default=8, help='images taken with --split')
+    parser.add_argument('--seed', type=int, default=0, help='seed of the masks')
+    parser.add_argument('--device', default='cpu')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    args = parser.parse_args(argv)
+    if bool(args.images) == bool(args.split):
+        parser.error('give image paths or --split, not both or neither')
+    return args
+
+
+def collect_images(paths) -> list:
+    files = []
+    for path in paths:
+        if osp.isdir(path):
+            files += sorted(osp.join(path, f) for f in os.listdir(path)
+                            if f.lower().endswith(IMG_EXTENSIONS))
+        elif osp.isfile(path):
+            files.append(path)
+        else:
+            raise SystemExit(f'image {path} does not exist')
+    if not files:
+        raise SystemExit(f'no images found in {paths}')
+    return files
+
+
+def main(argv=None) -> str:
+    args = parse_args(argv)
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    if 'test_pipeline' not in cfg:
+        raise SystemExit(f'{args.config} defines no test_pipeline to prepare images with')
+    model = init_model(cfg, args.checkpoint, device=args.device)
+    if args.split:
+        dataset_cfg = copy.deepcopy(cfg.train_dataloader.dataset)
+        dataset_cfg.update(split=args.split, pipeline=[])
+        dataset = DATASETS.build(dataset_cfg)
+        indices = sample_indices(len(dataset), args.num_images)
+        samples = [dataset.get_data_info(i) for i in indices]
+        titles = [f'{args.split} #{i}' for i in indices]
+    else:
+        files = collect_images(args.images)
+        samples = [dict(img_path=f) for f in files]
+        titles = [osp.basename(f) for f in files]
+    inputs = prepare_batch(model, samples, cfg.test_pipeline)
+    rec = reconstruct(model, inputs, seed=args.seed)
+    pre = model.data_preprocessor
+    picture = draw_reconstructions(rec, pre.mean, pre.std, titles=titles)
+    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+    save_picture(picture, args.out)
+    print(f'reconstruction of {len(samples)} images (mean loss on removed patches '
+          f'{float(rec.loss.mean()):.4f}) written to {args.out}')
+    return args.out
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,82 @@
+"""Train a mimlab config: ``python tools/train.py CONFIG [options]``."""
+import argparse
+import os
+import os.path as osp
+
+import torch
+from mmengine.config import Config, DictAction
+from mmengine.runner import Runner
+
+import mimlab  # noqa: F401  (installs the safe checkpoint loader)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Train a model with a mimlab config')
+    parser.add_argument('config', help='config file')
+    parser.add_argument('--work-dir', help='where logs, checkpoints and pictures go '
+                        '(default: work_dirs/<config name>)')
+    parser.add_argument('--resume', nargs='?', type=str, const='auto',
+                        help='resume from CKPT, or with no value from the last checkpoint in the '
+                        'work dir (starting afresh if there is none)')
+    parser.add_argument('--amp', action='store_true',
+                        help='automatic mixed precision (fp16 with dynamic loss scaling); needs a GPU')
+    parser.add_argument('--auto-scale-lr', action='store_true',
+                        help="scale the lr by the actual total batch / the config's "
+                        'auto_scale_lr.base_batch_size')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config keys, e.g. train_cfg.max_epochs=10 '
+                        'train_dataloader.dataset.data_root=/data/my_images')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
+                        help='job launcher (dist_train.sh sets pytorch)')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
+    cfg.launcher = args.launcher
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
+        'work_dirs', osp.splitext(osp.basename(args.config))[0])
+    if args.amp:
+        if not torch.cuda.is_available():
+            raise SystemExit('--amp needs a CUDA GPU (mmengine AmpOptimWrapper); run without it '
+                             'on the CPU')
+        if cfg.optim_wrapper.get('type', 'OptimWrapper') != 'OptimWrapper':
+            raise SystemExit(f'--amp: the config already uses {cfg.optim_wrapper.type}')
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if args.auto_scale_lr:
+        if 'base_batch_size' not in cfg.get('auto_scale_lr', {}):
+            raise SystemExit('--auto-scale-lr needs auto_scale_lr.base_batch_size in the config')
+        cfg.auto_scale_lr.enable = True
+    if args.resume == 'auto':
+        cfg.resume = True
+        cfg.load_from = None
+    elif args.resume is not None:
+        if not osp.isfile(args.resume):
+            raise SystemExit(f'--resume: checkpoint {args.resume} does not exist')
+        cfg.resume = True
+        cfg.load_from = args.resume
+    return cfg
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    if not osp.isfile(args.config):
+        raise SystemExit(f'config file {args.config} does not exist')
+    cfg = merge_args(Config.fromfile(args.config), args)
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    if runner.rank == 0:
+        last = osp.join(cfg.work_dir, 'last_checkpoint')
+        ckpt = open(last).read().strip() if osp.exists(last) else '(none saved)'
+        print(f'\nTraining finished.\n  work dir:        {cfg.work_dir}\n'
+              f'  last checkpoint: {ckpt}\n  log:             {runner.log_dir}\n'
+              f'  pictures:        {osp.join(cfg.work_dir, "vis")}', flush=True)
+
+
+if __name__ == '__main__':
+    main()
