@@ -3,7 +3,7 @@
 VENV        ?= .venv
 PY          := $(VENV)/bin/python
 STAMP       := $(VENV)/.mimlab-installed
-DEMO_CONFIG := configs/mae/mae_vit-tiny-p4_1xb256-coslr-8e_fashion-mnist.py
+DEMO_CONFIG := configs/mae/mae_vit-tiny-p4_1xb256-coslr-6e_fashion-mnist.py
 DEMO_DIR    := work_dirs/demo
 FMNIST      := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 

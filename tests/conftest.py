@@ -9,7 +9,7 @@ import mimlab  # noqa: F401
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 FASHION_MNIST = '/usr/share/datasets/fashion-mnist'
-DEMO_CONFIG = osp.join(REPO, 'configs/mae/mae_vit-tiny-p4_1xb256-coslr-8e_fashion-mnist.py')
+DEMO_CONFIG = osp.join(REPO, 'configs/mae/mae_vit-tiny-p4_1xb256-coslr-6e_fashion-mnist.py')
 
 torch.set_num_threads(min(2, os.cpu_count() or 1))
 
@@ -30,12 +30,23 @@ def tiny_mae_cfg(mask_ratio: float = 0.75, norm_pix: bool = True, img_size: int 
         data_preprocessor=dict(type='ImgDataPreprocessor', mean=[0.0] * 3, std=[1.0] * 3))
 
 
-# Tiny-run overrides of the demo config, for tools/train.py in a subprocess.
-TINY_RUN_OPTIONS = [
-    'model.backbone.arch.embed_dim=32', 'model.backbone.arch.depth=2',
-    'model.backbone.arch.num_heads=2', 'model.neck.embed_dim=16', 'model.neck.depth=1',
-    'model.neck.num_heads=2', 'train_dataloader.batch_size=16',
-    'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
-    'train_dataloader.dataset.indices=64', 'default_hooks.logger.interval=1',
-    'custom_hooks.0.interval=4', 'custom_hooks.0.num_images=2',
-]
+# Tiny-run overrides of the demo config (4 iterations of 16 images per epoch).
+TINY_RUN = {
+    'model.backbone.arch.embed_dim': 32, 'model.backbone.arch.depth': 2,
+    'model.backbone.arch.num_heads': 2, 'model.neck.embed_dim': 16, 'model.neck.depth': 1,
+    'model.neck.num_heads': 2, 'train_dataloader.batch_size': 16,
+    'train_dataloader.num_workers': 0, 'train_dataloader.persistent_workers': False,
+    'train_dataloader.dataset.indices': 64, 'default_hooks.logger.interval': 1,
+    'custom_hooks.0.interval': 4, 'custom_hooks.0.num_images': 2,
+    'test_dataloader.dataset.indices': 40, 'test_dataloader.batch_size': 16,
+    'test_dataloader.num_workers': 0,
+}
+TINY_RUN_OPTIONS = [f'{k}={v}' for k, v in TINY_RUN.items()]
+
+
+def tiny_run_cfg(work_dir, max_epochs: int):
+    from mmengine.config import Config
+    cfg = Config.fromfile(DEMO_CONFIG)
+    cfg.merge_from_dict(dict(TINY_RUN, **{'train_cfg.max_epochs': max_epochs}))
+    cfg.work_dir = str(work_dir)
+    return cfg

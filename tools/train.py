@@ -60,7 +60,25 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
             raise SystemExit(f'--resume: checkpoint {args.resume} does not exist')
         cfg.resume = True
         cfg.load_from = args.resume
+    check_schedule(cfg)
     return cfg
+
+
+def check_schedule(cfg: Config) -> None:
+    """Fail before building anything when a scheduler starts after training ends (e.g. a short
+    ``train_cfg.max_epochs`` with the recipe's warm-up), instead of deep inside mmengine."""
+    train_cfg = cfg.get('train_cfg') or {}
+    by_epoch = 'max_epochs' in train_cfg
+    total = train_cfg.get('max_epochs', train_cfg.get('max_iters'))
+    schedulers = cfg.get('param_scheduler') or []
+    for i, sched in enumerate([schedulers] if isinstance(schedulers, dict) else schedulers):
+        begin = sched.get('begin', 0)
+        if total is not None and sched.get('by_epoch', True) == by_epoch and begin >= total:
+            unit = 'max_epochs' if by_epoch else 'max_iters'
+            raise SystemExit(
+                f'param_scheduler[{i}] ({sched.get("type")}) begins at {begin} but '
+                f'train_cfg.{unit} is {total}: train longer or shorten the warm-up '
+                f'(param_scheduler[{i - 1 if i else 0}].end)')
 
 
 def main(argv=None) -> None:

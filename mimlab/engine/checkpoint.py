@@ -27,7 +27,16 @@ def _numpy_globals() -> list:
     return [multiarray._reconstruct, multiarray.scalar, np.ndarray, np.dtype, *dtype_classes]
 
 
-SAFE_GLOBALS = [HistoryBuffer, *_numpy_globals()]
+def _history_buffer_getattr(obj, name: str):
+    """Stands in for ``builtins.getattr`` while unpickling: a pickled ``HistoryBuffer`` keeps its
+    statistics methods as ``getattr(HistoryBuffer, 'mean')`` and the like; nothing else may be
+    looked up (a general getattr would hand a checkpoint any attribute of an allowed class)."""
+    if obj is HistoryBuffer and name in ('min', 'max', 'mean', 'current'):
+        return getattr(obj, name)
+    raise pickle.UnpicklingError(f'refused getattr({obj!r}, {name!r}) in a checkpoint')
+
+
+SAFE_GLOBALS = [HistoryBuffer, (_history_buffer_getattr, 'builtins.getattr'), *_numpy_globals()]
 
 
 def register_safe_globals() -> None:

@@ -107,7 +107,7 @@ class VisionTransformer(BaseModule):
         self.pos_embed = nn.Parameter(
             torch.zeros(1, self.num_prefix_tokens + self.patch_embed.num_patches, self.embed_dim),
             requires_grad=pos_embed_type == 'learned')
-        dpr = torch.linspace(0, drop_path_rate, self.depth).tolist()
+        dpr = [drop_path_rate * i / max(self.depth - 1, 1) for i in range(self.depth)]
         self.blocks = nn.ModuleList([
             Block(self.embed_dim, self.num_heads, mlp_ratio=mlp_ratio, qkv_bias=qkv_bias,
                   drop_path=dpr[i], norm_layer=nn.LayerNorm) for i in range(self.depth)

@@ -1,0 +1,128 @@
+import gzip
+import os
+import os.path as osp
+
+import numpy as np
+import pytest
+import torch
+from conftest import FASHION_MNIST
+from PIL import Image
+
+from mimlab.datasets import ImageDataset, read_idx
+from mimlab.datasets.transforms import (CenterCrop, LoadImage, PackInputs, RandomResizedCrop,
+                                        ResizeShortEdge)
+from mimlab.registry import TRANSFORMS
+
+PIPELINE = [dict(type='LoadImage'), dict(type='RandomResizedCrop', size=16, scale=(0.5, 1.0)),
+            dict(type='mmcv.RandomFlip', prob=0.5), dict(type='PackInputs')]
+
+
+def test_read_idx_parses_fashion_mnist():
+    images = read_idx(osp.join(FASHION_MNIST, 't10k-images-idx3-ubyte.gz'))
+    labels = read_idx(osp.join(FASHION_MNIST, 't10k-labels-idx1-ubyte.gz'))
+    assert images.shape == (10000, 28, 28) and images.dtype == np.uint8
+    assert labels.shape == (10000,)
+    assert np.bincount(labels).tolist() == [1000] * 10  # the test set is balanced
+    # real images: dark background, bright object (not noise, not all zeros)
+    assert images[:, 0, 0].mean() < 5 and images[:, 14, 14].mean() > 80
+
+
+def test_read_idx_rejects_other_files(tmp_path):
+    bad = tmp_path / 'x-images-idx3-ubyte.gz'
+    with gzip.open(bad, 'wb') as f:
+        f.write(b'\x89PNG not an idx file')
+    with pytest.raises(ValueError, match='not an idx file'):
+        read_idx(str(bad))
+
+
+def test_fashion_mnist_dataset_through_the_pipeline():
+    ds = ImageDataset(FASHION_MNIST, split='test', pipeline=PIPELINE, indices=10)
+    assert len(ds) == 10
+    assert ds.metainfo['classes'][9] == 'Ankle boot'
+    sample = ds[0]
+    assert sample['inputs'].shape == (3, 16, 16) and sample['inputs'].dtype == torch.uint8
+    assert int(sample['data_samples'].gt_label) == 9  # the first t10k image is an ankle boot
+    full = ImageDataset(FASHION_MNIST, split='train')
+    assert len(full) == 60000
+
+
+def _write_folder(root, layout):
+    rng = np.random.default_rng(0)
+    for rel, mode in layout.items():
+        path = osp.join(root, rel)
+        os.makedirs(osp.dirname(path), exist_ok=True)
+        if mode == 'RGB':
+            Image.fromarray(rng.integers(0, 255, (20, 24, 3), dtype=np.uint8)).save(path)
+        elif mode == 'L':
+            Image.fromarray(rng.integers(0, 255, (20, 24), dtype=np.uint8)).save(path)
+        elif mode == 'I;16':
+            Image.fromarray(rng.integers(0, 65535, (20, 24), dtype=np.uint16)).save(path)
+        elif mode == 'text':
+            with open(path, 'w') as f:
+                f.write('not an image')
+        elif mode == 'broken':
+            with open(path, 'wb') as f:
+                f.write(b'\xff\xd8\xff\xe0 truncated jpeg')
+
+
+def test_imagenet_style_folder(tmp_path):
+    _write_folder(tmp_path, {'train/cat/a.jpg': 'RGB', 'train/cat/b.png': 'L',
+                             'train/dog/c.png': 'I;16', 'train/dog/notes.txt': 'text',
+                             'val/cat/d.jpg': 'RGB'})
+    ds = ImageDataset(str(tmp_path), split='train', pipeline=PIPELINE)
+    assert ds.metainfo['classes'] == ('cat', 'dog')
+    assert [int(ds[i]['data_samples'].gt_label) for i in range(len(ds))] == [0, 0, 1]
+    for i in range(3):  # colour, greyscale and 16-bit all arrive as 3 x 16 x 16 uint8
+        assert ds[i]['inputs'].shape == (3, 16, 16) and ds[i]['inputs'].dtype == torch.uint8
+    assert len(ImageDataset(str(tmp_path), split='val')) == 1
+
+
+def test_plain_folder_without_labels(tmp_path):
+    _write_folder(tmp_path, {'x.jpg': 'RGB', 'y.png': 'RGB'})
+    ds = ImageDataset(str(tmp_path), split='train', pipeline=PIPELINE)
+    assert len(ds) == 2 and int(ds[0]['data_samples'].gt_label) == -1
+
+
+def test_errors_name_the_problem(tmp_path):
+    with pytest.raises(FileNotFoundError, match='is not a folder'):
+        ImageDataset(str(tmp_path / 'missing'))
+    (tmp_path / 'empty').mkdir()
+    with pytest.raises(FileNotFoundError, match='no images found'):
+        ImageDataset(str(tmp_path / 'empty'))
+    _write_folder(tmp_path / 'bad', {'train/a/broken.jpg': 'broken'})
+    with pytest.raises(OSError, match='broken.jpg'):
+        LoadImage()(dict(img_path=str(tmp_path / 'bad/train/a/broken.jpg')))
+
+
+def test_random_resized_crop_respects_scale_and_ratio():
+    np.random.seed(0)
+    t = RandomResizedCrop(size=8, scale=(0.2, 1.0), ratio=(3 / 4, 4 / 3))
+    areas = []
+    for _ in range(300):
+        top, left, h, w = t.crop_box(100, 100)
+        assert 0 <= top and top + h <= 100 and 0 <= left and left + w <= 100
+        assert 3 / 4 - 0.05 <= w / h <= 4 / 3 + 0.05
+        areas.append(h * w / 1e4)
+    assert 0.19 <= min(areas) < 0.3 and max(areas) > 0.9
+    out = t(dict(img=np.zeros((100, 60, 3), np.uint8)))
+    assert out['img'].shape == (8, 8, 3)
+
+
+def test_resize_and_center_crop():
+    img = np.zeros((40, 80, 3), np.uint8)
+    img[:, 40:] = 255
+    out = CenterCrop(20)(ResizeShortEdge(20)(dict(img=img)))
+    assert out['img'].shape == (20, 20, 3)
+    # the crop is centred: left half dark, right half bright
+    assert out['img'][:, :8].mean() < 10 and out['img'][:, 12:].mean() > 245
+    with pytest.raises(ValueError, match='at least that large'):
+        CenterCrop(50)(dict(img=img))
+
+
+def test_pack_inputs_keeps_uint8_chw():
+    img = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)
+    packed = PackInputs()(dict(img=img, gt_label=4, img_path='p.png'))
+    assert packed['inputs'].dtype == torch.uint8
+    assert torch.equal(packed['inputs'][1], torch.from_numpy(img[:, :, 1]))
+    assert packed['data_samples'].img_path == 'p.png' and int(packed['data_samples'].gt_label) == 4
+    assert TRANSFORMS.get('RandomResizedCrop') is RandomResizedCrop

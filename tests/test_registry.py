@@ -1,0 +1,54 @@
+import subprocess
+import sys
+
+import torch
+from conftest import REPO, tiny_mae_cfg
+
+from mimlab.registry import MODELS
+
+
+def test_import_mimlab_is_light():
+    # pretraining must not pull in mmcv.ops, mmdet or mmseg (the GPU machine ships mmcv-lite)
+    code = ('import sys, mimlab, mimlab.registry as r; r.MODELS.get("MAE"); '
+            'r.TRANSFORMS.get("LoadImage"); r.HOOKS.get("ReconstructionHook"); '
+            'bad = [m for m in ("mmcv.ops", "mmdet", "mmseg") if m in sys.modules]; '
+            'print(bad); sys.exit(bool(bad))')
+    proc = subprocess.run([sys.executable, '-c', code], cwd=REPO, capture_output=True,
+                          text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_unknown_type_names_the_registry():
+    import pytest
+    with pytest.raises(KeyError, match='MAEE'):
+        MODELS.build(dict(type='MAEE'))
+
+
+def _downstream_build(registry, ckpt):
+    return registry.build(dict(
+        type='mimlab.VisionTransformer', arch=dict(embed_dim=32, depth=2, num_heads=2),
+        img_size=32, patch_size=4, out_indices=(0, 1),
+        init_cfg=dict(type='Pretrained', checkpoint=str(ckpt), prefix='backbone.')))
+
+
+def test_mmseg_and_mmdet_configs_resolve_the_backbone(tmp_path):
+    from mmengine.utils import import_modules_from_strings
+    import_modules_from_strings(['mimlab'])  # what custom_imports=dict(imports=['mimlab']) does
+    from mmdet.registry import MODELS as DET_MODELS
+    from mmseg.registry import MODELS as SEG_MODELS
+
+    pretrain = MODELS.build(tiny_mae_cfg())
+    # a real runner checkpoint: meta + message hub (HistoryBuffer) + optimizer state
+    from mmengine.logging.history_buffer import HistoryBuffer
+    buf = HistoryBuffer()
+    buf.update(0.5)
+    ckpt = tmp_path / 'epoch_1.pth'
+    torch.save(dict(meta=dict(epoch=1), state_dict=pretrain.state_dict(),
+                    message_hub=dict(log_scalars=dict(loss=buf))), ckpt)
+    for registry in (SEG_MODELS, DET_MODELS):
+        backbone = _downstream_build(registry, ckpt)
+        backbone.init_weights()
+        assert torch.equal(backbone.state_dict()['blocks.0.attn.qkv.weight'],
+                           pretrain.backbone.state_dict()['blocks.0.attn.qkv.weight'])
+        feats = backbone(torch.randn(1, 3, 32, 32))
+        assert [tuple(f.shape) for f in feats] == [(1, 32, 8, 8)] * 2

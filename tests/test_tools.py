@@ -1,0 +1,115 @@
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import torch
+from conftest import DEMO_CONFIG, REPO, TINY_RUN_OPTIONS, tiny_run_cfg
+from mmengine.hooks import Hook
+from mmengine.runner import Runner
+from PIL import Image
+
+from mimlab.registry import HOOKS
+
+PY = sys.executable
+
+
+def _run_tool(*args, timeout=300):
+    env = dict(os.environ, PYTHONPATH=REPO)
+    return subprocess.run([PY, *args], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def test_train_py_runs_end_to_end(tmp_path):
+    work = tmp_path / 'run'
+    proc = _run_tool('tools/train.py', DEMO_CONFIG, '--work-dir', str(work), '--cfg-options',
+                     *TINY_RUN_OPTIONS, 'train_cfg.max_epochs=2')
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (work / 'epoch_2.pth').exists()
+    assert (work / 'last_checkpoint').read_text().strip().endswith('epoch_2.pth')
+    assert 'Training finished' in proc.stdout and str(work) in proc.stdout
+    logs = [f for f in work.glob('*/*.log')]
+    text = logs[0].read_text()
+    assert 'eta:' in text and 'loss_rec:' in text and 'Epoch(train) [2][4/4]' in text
+    assert 'held-out reconstruction loss' in text
+    pictures = sorted(p.name for p in (work / 'vis').glob('reconstruction_iter_*.png'))
+    assert pictures == ['reconstruction_iter_4.png', 'reconstruction_iter_8.png']
+    w, h = Image.open(work / 'vis' / 'reconstruction_latest.png').size
+    assert w > 300 and h > 150  # 2 rows x 4 panels
+
+
+def test_train_py_reports_bad_input():
+    proc = _run_tool('tools/train.py', 'configs/mae/no_such_config.py')
+    assert proc.returncode != 0 and 'no_such_config.py does not exist' in proc.stderr
+    proc = _run_tool('tools/train.py', DEMO_CONFIG, '--cfg-options', 'train_cfg.max_epochs=1')
+    assert proc.returncode != 0
+    assert 'param_scheduler[1] (CosineAnnealingLR) begins at 1 but train_cfg.max_epochs is 1' \
+        in proc.stderr
+
+
+class _CaptureResumeState(Hook):
+    seen = {}
+
+    def before_train(self, runner):
+        optimizer = runner.optim_wrapper.optimizer
+        first = optimizer.param_groups[0]['params'][0]
+        _CaptureResumeState.seen.update(
+            iter=runner.iter, epoch=runner.epoch, lr=optimizer.param_groups[0]['lr'],
+            exp_avg=optimizer.state[first]['exp_avg'].clone(),
+            step=float(optimizer.state[first]['step']))
+
+
+HOOKS.register_module(name='_CaptureResumeState', module=_CaptureResumeState, force=True)
+
+
+def test_interrupted_run_resumes_at_the_right_iteration(tmp_path):
+    # The first run stops after epoch 2 of what will become a 3-epoch run.
+    first = Runner.from_cfg(tiny_run_cfg(tmp_path, max_epochs=2))
+    first.train()
+    ckpt = torch.load(tmp_path / 'epoch_2.pth', map_location='cpu', weights_only=True)
+    assert ckpt['meta']['iter'] == 8
+
+    cfg = tiny_run_cfg(tmp_path, max_epochs=3)
+    cfg.resume = True  # what `tools/train.py --resume` sets: the work dir's last checkpoint
+    cfg.custom_hooks.append(dict(type='_CaptureResumeState'))
+    resumed = Runner.from_cfg(cfg)
+    resumed.train()
+    seen = _CaptureResumeState.seen
+    assert (seen['iter'], seen['epoch']) == (8, 2)
+    state = ckpt['optimizer']['state'][0]
+    assert seen['step'] == float(state['step']) == 8
+    assert torch.equal(seen['exp_avg'], state['exp_avg'])
+    assert seen['lr'] == ckpt['optimizer']['param_groups'][0]['lr']
+    assert resumed.iter == 12 and (tmp_path / 'epoch_3.pth').exists()
+
+
+def test_visualize_and_test_tools_on_a_checkpoint(tmp_path):
+    runner = Runner.from_cfg(tiny_run_cfg(tmp_path, max_epochs=2))
+    runner.train()
+    ckpt = str(tmp_path / 'epoch_2.pth')
+
+    from importlib import import_module
+    sys.path.insert(0, osp.join(REPO, 'tools'))
+    sys.path.insert(0, osp.join(REPO, 'tools', 'analysis_tools'))
+    try:
+        vis = import_module('visualize_reconstruction')
+        test = import_module('test')
+    finally:
+        sys.path[:2] = []
+    options = ['model.backbone.arch.embed_dim=32', 'model.backbone.arch.depth=2',
+               'model.backbone.arch.num_heads=2', 'model.neck.embed_dim=16',
+               'model.neck.depth=1', 'model.neck.num_heads=2']
+    img = tmp_path / 'shirt.png'
+    Image.new('RGB', (40, 30), (200, 30, 30)).save(img)
+    out = vis.main([DEMO_CONFIG, ckpt, str(img), '--out', str(tmp_path / 'one.png'),
+                    '--cfg-options', *options])
+    assert Image.open(out).size[0] > 300
+    out = vis.main([DEMO_CONFIG, ckpt, '--split', 'test', '--num-images', '3', '--out',
+                    str(tmp_path / 'three.png'), '--cfg-options', *options])
+    assert Image.open(out).size[1] > Image.open(tmp_path / 'one.png').size[1]
+
+    metrics = test.main([DEMO_CONFIG, ckpt, '--work-dir', str(tmp_path / 'test'),
+                         '--out', str(tmp_path / 'metrics.json'), '--cfg-options',
+                         *TINY_RUN_OPTIONS])
+    assert metrics['heldout/num_images'] == 40
+    assert 0.05 < metrics['heldout/loss_rec'] < 5.0
