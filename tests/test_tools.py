@@ -113,3 +113,24 @@ def test_visualize_and_test_tools_on_a_checkpoint(tmp_path):
                          *TINY_RUN_OPTIONS])
     assert metrics['heldout/num_images'] == 40
     assert 0.05 < metrics['heldout/loss_rec'] < 5.0
+
+
+def test_dist_train_sh_two_nodes_on_the_cpu(tmp_path):
+    # Two "nodes" of one process each on this machine, joined through MASTER_ADDR/PORT as on a
+    # real cluster; the 64 images split into 2 iterations per epoch per process.
+    work = tmp_path / 'dist'
+    bin_dir = osp.dirname(PY)
+    procs = []
+    for rank in (0, 1):
+        env = dict(os.environ, NNODES='2', NODE_RANK=str(rank), MASTER_ADDR='127.0.0.1',
+                   PORT='29517', PATH=f'{bin_dir}:{os.environ["PATH"]}')
+        procs.append(subprocess.Popen(
+            ['bash', 'tools/dist_train.sh', DEMO_CONFIG, '1', '--work-dir', str(work),
+             '--cfg-options', *TINY_RUN_OPTIONS, 'train_cfg.max_epochs=2'],
+            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+    outputs = [p.communicate(timeout=300)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs[0][-3000:] + outputs[1][-3000:]
+    log = next(work.glob('*/*.log')).read_text()
+    assert 'Distributed training: True' in log and 'GPU number: 2' in log  # the world size
+    assert 'Epoch(train) [2][2/2]' in log
+    assert (work / 'epoch_2.pth').exists()

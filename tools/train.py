@@ -48,6 +48,13 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
             raise SystemExit(f'--amp: the config already uses {cfg.optim_wrapper.type}')
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if args.launcher == 'pytorch' and not torch.cuda.is_available():
+        # CPU-only processes (a test of a multi-node launch, or a CPU cluster): mmengine's
+        # init_dist always picks a CUDA device, so join the gloo group here (mmengine then skips
+        # its own), and run DDP without device ids (mmengine would pass the local rank as one).
+        torch.distributed.init_process_group(backend='gloo')
+        cfg.setdefault('model_wrapper_cfg', dict(type='MMDistributedDataParallel',
+                                                 device_ids=None, broadcast_buffers=False))
     if args.auto_scale_lr:
         if 'base_batch_size' not in cfg.get('auto_scale_lr', {}):
             raise SystemExit('--auto-scale-lr needs auto_scale_lr.base_batch_size in the config')

@@ -14,7 +14,7 @@ from timm.layers import PatchEmbed, resample_abs_pos_embed
 from timm.models.vision_transformer import Block
 
 from mimlab.registry import MODELS
-from ..utils import EncoderSpec, sincos_pos_embed_2d
+from ..utils import EncoderSpec, LayerNorm6, sincos_pos_embed_2d
 
 ARCH_SETTINGS: Dict[str, Dict[str, int]] = {
     'tiny': dict(embed_dim=192, depth=12, num_heads=3),
@@ -110,9 +110,9 @@ class VisionTransformer(BaseModule):
         dpr = [drop_path_rate * i / max(self.depth - 1, 1) for i in range(self.depth)]
         self.blocks = nn.ModuleList([
             Block(self.embed_dim, self.num_heads, mlp_ratio=mlp_ratio, qkv_bias=qkv_bias,
-                  drop_path=dpr[i], norm_layer=nn.LayerNorm) for i in range(self.depth)
+                  drop_path=dpr[i], norm_layer=LayerNorm6) for i in range(self.depth)
         ])
-        self.norm = nn.LayerNorm(self.embed_dim, eps=1e-6) if final_norm else nn.Identity()
+        self.norm = LayerNorm6(self.embed_dim) if final_norm else nn.Identity()
 
         indices = [out_indices] if isinstance(out_indices, int) else list(out_indices)
         self.out_indices = [self._check_index(i, 'out_indices') for i in indices]

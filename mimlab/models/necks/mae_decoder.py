@@ -5,7 +5,7 @@ from mmengine.model import BaseModule
 from timm.models.vision_transformer import Block
 
 from mimlab.registry import MODELS
-from ..utils import EncoderSpec, sincos_pos_embed_2d
+from ..utils import EncoderSpec, LayerNorm6, sincos_pos_embed_2d
 
 
 @MODELS.register_module()
@@ -39,9 +39,9 @@ class MAEPretrainDecoder(BaseModule):
             requires_grad=False)
         self.decoder_blocks = nn.ModuleList([
             Block(embed_dim, num_heads, mlp_ratio=mlp_ratio, qkv_bias=True,
-                  norm_layer=nn.LayerNorm) for _ in range(depth)
+                  norm_layer=LayerNorm6) for _ in range(depth)
         ])
-        self.decoder_norm = nn.LayerNorm(embed_dim, eps=1e-6)
+        self.decoder_norm = LayerNorm6(embed_dim)
         self.decoder_pred = nn.Linear(embed_dim, encoder_spec.patch_dim)
         nn.init.normal_(self.mask_token, std=0.02)
         for m in self.modules():

@@ -1,8 +1,9 @@
 from .masking import MASK_MODES, PatchMask, generate_mask, num_masked_patches
+from .layers import LayerNorm6
 from .patch import patchify, sincos_pos_embed_2d, unpatchify
 from .structures import EncoderOutput, EncoderSpec
 
 __all__ = [
-    'MASK_MODES', 'PatchMask', 'generate_mask', 'num_masked_patches', 'patchify', 'unpatchify',
+    'LayerNorm6', 'MASK_MODES', 'PatchMask', 'generate_mask', 'num_masked_patches', 'patchify', 'unpatchify',
     'sincos_pos_embed_2d', 'EncoderOutput', 'EncoderSpec'
 ]
