@@ -1,5 +1,7 @@
 from .formatting import PackInputs
 from .loading import LoadImage
-from .processing import CenterCrop, RandomResizedCrop, ResizeShortEdge
+from .processing import CenterCrop, RandomCrop, RandomResizedCrop, ResizeShortEdge
 
-__all__ = ['CenterCrop', 'LoadImage', 'PackInputs', 'RandomResizedCrop', 'ResizeShortEdge']
+__all__ = [
+    'CenterCrop', 'LoadImage', 'PackInputs', 'RandomCrop', 'RandomResizedCrop', 'ResizeShortEdge'
+]

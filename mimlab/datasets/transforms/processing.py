@@ -113,3 +113,31 @@ class CenterCrop(BaseTransform):
         results['img'] = img[top:top + ch, left:left + cw]
         results['img_shape'] = (ch, cw)
         return results
+
+
+@TRANSFORMS.register_module()
+class RandomCrop(BaseTransform):
+    """Pad by ``padding`` on each side (``numpy.pad`` mode, e.g. 'reflect'), then crop a random
+    ``size`` window. With ``ResizeShortEdge`` first it is PixMIM's simple resized crop."""
+
+    def __init__(self, size: Union[int, Sequence[int]], padding: int = 0,
+                 padding_mode: str = 'reflect') -> None:
+        self.size = _size_hw(size)
+        self.padding = padding
+        self.padding_mode = padding_mode
+
+    def transform(self, results: dict) -> dict:
+        img = results['img']
+        if self.padding:
+            p = self.padding
+            img = np.pad(img, ((p, p), (p, p), (0, 0)), mode=self.padding_mode)
+        h, w = img.shape[:2]
+        ch, cw = self.size
+        if h < ch or w < cw:
+            raise ValueError(f'RandomCrop{self.size} needs an image at least that large after '
+                             f'padding, got {h}x{w} ({results.get("img_path", "in-memory")})')
+        top = np.random.randint(0, h - ch + 1)
+        left = np.random.randint(0, w - cw + 1)
+        results['img'] = img[top:top + ch, left:left + cw]
+        results['img_shape'] = (ch, cw)
+        return results

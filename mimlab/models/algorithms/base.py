@@ -14,21 +14,40 @@ DEFAULT_PREPROCESSOR = dict(type='ImgDataPreprocessor', mean=[123.675, 116.28, 1
 class BasePretrainer(BaseModel):
     """Base of the pretraining algorithms.
 
-    Builds ``backbone`` first, then ``neck`` and ``head`` with the backbone's
+    Builds ``backbone`` first, then ``fusion_neck``, ``neck`` and ``head`` with the backbone's
     :class:`~mimlab.models.utils.EncoderSpec` as ``encoder_spec``, so their sizes never have to
-    be kept in step by hand. ``loss()`` returns a dict: mmengine sums the entries whose key
-    contains 'loss' and only logs the others.
+    be kept in step by hand. A head whose class sets ``uses_pixel_normalization = True`` also gets
+    the data preprocessor's ``pixel_mean`` and ``pixel_std`` (C,) to map inputs back to pixels.
+    ``loss()`` returns a dict: mmengine sums the entries whose key contains 'loss' and only logs
+    the others.
     """
 
     def __init__(self, backbone: dict, neck: Optional[dict] = None, head: Optional[dict] = None,
-                 data_preprocessor: Optional[dict] = None,
+                 fusion_neck: Optional[dict] = None, data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor or dict(DEFAULT_PREPROCESSOR),
                          init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
         spec = dict(encoder_spec=self.backbone.spec)
+        self.fusion_neck = (MODELS.build(fusion_neck, default_args=spec)
+                            if fusion_neck is not None else None)
         self.neck = MODELS.build(neck, default_args=spec) if neck is not None else None
-        self.head = MODELS.build(head, default_args=spec) if head is not None else None
+        self.head = None
+        if head is not None:
+            head_args = dict(spec)
+            head_type = head['type']
+            head_cls = head_type if isinstance(head_type, type) else MODELS.get(head_type)
+            if getattr(head_cls, 'uses_pixel_normalization', False):
+                head_args.update(pixel_mean=self._preprocessor_stat('mean'),
+                                 pixel_std=self._preprocessor_stat('std'))
+            self.head = MODELS.build(head, default_args=head_args)
+
+    def _preprocessor_stat(self, name: str) -> torch.Tensor:
+        pre = self.data_preprocessor
+        if not getattr(pre, '_enable_normalize', False):
+            value = 0.0 if name == 'mean' else 1.0
+            return torch.full((self.backbone.in_chans,), value)
+        return getattr(pre, name).detach().flatten().clone()
 
     def forward(self, inputs: torch.Tensor, data_samples: Optional[list] = None,
                 mode: str = 'tensor'):

@@ -33,20 +33,38 @@ class Reconstruction:
 class MAE(BasePretrainer):
     """MAE: mask -> encode the visible patches -> decode with mask tokens -> loss on the removed
     patches. ``backbone`` is a :class:`MaskedViT`, ``neck`` a :class:`MAEPretrainDecoder`,
-    ``head`` a :class:`PixelReconstructionHead`."""
+    ``head`` a :class:`PixelReconstructionHead`.
+
+    MFF is this algorithm with a ``fusion_neck`` (:class:`MultiLevelFusionNeck`): the decoder then
+    sees the fused tokens of several encoder blocks, after the encoder's final norm; the fusion
+    weights are logged (``fusion_w_b{block}``)."""
+
+    def encode(self, inputs: torch.Tensor, generator: Optional[torch.Generator] = None):
+        """Masked encoding: (EncoderOutput, the (B, 1 + L_keep, D) tokens the decoder sees)."""
+        if self.fusion_neck is None:
+            latent = self.backbone(inputs, mask=True, generator=generator)
+            return latent, latent.tokens
+        latent = self.backbone(inputs, mask=True, generator=generator,
+                               hidden_layers=self.fusion_neck.hidden_layers)
+        return latent, self.backbone.norm(self.fusion_neck(latent.hidden_states))
 
     def loss(self, inputs: torch.Tensor,
              data_samples: Optional[list] = None) -> Dict[str, torch.Tensor]:
-        latent = self.backbone(inputs, mask=True)
-        pred = self.neck(latent.tokens, latent.ids_restore)
-        return self.head.loss(pred, inputs, latent.mask)
+        latent, tokens = self.encode(inputs)
+        pred = self.neck(tokens, latent.ids_restore)
+        losses = self.head.loss(pred, inputs, latent.mask)
+        if self.fusion_neck is not None and self.fusion_neck.fusion_weights() is not None:
+            weights = self.fusion_neck.fusion_weights().detach()
+            for block, w in zip(self.fusion_neck.hidden_layers, weights):
+                losses[f'fusion_w_b{block}'] = w
+        return losses
 
     @torch.no_grad()
     def reconstruct(self, inputs: torch.Tensor,
                     generator: Optional[torch.Generator] = None) -> Reconstruction:
         """Reconstruct a batch for pictures and held-out evaluation (no gradient)."""
-        latent = self.backbone(inputs, mask=True, generator=generator)
-        pred = self.neck(latent.tokens, latent.ids_restore)
+        latent, tokens = self.encode(inputs, generator)
+        pred = self.neck(tokens, latent.ids_restore)
         per_patch = (pred - self.head.target(inputs)).pow(2).mean(dim=-1)
         mask_f = latent.mask.to(per_patch.dtype)
         loss = (per_patch * mask_f).sum(1) / mask_f.sum(1)

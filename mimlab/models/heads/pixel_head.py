@@ -1,11 +1,11 @@
 """Pixel reconstruction target and loss (MAE)."""
-from typing import Dict
+from typing import Dict, Optional
 
 import torch
 from mmengine.model import BaseModule
 
 from mimlab.registry import MODELS
-from ..utils import EncoderSpec, patchify
+from ..utils import EncoderSpec, low_pass, patchify
 
 
 @MODELS.register_module()
@@ -17,23 +17,48 @@ class PixelReconstructionHead(BaseModule):
         norm_pix: normalise each target patch by its own mean and variance (MAE's better
             target); predictions are then in that normalised space.
         eps: added to the variance (MAE: 1e-6).
+        low_pass_radius: PixMIM's low-frequency target: the image low-pass filtered to this
+            radius (cycles per image; PixMIM: 40 at 224 px) before patchifying. None: the image.
+        pixel_mean, pixel_std: (C,) the data preprocessor's normalisation (filled in by the
+            algorithm): the filter runs on pixel values, and its ringing is clipped to [0, 255].
     """
+    uses_pixel_normalization = True
 
     def __init__(self, encoder_spec: EncoderSpec, norm_pix: bool = True, eps: float = 1e-6,
-                 init_cfg=None) -> None:
+                 low_pass_radius: Optional[float] = None,
+                 pixel_mean: Optional[torch.Tensor] = None,
+                 pixel_std: Optional[torch.Tensor] = None, init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.patch_size = encoder_spec.patch_size
         self.norm_pix = norm_pix
         self.eps = eps
+        if low_pass_radius is not None and low_pass_radius <= 0:
+            raise ValueError(f'head low_pass_radius must be > 0, got {low_pass_radius}')
+        self.low_pass_radius = low_pass_radius
+        channels = encoder_spec.in_chans
+        mean = torch.zeros(channels) if pixel_mean is None else torch.as_tensor(pixel_mean)
+        std = torch.ones(channels) if pixel_std is None else torch.as_tensor(pixel_std)
+        self.register_buffer('pixel_mean', mean.float().view(1, -1, 1, 1), persistent=False)
+        self.register_buffer('pixel_std', std.float().view(1, -1, 1, 1), persistent=False)
+
+    def low_frequency(self, images: torch.Tensor) -> torch.Tensor:
+        """The low-pass filtered images, in the same normalised space as ``images``."""
+        pixels = images * self.pixel_std + self.pixel_mean
+        pixels = low_pass(pixels, self.low_pass_radius).clamp(0, 255)
+        return (pixels - self.pixel_mean) / self.pixel_std
 
     def _patch_stats(self, patches: torch.Tensor):
         mean = patches.mean(dim=-1, keepdim=True)
         var = patches.var(dim=-1, keepdim=True)
         return mean, (var + self.eps).sqrt()
 
+    def target_images(self, images: torch.Tensor) -> torch.Tensor:
+        """The images the target is cut from: the input, or its low-pass version."""
+        return images if self.low_pass_radius is None else self.low_frequency(images)
+
     def target(self, images: torch.Tensor) -> torch.Tensor:
         """(B, C, H, W) -> (B, L, p*p*C) the regression target."""
-        patches = patchify(images, self.patch_size)
+        patches = patchify(self.target_images(images), self.patch_size)
         if self.norm_pix:
             mean, std = self._patch_stats(patches)
             patches = (patches - mean) / std
@@ -59,5 +84,5 @@ class PixelReconstructionHead(BaseModule):
         pictures of the reconstruction look like images."""
         if not self.norm_pix:
             return pred
-        mean, std = self._patch_stats(patchify(images, self.patch_size))
+        mean, std = self._patch_stats(patchify(self.target_images(images), self.patch_size))
         return pred * std + mean

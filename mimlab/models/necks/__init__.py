@@ -1,3 +1,4 @@
+from .fusion_neck import MultiLevelFusionNeck, default_fusion_layers
 from .mae_decoder import MAEPretrainDecoder
 
-__all__ = ['MAEPretrainDecoder']
+__all__ = ['MAEPretrainDecoder', 'MultiLevelFusionNeck', 'default_fusion_layers']

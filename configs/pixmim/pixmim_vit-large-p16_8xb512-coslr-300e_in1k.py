@@ -1,0 +1,2 @@
+_base_ = './pixmim_vit-large-p16_8xb512-coslr-800e_in1k.py'
+train_cfg = dict(max_epochs=300)
