@@ -8,16 +8,40 @@ from mmengine.config import Config
 
 from mimlab.registry import MODELS
 
-MAE_CONFIGS = sorted(glob.glob(osp.join(REPO, 'configs/mae/*.py')))
+PRETRAIN_CONFIGS = sorted(glob.glob(osp.join(REPO, 'configs/[!_]*/*.py')))
 
 
-def test_every_mae_config_parses_and_builds_on_meta():
-    assert len(MAE_CONFIGS) == 10
-    for path in MAE_CONFIGS:
-        cfg = Config.fromfile(path)
-        with torch.device('meta'):
-            model = MODELS.build(cfg.model)
+def _build_meta(cfg):
+    model_cfg = dict(cfg.model, data_preprocessor=cfg.data_preprocessor)
+    with torch.device('meta'):
+        return MODELS.build(model_cfg)
+
+
+def test_every_pretraining_config_parses_and_builds_on_meta():
+    names = [osp.relpath(p, osp.join(REPO, 'configs')) for p in PRETRAIN_CONFIGS]
+    assert sum(n.startswith('mae/') for n in names) == 10
+    assert sum(n.startswith('mff/') for n in names) == 9
+    assert sum(n.startswith('pixmim/') for n in names) == 4
+    for path in PRETRAIN_CONFIGS:
+        model = _build_meta(Config.fromfile(path))
         assert model.neck.decoder_pred.out_features == model.backbone.spec.patch_dim, path
+        if '/mff/' in path:
+            assert model.fusion_neck.layers[-1] < model.backbone.depth - 1, path
+
+
+def test_mff_and_pixmim_recipes():
+    mff_l = _build_meta(Config.fromfile(
+        osp.join(REPO, 'configs/mff/mff_pixmim_vit-large-p16_8xb512-coslr-300e_in1k.py')))
+    assert mff_l.backbone.depth == 24 and mff_l.fusion_neck.layers == (0, 4, 8, 12, 16)
+    assert mff_l.head.low_pass_radius == 40
+    cfg = Config.fromfile(osp.join(REPO, 'configs/mff/mff_mae_vit-base-p16_8xb512-coslr-800e_in1k.py'))
+    mff_b = _build_meta(cfg)
+    assert mff_b.fusion_neck.layers == (0, 2, 4, 6, 8) and mff_b.head.low_pass_radius is None
+    assert cfg.train_cfg.max_epochs == 800
+    pix = Config.fromfile(osp.join(REPO, 'configs/pixmim/pixmim_vit-base-p16_8xb512-coslr-300e_in1k.py'))
+    assert pix.train_cfg.max_epochs == 300
+    crop = pix.train_dataloader.dataset.pipeline[2]
+    assert (crop.type, crop.padding, crop.padding_mode) == ('RandomCrop', 4, 'reflect')
 
 
 @pytest.mark.parametrize('size,patch,depth,width,params,epochs', [
@@ -27,8 +51,7 @@ def test_paper_recipe(size, patch, depth, width, params, epochs):
     name = f'mae_vit-{size}-p{patch}_8xb512-coslr-{epochs}e_in1k.py'
     cfg = Config.fromfile(osp.join(REPO, 'configs/mae', name))
     assert cfg.train_cfg.max_epochs == epochs
-    with torch.device('meta'):
-        model = MODELS.build(cfg.model)
+    model = _build_meta(cfg)
     assert (model.backbone.depth, model.backbone.embed_dim) == (depth, width)
     assert model.backbone.mask_ratio == 0.75 and model.head.norm_pix
     assert len(model.neck.decoder_blocks) == 8 and model.neck.mask_token.shape[-1] == 512

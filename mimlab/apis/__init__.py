@@ -1,3 +1,7 @@
-from .inference import init_model, prepare_batch, reconstruct, sample_indices
+from .inference import (build_split_dataset, heldout_batch, init_model, load_config,
+                        prepare_batch, reconstruct, sample_indices)
 
-__all__ = ['init_model', 'prepare_batch', 'reconstruct', 'sample_indices']
+__all__ = [
+    'build_split_dataset', 'heldout_batch', 'init_model', 'load_config', 'prepare_batch',
+    'reconstruct', 'sample_indices'
+]

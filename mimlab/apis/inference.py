@@ -8,7 +8,7 @@ from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
 
-from mimlab.registry import MODELS
+from mimlab.registry import DATASETS, MODELS
 
 
 def init_model(config: Union[str, Config], checkpoint: Optional[str] = None,
@@ -47,3 +47,35 @@ def sample_indices(length: int, count: int) -> List[int]:
     """``count`` indices spread evenly over a dataset of ``length`` (deterministic)."""
     count = min(count, length)
     return [int(i * length / count) for i in range(count)]
+
+
+def load_config(path: str, options: Optional[dict] = None) -> Config:
+    """A config file with ``--cfg-options`` style overrides merged in."""
+    cfg = Config.fromfile(path)
+    if options:
+        cfg.merge_from_dict(options)
+    return cfg
+
+
+def build_split_dataset(cfg: Config, split: str, pipeline: Optional[Sequence[dict]] = None,
+                        indices: Optional[int] = None):
+    """The config's training dataset, read from another ``split`` through ``pipeline``
+    (default: the config's ``test_pipeline``, a deterministic view); ``indices`` keeps the
+    first N images."""
+    if pipeline is None:
+        if 'test_pipeline' not in cfg:
+            raise KeyError('the config defines no test_pipeline to read held-out images with')
+        pipeline = cfg.test_pipeline
+    dataset_cfg = copy.deepcopy(cfg.train_dataloader.dataset)
+    dataset_cfg.update(split=split, pipeline=list(pipeline))
+    if indices is not None:
+        dataset_cfg['indices'] = indices
+    return DATASETS.build(dataset_cfg)
+
+
+def heldout_batch(model: torch.nn.Module, cfg: Config, split: str = 'test',
+                  num_images: int = 64) -> torch.Tensor:
+    """``num_images`` evenly spaced images of ``split``, normalised by the model's preprocessor."""
+    dataset = build_split_dataset(cfg, split)
+    batch = pseudo_collate([dataset[i] for i in sample_indices(len(dataset), num_images)])
+    return model.data_preprocessor(batch, training=False)['inputs']

@@ -8,15 +8,14 @@ evenly spaced, from the training dataset's held-out split. With a per-patch norm
 prediction is mapped back to pixels with each patch's own mean and variance.
 """
 import argparse
-import copy
 import os
 import os.path as osp
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 
-from mimlab.apis import init_model, prepare_batch, reconstruct, sample_indices
+from mimlab.apis import (build_split_dataset, init_model, load_config, prepare_batch,
+                         reconstruct, sample_indices)
 from mimlab.datasets.image_dataset import IMG_EXTENSIONS
-from mimlab.registry import DATASETS
 from mimlab.visualization import draw_reconstructions, save_picture
 
 
@@ -54,16 +53,12 @@ def collect_images(paths) -> list:
 
 def main(argv=None) -> str:
     args = parse_args(argv)
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     if 'test_pipeline' not in cfg:
         raise SystemExit(f'{args.config} defines no test_pipeline to prepare images with')
     model = init_model(cfg, args.checkpoint, device=args.device)
     if args.split:
-        dataset_cfg = copy.deepcopy(cfg.train_dataloader.dataset)
-        dataset_cfg.update(split=args.split, pipeline=[])
-        dataset = DATASETS.build(dataset_cfg)
+        dataset = build_split_dataset(cfg, args.split, pipeline=[])
         indices = sample_indices(len(dataset), args.num_images)
         samples = [dataset.get_data_info(i) for i in indices]
         titles = [f'{args.split} #{i}' for i in indices]

@@ -1,5 +1,4 @@
 """Pictures of held-out reconstructions during training."""
-import copy
 import os
 import os.path as osp
 from typing import Optional
@@ -10,7 +9,7 @@ from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
-from mimlab.apis import sample_indices
+from mimlab.apis import build_split_dataset, sample_indices
 from mimlab.registry import DATASETS, HOOKS
 from mimlab.visualization import draw_reconstructions, save_picture
 
@@ -42,20 +41,17 @@ class ReconstructionHook(Hook):
         self.seed = seed
         self._batch: Optional[dict] = None
 
-    def before_train(self, runner) -> None:
-        if self.dataset_cfg is None:
-            if 'test_pipeline' not in runner.cfg:
-                raise KeyError('ReconstructionHook with dataset=None needs a test_pipeline in the '
-                               'config (a deterministic pipeline for held-out images)')
-            self.dataset_cfg = copy.deepcopy(runner.cfg.train_dataloader.dataset)
-            self.dataset_cfg.update(split=self.split, pipeline=runner.cfg.test_pipeline)
-
-    def _held_out_batch(self) -> dict:
+    def _held_out_batch(self, runner) -> dict:
         if self._batch is None:
-            dataset = DATASETS.build(self.dataset_cfg)
+            dataset = (DATASETS.build(self.dataset_cfg) if self.dataset_cfg is not None else
+                       build_split_dataset(runner.cfg, self.split))
             self._batch = pseudo_collate(
                 [dataset[i] for i in sample_indices(len(dataset), self.num_images)])
         return self._batch
+
+    def before_train(self, runner) -> None:
+        if is_main_process():
+            self._held_out_batch(runner)  # fail now, not hours in, if the images can't be read
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         if self.interval > 0 and self.every_n_train_iters(runner, self.interval):
@@ -73,7 +69,7 @@ class ReconstructionHook(Hook):
         was_training = model.training
         model.eval()
         try:
-            inputs = model.data_preprocessor(self._held_out_batch(), training=False)['inputs']
+            inputs = model.data_preprocessor(self._held_out_batch(runner), training=False)['inputs']
             generator = torch.Generator().manual_seed(self.seed)
             rec = model.reconstruct(inputs, generator=generator)
         finally:

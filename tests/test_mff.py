@@ -1,0 +1,117 @@
+import math
+
+import pytest
+import torch
+from conftest import tiny_mae_cfg
+
+from mimlab.evaluation import radial_log_amplitude, top_hessian_eigenvalue
+from mimlab.models.necks import MultiLevelFusionNeck, default_fusion_layers
+from mimlab.models.utils import low_pass
+from mimlab.registry import MODELS
+
+
+def _mff_cfg(**fusion):
+    cfg = tiny_mae_cfg()
+    cfg['backbone']['arch'] = dict(embed_dim=32, depth=4, num_heads=2)
+    cfg['fusion_neck'] = dict(type='MultiLevelFusionNeck', **fusion)
+    return cfg
+
+
+def test_default_layers_follow_the_paper():
+    assert default_fusion_layers(12) == (0, 2, 4, 6, 8)
+    assert default_fusion_layers(24) == (0, 4, 8, 12, 16)
+
+
+def test_fusion_weights_sum_to_one_and_get_gradients():
+    model = MODELS.build(_mff_cfg(layers=(0, 1)))
+    weights = model.fusion_neck.fusion_weights()
+    assert weights.shape == (3,) and torch.allclose(weights, torch.full((3,), 1 / 3))
+    losses = model.loss(torch.randn(4, 3, 16, 16))
+    assert math.isclose(sum(float(losses[f'fusion_w_b{b}']) for b in (0, 1, 3)), 1.0,
+                        rel_tol=1e-6)
+    losses['loss_rec'].backward()
+    assert model.fusion_neck.fusion_logits.grad.abs().sum() > 0
+    assert model.fusion_neck.projections[0].weight.grad.abs().sum() > 0
+    assert model.backbone.blocks[0].attn.qkv.weight.grad.abs().sum() > 0
+
+
+def test_fusing_only_the_last_layer_is_exactly_mae():
+    torch.manual_seed(0)
+    mae = MODELS.build(dict(_mff_cfg(), fusion_neck=None))
+    mff = MODELS.build(_mff_cfg(layers=()))
+    missing, unexpected = mff.load_state_dict(mae.state_dict(), strict=False)
+    assert missing == ['fusion_neck.fusion_logits'] and unexpected == []
+    x = torch.randn(3, 3, 16, 16)
+    torch.manual_seed(5)
+    a = mae.loss(x)['loss_rec']
+    torch.manual_seed(5)
+    b = mff.loss(x)['loss_rec']
+    assert torch.equal(a, b)
+
+
+def test_attention_fusion_and_mlp_projection():
+    model = MODELS.build(_mff_cfg(layers=(1,), fusion='attention', projection='mlp'))
+    assert model.fusion_neck.fusion_weights() is None
+    losses = model.loss(torch.randn(2, 3, 16, 16))
+    assert set(losses) == {'loss_rec'}
+    losses['loss_rec'].backward()
+    assert model.fusion_neck.fusion_block.attn.qkv.weight.grad.abs().sum() > 0
+    assert isinstance(model.fusion_neck.projections[0], torch.nn.Sequential)
+
+
+def test_bad_layers_name_the_key():
+    spec = MODELS.build(_mff_cfg()).backbone.spec
+    with pytest.raises(ValueError, match=r'fusion neck layers=\[0, 3\]'):
+        MultiLevelFusionNeck(spec, layers=(0, 3))  # 3 is the last block of 4
+    with pytest.raises(ValueError, match='fusion must be one of'):
+        MultiLevelFusionNeck(spec, fusion='sum')
+
+
+def _wave(freq_y, freq_x, size=16):
+    y, x = torch.meshgrid(torch.arange(size), torch.arange(size), indexing='ij')
+    return torch.cos(2 * math.pi * (freq_y * y + freq_x * x) / size)
+
+
+def test_low_pass_keeps_low_and_removes_high_frequencies():
+    low, high = _wave(0, 2), _wave(5, 0)
+    image = (100 + 40 * low + 30 * high).expand(2, 3, 16, 16)
+    filtered = low_pass(image, radius=3)
+    assert torch.allclose(filtered, (100 + 40 * low).expand(2, 3, 16, 16), atol=1e-3)
+
+
+def test_low_frequency_target_uses_preprocessor_normalisation():
+    cfg = tiny_mae_cfg()
+    cfg['head']['low_pass_radius'] = 2
+    cfg['data_preprocessor'] = dict(type='ImgDataPreprocessor', mean=[100.0] * 3,
+                                    std=[50.0] * 3)
+    model = MODELS.build(cfg)
+    assert torch.equal(model.head.pixel_mean.flatten(), torch.full((3,), 100.0))
+    pixels = (128 + 120 * _wave(1, 0) + 60 * _wave(0, 6)).expand(1, 3, 16, 16)
+    normalised = (pixels - 100) / 50
+    target = model.head.low_frequency(normalised) * 50 + 100
+    # the high band is gone, and the low band's overshoot is clipped to valid pixels
+    expected = (128 + 120 * _wave(1, 0)).clamp(0, 255).expand(1, 3, 16, 16)
+    assert torch.allclose(target, expected, atol=1e-2)
+
+
+def test_radial_log_amplitude_finds_the_band_of_a_wave():
+    maps = torch.stack([_wave(0, 3), _wave(3, 0)]).unsqueeze(0)  # (1, 2, 16, 16)
+    bands = radial_log_amplitude(maps)
+    assert len(bands) == 12  # radii 0 .. round(sqrt(8^2 + 8^2)) = 11
+    assert int(bands.argmax()) == 3
+    # each cosine puts 16 * 16 / 2 = 128 into two bins at radius 3; averaged over the two
+    # channels that is 64 in four bins, spread over the bins of band 3; nothing elsewhere
+    ring = (torch.fft.fftfreq(16)[:, None] ** 2 + torch.fft.fftfreq(16)[None] ** 2).sqrt() * 16
+    n3 = int((ring.round() == 3).sum())
+    assert bands[3] == pytest.approx(math.log(4 * 64 / n3), rel=1e-4)
+    assert bands[0] < -10 and bands[5] < -10
+
+
+def test_power_iteration_finds_top_eigenvalue_of_a_quadratic():
+    torch.manual_seed(0)
+    q, _ = torch.linalg.qr(torch.randn(6, 6))
+    eig = torch.tensor([5.0, 2.0, 1.0, 0.5, -1.0, 0.1])
+    hessian = q @ torch.diag(eig) @ q.T
+    x = torch.randn(6, requires_grad=True)
+    result = top_hessian_eigenvalue(lambda: 0.5 * x @ hessian @ x, [x], iters=100, tol=1e-7)
+    assert result['eigenvalue'] == pytest.approx(5.0, rel=1e-3)
