@@ -115,3 +115,31 @@ def test_power_iteration_finds_top_eigenvalue_of_a_quadratic():
     x = torch.randn(6, requires_grad=True)
     result = top_hessian_eigenvalue(lambda: 0.5 * x @ hessian @ x, [x], iters=100, tol=1e-7)
     assert result['eigenvalue'] == pytest.approx(5.0, rel=1e-3)
+
+
+def test_fusion_neck_plugs_into_supervised_classification():
+    from mmengine.structures import BaseDataElement
+    torch.manual_seed(0)
+    model = MODELS.build(dict(
+        type='ImageClassifier',
+        backbone=dict(type='VisionTransformer', arch=dict(embed_dim=32, depth=3, num_heads=2),
+                      img_size=16, patch_size=4),
+        fusion_neck=dict(type='MultiLevelFusionNeck', layers=(0,)),
+        head=dict(type='LinearClsHead', num_classes=3),
+        data_preprocessor=dict(type='ImgDataPreprocessor', mean=[0.0] * 3, std=[1.0] * 3)))
+    # three classes: flat, vertical stripes, horizontal stripes; a few steps must learn them
+    patterns = [torch.zeros(3, 16, 16), torch.zeros(3, 16, 16), torch.zeros(3, 16, 16)]
+    patterns[1][:, :, ::2] = 1
+    patterns[2][:, ::2, :] = 1
+    images = [(p * 200 + 20).to(torch.uint8) for p in patterns] * 4
+    samples = [BaseDataElement(gt_label=torch.tensor(c)) for c in (0, 1, 2)] * 4
+    data = dict(inputs=images, data_samples=samples)
+    from mmengine.optim import OptimWrapper
+    wrapper = OptimWrapper(torch.optim.AdamW(model.parameters(), lr=3e-3))
+    for _ in range(40):
+        log = model.train_step(data, wrapper)
+    assert {'loss_cls', 'accuracy', 'fusion_w_b0', 'fusion_w_b2'} <= set(log)
+    assert float(log['fusion_w_b0']) + float(log['fusion_w_b2']) == pytest.approx(1.0)
+    preds = model.test_step(data)
+    assert [p['pred_label'] for p in preds] == [p['gt_label'] for p in preds]
+    assert model.fusion_neck.fusion_logits.abs().sum() > 0  # the weights were trained

@@ -1,9 +1,9 @@
 from .analysis import (layer_frequency_response, math_attention, radial_log_amplitude,
                        top_hessian_eigenvalue)
 from .linear_probe import extract_features, train_linear_probe
-from .metrics import ReconstructionLoss
+from .metrics import Accuracy, ReconstructionLoss
 
 __all__ = [
-    'ReconstructionLoss', 'extract_features', 'layer_frequency_response', 'math_attention',
+    'Accuracy', 'ReconstructionLoss', 'extract_features', 'layer_frequency_response', 'math_attention',
     'radial_log_amplitude', 'top_hessian_eigenvalue', 'train_linear_probe'
 ]

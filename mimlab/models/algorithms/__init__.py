@@ -1,4 +1,5 @@
-from .base import BasePretrainer
+from .base import BaseAlgorithm
+from .classifier import ImageClassifier
 from .mae import MAE, Reconstruction
 
-__all__ = ['BasePretrainer', 'MAE', 'Reconstruction']
+__all__ = ['BaseAlgorithm', 'ImageClassifier', 'MAE', 'Reconstruction']

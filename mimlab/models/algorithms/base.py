@@ -11,8 +11,8 @@ DEFAULT_PREPROCESSOR = dict(type='ImgDataPreprocessor', mean=[123.675, 116.28, 1
                             std=[58.395, 57.12, 57.375])
 
 
-class BasePretrainer(BaseModel):
-    """Base of the pretraining algorithms.
+class BaseAlgorithm(BaseModel):
+    """Base of the algorithms (pretraining and supervised).
 
     Builds ``backbone`` first, then ``fusion_neck``, ``neck`` and ``head`` with the backbone's
     :class:`~mimlab.models.utils.EncoderSpec` as ``encoder_spec``, so their sizes never have to

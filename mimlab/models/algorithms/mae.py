@@ -6,7 +6,7 @@ import torch
 
 from mimlab.registry import MODELS
 from ..utils import unpatchify
-from .base import BasePretrainer
+from .base import BaseAlgorithm
 
 
 @dataclass
@@ -30,7 +30,7 @@ class Reconstruction:
 
 
 @MODELS.register_module()
-class MAE(BasePretrainer):
+class MAE(BaseAlgorithm):
     """MAE: mask -> encode the visible patches -> decode with mask tokens -> loss on the removed
     patches. ``backbone`` is a :class:`MaskedViT`, ``neck`` a :class:`MAEPretrainDecoder`,
     ``head`` a :class:`PixelReconstructionHead`.

@@ -44,18 +44,12 @@ class MaskedViT(VisionTransformer):
         Returns:
             EncoderOutput with tokens (B, 1 + L_keep, D).
         """
+        if not mask:
+            return self.encode(images, hidden_layers)
         x, grid = self.embed(images)
-        patch_mask = None
-        if mask:
-            patch_mask = generate_mask(x.shape[0], grid, self.mask_ratio, self.mask_mode,
-                                       generator=generator, device=x.device)
-            index = patch_mask.ids_keep.unsqueeze(-1).expand(-1, -1, x.shape[-1])
-            x = torch.gather(x, 1, index)
-        x = self.with_cls_token(x)
-        wanted = {self._check_index(i, 'hidden_layers') for i in hidden_layers}
-        hidden = {}
-        for i, block in enumerate(self.blocks):
-            x = block(x)
-            if i in wanted:
-                hidden[i] = x
-        return EncoderOutput(tokens=self.norm(x), patch_mask=patch_mask, hidden_states=hidden)
+        patch_mask = generate_mask(x.shape[0], grid, self.mask_ratio, self.mask_mode,
+                                   generator=generator, device=x.device)
+        index = patch_mask.ids_keep.unsqueeze(-1).expand(-1, -1, x.shape[-1])
+        x = torch.gather(x, 1, index)
+        tokens, hidden = self.run_blocks(self.with_cls_token(x), hidden_layers)
+        return EncoderOutput(tokens=tokens, patch_mask=patch_mask, hidden_states=hidden)

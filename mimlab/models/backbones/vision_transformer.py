@@ -14,7 +14,7 @@ from timm.layers import PatchEmbed, resample_abs_pos_embed
 from timm.models.vision_transformer import Block
 
 from mimlab.registry import MODELS
-from ..utils import EncoderSpec, LayerNorm6, sincos_pos_embed_2d
+from ..utils import EncoderOutput, EncoderSpec, LayerNorm6, sincos_pos_embed_2d
 
 ARCH_SETTINGS: Dict[str, Dict[str, int]] = {
     'tiny': dict(embed_dim=192, depth=12, num_heads=3),
@@ -202,6 +202,25 @@ class VisionTransformer(BaseModule):
     def with_cls_token(self, x: torch.Tensor) -> torch.Tensor:
         cls = self.cls_token + self.pos_embed[:, :self.num_prefix_tokens]
         return torch.cat([cls.expand(x.shape[0], -1, -1), x], dim=1)
+
+    def run_blocks(self, x: torch.Tensor, hidden_layers: Sequence[int] = ()
+                   ) -> Tuple[torch.Tensor, Dict[int, torch.Tensor]]:
+        """Blocks over a token sequence (cls first): the final-normed output and the requested
+        blocks' outputs (before the final norm)."""
+        wanted = {self._check_index(i, 'hidden_layers') for i in hidden_layers}
+        hidden = {}
+        for i, block in enumerate(self.blocks):
+            x = block(x)
+            if i in wanted:
+                hidden[i] = x
+        return self.norm(x), hidden
+
+    def encode(self, images: torch.Tensor, hidden_layers: Sequence[int] = ()) -> EncoderOutput:
+        """All patches, no masking, as the typed :class:`EncoderOutput` (for classifiers and
+        analyses that need intermediate blocks)."""
+        x, _ = self.embed(images)
+        tokens, hidden = self.run_blocks(self.with_cls_token(x), hidden_layers)
+        return EncoderOutput(tokens=tokens, patch_mask=None, hidden_states=hidden)
 
     def forward(self, images: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         """Downstream forward over all patches: one output per ``out_indices`` entry."""
