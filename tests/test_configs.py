@@ -20,10 +20,14 @@ def _build_meta(cfg):
 def test_every_pretraining_config_parses_and_builds_on_meta():
     names = [osp.relpath(p, osp.join(REPO, 'configs')) for p in PRETRAIN_CONFIGS]
     assert sum(n.startswith('mae/') for n in names) == 10
-    assert sum(n.startswith('mff/') for n in names) == 9
+    assert sum(n.startswith('mff/') for n in names) == 10  # 9 pretraining + 1 supervised
     assert sum(n.startswith('pixmim/') for n in names) == 4
     for path in PRETRAIN_CONFIGS:
-        model = _build_meta(Config.fromfile(path))
+        cfg = Config.fromfile(path)
+        model = _build_meta(cfg)
+        if cfg.model.type != 'MAE':
+            assert model.fusion_neck is not None and model.head.fc.out_features == 10
+            continue
         assert model.neck.decoder_pred.out_features == model.backbone.spec.patch_dim, path
         if '/mff/' in path:
             assert model.fusion_neck.layers[-1] < model.backbone.depth - 1, path
@@ -83,3 +87,29 @@ def test_no_decay_on_norms_biases_tokens_and_positions():
         if name.endswith('bias') or 'norm' in name or name.endswith(('cls_token', 'mask_token',
                                                                        'pos_embed')):
             assert name not in decay, name
+
+
+def test_documented_mff_ablations_build():
+    import re
+    import shlex
+
+    from mmengine.config import DictAction
+    text = open(osp.join(REPO, 'docs/mff.md')).read()
+    commands = [c for c in re.findall(r'^python tools/train.py .*$', text, re.M)]
+    assert len(commands) == 8
+    layer_sets = set()
+    for command in commands:
+        argv = shlex.split(command)
+        cfg = Config.fromfile(osp.join(REPO, argv[2]))
+        options = {}
+        for item in argv[argv.index('--cfg-options') + 1:]:
+            key, value = item.split('=', 1)
+            options[key] = DictAction._parse_iterable(value)
+        cfg.merge_from_dict(options)
+        model = _build_meta(cfg)
+        layer_sets.add((model.fusion_neck.layers, model.fusion_neck.fusion,
+                        type(model.fusion_neck.projections[0]).__name__))
+    assert ((0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10), 'weighted', 'Linear') in layer_sets
+    assert ((0, 2, 4, 6, 8), 'attention', 'Linear') in layer_sets
+    assert ((0, 2, 4, 6, 8), 'weighted', 'Sequential') in layer_sets
+    assert len(layer_sets) == 8
