@@ -3,7 +3,7 @@ import os.path as osp
 
 import pytest
 import torch
-from conftest import REPO
+from conftest import DEMO_CONFIG, REPO
 from mmengine.config import Config
 
 from mimlab.registry import MODELS
@@ -38,11 +38,13 @@ def test_mff_and_pixmim_recipes():
         osp.join(REPO, 'configs/mff/mff_pixmim_vit-large-p16_8xb512-coslr-300e_in1k.py')))
     assert mff_l.backbone.depth == 24 and mff_l.fusion_neck.layers == (0, 4, 8, 12, 16)
     assert mff_l.head.low_pass_radius == 40
-    cfg = Config.fromfile(osp.join(REPO, 'configs/mff/mff_mae_vit-base-p16_8xb512-coslr-800e_in1k.py'))
+    cfg = Config.fromfile(osp.join(REPO, 'configs/mff',
+                                   'mff_mae_vit-base-p16_8xb512-coslr-800e_in1k.py'))
     mff_b = _build_meta(cfg)
     assert mff_b.fusion_neck.layers == (0, 2, 4, 6, 8) and mff_b.head.low_pass_radius is None
     assert cfg.train_cfg.max_epochs == 800
-    pix = Config.fromfile(osp.join(REPO, 'configs/pixmim/pixmim_vit-base-p16_8xb512-coslr-300e_in1k.py'))
+    pix = Config.fromfile(osp.join(REPO, 'configs/pixmim',
+                                   'pixmim_vit-base-p16_8xb512-coslr-300e_in1k.py'))
     assert pix.train_cfg.max_epochs == 300
     crop = pix.train_dataloader.dataset.pipeline[2]
     assert (crop.type, crop.padding, crop.padding_mode) == ('RandomCrop', 4, 'reflect')
@@ -76,7 +78,7 @@ def test_paper_recipe(size, patch, depth, width, params, epochs):
 
 def test_no_decay_on_norms_biases_tokens_and_positions():
     from mmengine.optim import build_optim_wrapper
-    cfg = Config.fromfile(osp.join(REPO, 'configs/mae/mae_vit-tiny-p4_1xb256-coslr-6e_fashion-mnist.py'))
+    cfg = Config.fromfile(DEMO_CONFIG)
     model = MODELS.build(cfg.model)
     wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
     names = {id(p): n for n, p in model.named_parameters()}

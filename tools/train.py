@@ -19,7 +19,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='resume from CKPT, or with no value from the last checkpoint in the '
                         'work dir (starting afresh if there is none)')
     parser.add_argument('--amp', action='store_true',
-                        help='automatic mixed precision (fp16 with dynamic loss scaling); needs a GPU')
+                        help='automatic mixed precision (fp16, dynamic loss scaling); GPU only')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help="scale the lr by the actual total batch / the config's "
                         'auto_scale_lr.base_batch_size')

@@ -40,7 +40,7 @@ SAFE_GLOBALS = [HistoryBuffer, (_history_buffer_getattr, 'builtins.getattr'), *_
 
 
 def register_safe_globals() -> None:
-    """Allow the classes that mmengine's own checkpoints carry in ``torch.load(weights_only=True)``."""
+    """Allow in ``torch.load(weights_only=True)`` the classes mmengine's checkpoints carry."""
     torch.serialization.add_safe_globals(SAFE_GLOBALS)
 
 

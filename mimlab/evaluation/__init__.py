@@ -4,6 +4,6 @@ from .linear_probe import extract_features, train_linear_probe
 from .metrics import Accuracy, ReconstructionLoss
 
 __all__ = [
-    'Accuracy', 'ReconstructionLoss', 'extract_features', 'layer_frequency_response', 'math_attention',
-    'radial_log_amplitude', 'top_hessian_eigenvalue', 'train_linear_probe'
+    'Accuracy', 'ReconstructionLoss', 'extract_features', 'layer_frequency_response',
+    'math_attention', 'radial_log_amplitude', 'top_hessian_eigenvalue', 'train_linear_probe'
 ]

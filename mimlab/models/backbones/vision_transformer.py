@@ -89,7 +89,8 @@ class VisionTransformer(BaseModule):
             raise ValueError(f'backbone img_size={img_size} is not divisible by '
                              f'patch_size={patch_size}')
         if pos_embed_type not in ('sincos', 'learned'):
-            raise ValueError(f"pos_embed_type must be 'sincos' or 'learned', got {pos_embed_type!r}")
+            raise ValueError(f"backbone pos_embed_type must be 'sincos' or 'learned', "
+                             f'got {pos_embed_type!r}')
         if out_type not in OUT_TYPES:
             raise ValueError(f'out_type must be one of {OUT_TYPES}, got {out_type!r}')
         self.patch_size = patch_size
