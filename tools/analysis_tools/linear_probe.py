@@ -2,6 +2,8 @@
 
     python tools/analysis_tools/linear_probe.py CONFIG CKPT [--epochs 30] [--out probe.json]
 
+CKPT 'none' probes the randomly initialised encoder (seed 0): the baseline pretraining must beat.
+
 Features: the frozen encoder's output (after its final norm, unmasked) for every image of the
 config dataset's ``train`` and ``test`` splits, read through the ``test_pipeline``; extracted once.
 Classifier: BatchNorm1d without affine parameters + Linear (MAE's protocol), SGD with momentum
@@ -11,6 +13,7 @@ import argparse
 import json
 import time
 
+import torch
 from mmengine.config import DictAction
 
 from mimlab.apis import build_split_dataset, init_model, load_config
@@ -20,7 +23,7 @@ from mimlab.evaluation import extract_features, train_linear_probe
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config')
-    parser.add_argument('checkpoint')
+    parser.add_argument('checkpoint', help="checkpoint file, or 'none' for random init")
     parser.add_argument('--train-split', default='train')
     parser.add_argument('--test-split', default='test')
     parser.add_argument('--pool', choices=['cls', 'avg'], default='cls')
@@ -33,7 +36,9 @@ def main(argv=None) -> dict:
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args(argv)
 
-    model = init_model(load_config(args.config, args.cfg_options), args.checkpoint)
+    checkpoint = None if args.checkpoint == 'none' else args.checkpoint
+    torch.manual_seed(args.seed)
+    model = init_model(load_config(args.config, args.cfg_options), checkpoint)
     start = time.time()
     train_set = build_split_dataset(model.cfg, args.train_split, indices=args.max_images)
     classes = train_set.metainfo.get('classes')

@@ -6,6 +6,7 @@ import torch
 from mmengine.model import BaseModel
 
 from mimlab.registry import MODELS
+from ..utils import EncoderOutput
 
 DEFAULT_PREPROCESSOR = dict(type='ImgDataPreprocessor', mean=[123.675, 116.28, 103.53],
                             std=[58.395, 57.12, 57.375])
@@ -48,6 +49,27 @@ class BaseAlgorithm(BaseModel):
             value = 0.0 if name == 'mean' else 1.0
             return torch.full((self.backbone.in_chans,), value)
         return getattr(pre, name).detach().flatten().clone()
+
+    @property
+    def hidden_layers(self) -> tuple:
+        """The encoder blocks the fusion neck needs (none without one)."""
+        return () if self.fusion_neck is None else self.fusion_neck.hidden_layers
+
+    def output_tokens(self, latent: EncoderOutput) -> torch.Tensor:
+        """The encoder tokens that go on: its output, or with a fusion neck the fusion of its
+        blocks through the encoder's final norm (so fusing the last block alone is the plain
+        encoder)."""
+        if self.fusion_neck is None:
+            return latent.tokens
+        return self.backbone.norm(self.fusion_neck(latent.hidden_states))
+
+    def fusion_weight_logs(self) -> Dict[str, torch.Tensor]:
+        """``fusion_w_b{block}`` of a weighted fusion neck, for the loss dict (logged only)."""
+        weights = None if self.fusion_neck is None else self.fusion_neck.fusion_weights()
+        if weights is None:
+            return {}
+        return {f'fusion_w_b{block}': w
+                for block, w in zip(self.fusion_neck.hidden_layers, weights.detach())}
 
     def forward(self, inputs: torch.Tensor, data_samples: Optional[list] = None,
                 mode: str = 'tensor'):

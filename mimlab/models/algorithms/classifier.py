@@ -14,10 +14,7 @@ class ImageClassifier(BaseAlgorithm):
     which gives the paper's feature-bias comparison (fusion weights of MAE vs supervised)."""
 
     def tokens(self, inputs: torch.Tensor) -> torch.Tensor:
-        if self.fusion_neck is None:
-            return self.backbone.encode(inputs).tokens
-        out = self.backbone.encode(inputs, hidden_layers=self.fusion_neck.hidden_layers)
-        return self.backbone.norm(self.fusion_neck(out.hidden_states))
+        return self.output_tokens(self.backbone.encode(inputs, hidden_layers=self.hidden_layers))
 
     @staticmethod
     def labels(data_samples: Optional[list]) -> torch.Tensor:
@@ -29,11 +26,7 @@ class ImageClassifier(BaseAlgorithm):
     def loss(self, inputs: torch.Tensor,
              data_samples: Optional[list] = None) -> Dict[str, torch.Tensor]:
         losses = self.head.loss(self.tokens(inputs), self.labels(data_samples).to(inputs.device))
-        weights = self.fusion_neck.fusion_weights() if self.fusion_neck is not None else None
-        if weights is not None:
-            for block, w in zip(self.fusion_neck.hidden_layers, weights.detach()):
-                losses[f'fusion_w_b{block}'] = w
-        return losses
+        return dict(losses, **self.fusion_weight_logs())
 
     def predict(self, inputs: torch.Tensor, data_samples: Optional[list] = None) -> List[dict]:
         pred = self.head(self.tokens(inputs)).argmax(1)

@@ -41,23 +41,15 @@ class MAE(BaseAlgorithm):
 
     def encode(self, inputs: torch.Tensor, generator: Optional[torch.Generator] = None):
         """Masked encoding: (EncoderOutput, the (B, 1 + L_keep, D) tokens the decoder sees)."""
-        if self.fusion_neck is None:
-            latent = self.backbone(inputs, mask=True, generator=generator)
-            return latent, latent.tokens
         latent = self.backbone(inputs, mask=True, generator=generator,
-                               hidden_layers=self.fusion_neck.hidden_layers)
-        return latent, self.backbone.norm(self.fusion_neck(latent.hidden_states))
+                               hidden_layers=self.hidden_layers)
+        return latent, self.output_tokens(latent)
 
     def loss(self, inputs: torch.Tensor,
              data_samples: Optional[list] = None) -> Dict[str, torch.Tensor]:
         latent, tokens = self.encode(inputs)
         pred = self.neck(tokens, latent.ids_restore)
-        losses = self.head.loss(pred, inputs, latent.mask)
-        if self.fusion_neck is not None and self.fusion_neck.fusion_weights() is not None:
-            weights = self.fusion_neck.fusion_weights().detach()
-            for block, w in zip(self.fusion_neck.hidden_layers, weights):
-                losses[f'fusion_w_b{block}'] = w
-        return losses
+        return dict(self.head.loss(pred, inputs, latent.mask), **self.fusion_weight_logs())
 
     @torch.no_grad()
     def reconstruct(self, inputs: torch.Tensor,
