@@ -122,8 +122,10 @@ def test_dist_train_sh_two_nodes_on_the_cpu(tmp_path):
     bin_dir = osp.dirname(PY)
     procs = []
     for rank in (0, 1):
+        # PASSIVE: two processes of 2 OpenMP threads on 2 cores thrash when the threads spin
         env = dict(os.environ, NNODES='2', NODE_RANK=str(rank), MASTER_ADDR='127.0.0.1',
-                   PORT='29517', PATH=f'{bin_dir}:{os.environ["PATH"]}')
+                   PORT='29517', PATH=f'{bin_dir}:{os.environ["PATH"]}',
+                   OMP_WAIT_POLICY='PASSIVE')
         procs.append(subprocess.Popen(
             ['bash', 'tools/dist_train.sh', DEMO_CONFIG, '1', '--work-dir', str(work),
              '--cfg-options', *TINY_RUN_OPTIONS, 'train_cfg.max_epochs=2'],
