@@ -3,13 +3,14 @@ import os.path as osp
 import subprocess
 import sys
 
+import pytest
 import torch
 from conftest import DEMO_CONFIG, REPO, TINY_RUN_OPTIONS, tiny_run_cfg
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 from PIL import Image
 
-from mimlab.registry import HOOKS
+from mimlab.registry import HOOKS, MODELS
 
 PY = sys.executable
 
@@ -134,3 +135,37 @@ def test_dist_train_sh_two_nodes_on_the_cpu(tmp_path):
     assert 'Distributed training: True' in log and 'GPU number: 2' in log  # the world size
     assert 'Epoch(train) [2][2/2]' in log
     assert (work / 'epoch_2.pth').exists()
+
+
+class _WritesAFile:
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (self.path, 'w'))
+
+
+def test_test_py_refuses_unsafe_checkpoint_unless_unsafe_load(tmp_path):
+    from importlib import import_module
+    sys.path.insert(0, osp.join(REPO, 'tools'))
+    try:
+        test = import_module('test')
+    finally:
+        sys.path.pop(0)
+    cfg = tiny_run_cfg(tmp_path, max_epochs=1)
+    victim = tmp_path / 'written_by_pickle.txt'
+    ckpt = tmp_path / 'downloaded.pth'
+    torch.save(dict(state_dict=MODELS.build(cfg.model).state_dict(),
+                    payload=_WritesAFile(str(victim))), ckpt)
+    argv = [DEMO_CONFIG, str(ckpt), '--work-dir', str(tmp_path / 'test'), '--cfg-options',
+            *TINY_RUN_OPTIONS, 'test_dataloader.dataset.indices=16']
+    with pytest.raises(SystemExit) as err:
+        test.main(argv)
+    assert 'unpickle io.open' in str(err.value) and '--unsafe-load' in str(err.value)
+    assert not victim.exists()
+    try:
+        metrics = test.main(argv + ['--unsafe-load'])
+    finally:
+        test.allow_unsafe_load(False)
+    assert victim.exists()  # the opt-in really unpickles what the file asks for
+    assert metrics['heldout/num_images'] == 16

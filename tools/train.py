@@ -7,7 +7,7 @@ import torch
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-import mimlab  # noqa: F401  (installs the safe checkpoint loader)
+from mimlab.engine.checkpoint import UnsafeCheckpointError, allow_unsafe_load
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -23,6 +23,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help="scale the lr by the actual total batch / the config's "
                         'auto_scale_lr.base_batch_size')
+    parser.add_argument('--unsafe-load', action='store_true',
+                        help='load checkpoints with torch.load(weights_only=False): lets the file '
+                        'run code when unpickled; only for checkpoints from a source you trust')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys, e.g. train_cfg.max_epochs=10 '
                         'train_dataloader.dataset.data_root=/data/my_images')
@@ -92,9 +95,13 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     if not osp.isfile(args.config):
         raise SystemExit(f'config file {args.config} does not exist')
+    allow_unsafe_load(args.unsafe_load)
     cfg = merge_args(Config.fromfile(args.config), args)
     runner = Runner.from_cfg(cfg)
-    runner.train()
+    try:
+        runner.train()
+    except UnsafeCheckpointError as err:
+        raise SystemExit(str(err)) from err
     if runner.rank == 0:
         last = osp.join(cfg.work_dir, 'last_checkpoint')
         ckpt = open(last).read().strip() if osp.exists(last) else '(none saved)'

@@ -5,10 +5,13 @@ mmengine 0.10.7 loads checkpoints with a bare ``torch.load``; since torch 2.6 th
 and numpy arrays) so ``--resume`` fails. Instead of ``weights_only=False`` (which lets a
 downloaded file run code), :func:`register_safe_globals` allow-lists exactly those classes, and
 :func:`load_local_checkpoint` (installed as mmengine's loader for local paths) turns a refusal
-into an error that names the class.
+into an error that names the class and the explicit opt-in, ``--unsafe-load``
+(:func:`allow_unsafe_load`).
 """
+import logging
 import os
 import pickle
+import re
 import tempfile
 from pathlib import Path
 from typing import Union
@@ -16,6 +19,7 @@ from typing import Union
 import numpy as np
 import torch
 from mmengine.fileio import LocalBackend, register_backend
+from mmengine.logging import print_log
 from mmengine.logging.history_buffer import HistoryBuffer
 from mmengine.runner import CheckpointLoader
 
@@ -48,18 +52,41 @@ class UnsafeCheckpointError(RuntimeError):
     """A checkpoint asks to unpickle something outside the allow-list."""
 
 
+_unsafe_load = False
+
+
+def allow_unsafe_load(enabled: bool = True) -> None:
+    """The explicit opt-in behind ``--unsafe-load``: load local checkpoints with
+    ``weights_only=False`` in this process. Only for files from a source you trust."""
+    global _unsafe_load
+    _unsafe_load = enabled
+
+
+def _refused_name(err: Exception) -> str:
+    """The global that torch's (or the allow-list's) unpickler refused, from its message."""
+    message = str(err)
+    match = re.search(r'Unsupported global: GLOBAL (\S+)', message) or re.search(
+        r'refused (getattr\(.*?\))', message)
+    return match.group(1) if match else message.strip().splitlines()[-1]
+
+
 def load_local_checkpoint(filename: str, map_location=None) -> dict:
-    """Load a local checkpoint with ``weights_only=True`` and the allow-list."""
+    """Load a local checkpoint with ``weights_only=True`` and the allow-list (or, after
+    :func:`allow_unsafe_load`, with ``weights_only=False``)."""
     if not os.path.isfile(filename):
         raise FileNotFoundError(f'checkpoint {filename} does not exist')
+    if _unsafe_load:
+        print_log(f'loading {filename} with weights_only=False (--unsafe-load): unpickling may '
+                  'run code from the file', logger='current', level=logging.WARNING)
+        return torch.load(filename, map_location=map_location, weights_only=False)
     try:
         return torch.load(filename, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
         raise UnsafeCheckpointError(
-            f'refused to load {filename}: it holds objects outside the allow-list of safe '
-            f'classes, and unpickling them could run code. torch said: {err}. Only if you trust '
-            'the file, re-save it as a plain state dict with torch.load(weights_only=False) in '
-            'a separate process, or add the class with torch.serialization.add_safe_globals.'
+            f'refused to load {filename}: it asks to unpickle {_refused_name(err)}, which is '
+            "not on mimlab's allow-list of safe classes, and unpickling it could run code. Only "
+            'if you trust the file, rerun with --unsafe-load (tools/train.py, tools/test.py) to '
+            'load it with weights_only=False.'
         ) from err
 
 
