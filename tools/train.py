@@ -7,7 +7,8 @@ import torch
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-from mimlab.engine.checkpoint import UnsafeCheckpointError, allow_unsafe_load
+from mimlab.engine.checkpoint import (UnsafeCheckpointError, allow_unsafe_load,
+                                     find_resume_checkpoint, remove_stale_temporaries)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -63,8 +64,9 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
             raise SystemExit('--auto-scale-lr needs auto_scale_lr.base_batch_size in the config')
         cfg.auto_scale_lr.enable = True
     if args.resume == 'auto':
-        cfg.resume = True
-        cfg.load_from = None
+        # not mmengine's own search: it trusts last_checkpoint, which a kill can leave empty
+        cfg.load_from = find_resume_checkpoint(cfg.work_dir)
+        cfg.resume = cfg.load_from is not None
     elif args.resume is not None:
         if not osp.isfile(args.resume):
             raise SystemExit(f'--resume: checkpoint {args.resume} does not exist')
@@ -97,6 +99,9 @@ def main(argv=None) -> None:
         raise SystemExit(f'config file {args.config} does not exist')
     allow_unsafe_load(args.unsafe_load)
     cfg = merge_args(Config.fromfile(args.config), args)
+    if args.resume is not None:
+        for path in remove_stale_temporaries(cfg.work_dir):
+            print(f'removed {path}, left by a run killed while saving', flush=True)
     runner = Runner.from_cfg(cfg)
     try:
         runner.train()

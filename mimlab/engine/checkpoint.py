@@ -10,11 +10,12 @@ into an error that names the class and the explicit opt-in, ``--unsafe-load``
 """
 import logging
 import os
+import os.path as osp
 import pickle
 import re
 import tempfile
 from pathlib import Path
-from typing import Union
+from typing import List, Optional, Union
 
 import numpy as np
 import torch
@@ -117,6 +118,45 @@ def atomic_write(path: Union[str, Path], data: bytes) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+_CHECKPOINT_NAME = re.compile(r'(epoch|iter)_\d+\.pth')
+# atomic_write's temporaries: '.{name}.{8 random characters}.tmp'
+_TEMPORARY_NAME = re.compile(r'\..+\.[a-z0-9_]{8}\.tmp')
+
+
+def find_resume_checkpoint(work_dir: str) -> Optional[str]:
+    """The checkpoint that ``--resume`` continues from: the file ``work_dir/last_checkpoint``
+    names or, when that pointer is missing, empty or names a file that is gone, the most recently
+    written ``epoch_N.pth``/``iter_N.pth`` in ``work_dir``; None when there is none. mmengine's
+    checkpoint hook writes the pointer with a plain ``open(..., 'w')``, so a run killed at that
+    moment leaves it empty."""
+    pointer = osp.join(work_dir, 'last_checkpoint')
+    if osp.isfile(pointer):
+        with open(pointer) as f:
+            named = f.read().strip()
+        if named and osp.isfile(named):
+            return named
+    if not osp.isdir(work_dir):
+        return None
+    candidates = [e.path for e in os.scandir(work_dir)
+                  if e.is_file() and _CHECKPOINT_NAME.fullmatch(e.name)]
+    return max(candidates, key=osp.getmtime, default=None)
+
+
+def remove_stale_temporaries(folder: str) -> List[str]:
+    """Delete the temporaries of :func:`atomic_write` that a killed run left in ``folder`` (each
+    can be as large as a checkpoint); returns their paths. Call it only while nothing writes
+    there, e.g. before a resumed run starts."""
+    removed = []
+    for entry in os.scandir(folder) if osp.isdir(folder) else ():
+        if entry.is_file() and _TEMPORARY_NAME.fullmatch(entry.name):
+            try:
+                os.unlink(entry.path)
+            except FileNotFoundError:  # another process of the same launch was first
+                continue
+            removed.append(entry.path)
+    return removed
 
 
 @register_backend('atomic_local')
