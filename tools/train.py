@@ -24,6 +24,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help="scale the lr by the actual total batch / the config's "
                         'auto_scale_lr.base_batch_size')
+    parser.add_argument('--detect-anomaly', action='store_true',
+                        help="autograd anomaly detection: a backward that produces NaN fails "
+                        'at once with the forward operation that caused it (slow; for debugging)')
     parser.add_argument('--unsafe-load', action='store_true',
                         help='load checkpoints with torch.load(weights_only=False): lets the file '
                         'run code when unpickled; only for checkpoints from a source you trust')
@@ -104,8 +107,9 @@ def main(argv=None) -> None:
             print(f'removed {path}, left by a run killed while saving', flush=True)
     runner = Runner.from_cfg(cfg)
     try:
-        runner.train()
-    except UnsafeCheckpointError as err:
+        with torch.autograd.set_detect_anomaly(args.detect_anomaly):
+            runner.train()
+    except (UnsafeCheckpointError, FloatingPointError) as err:
         raise SystemExit(str(err)) from err
     if runner.rank == 0:
         last = osp.join(cfg.work_dir, 'last_checkpoint')
