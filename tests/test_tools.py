@@ -169,3 +169,17 @@ def test_test_py_refuses_unsafe_checkpoint_unless_unsafe_load(tmp_path):
         test.allow_unsafe_load(False)
     assert victim.exists()  # the opt-in really unpickles what the file asks for
     assert metrics['heldout/num_images'] == 16
+
+
+def test_train_py_answers_a_typo_in_a_type_in_one_line(tmp_path):
+    from importlib import import_module
+    sys.path.insert(0, osp.join(REPO, 'tools'))
+    try:
+        train = import_module('train')
+    finally:
+        sys.path.pop(0)
+    with pytest.raises(SystemExit) as err:
+        train.main([DEMO_CONFIG, '--work-dir', str(tmp_path), '--cfg-options',
+                    *TINY_RUN_OPTIONS, 'model.neck.type=MAEPretrainDecodr'])
+    assert str(err.value) == ("'MAEPretrainDecodr' is not a registered model type: did you mean "
+                              "'MAEPretrainDecoder'?")

@@ -8,7 +8,8 @@ import os.path as osp
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-from mimlab.engine.checkpoint import UnsafeCheckpointError, allow_unsafe_load
+from mimlab.engine.checkpoint import allow_unsafe_load
+from mimlab.engine.errors import one_line_errors
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -45,11 +46,9 @@ def main(argv=None) -> dict:
         'work_dirs', osp.splitext(osp.basename(args.config))[0])
     cfg.load_from = args.checkpoint
     cfg.resume = False
-    runner = Runner.from_cfg(cfg)
-    try:
+    with one_line_errors():
+        runner = Runner.from_cfg(cfg)
         metrics = runner.test()
-    except UnsafeCheckpointError as err:
-        raise SystemExit(str(err)) from err
     if args.out and runner.rank == 0:
         from mmengine.fileio import dump
         dump(metrics, args.out)

@@ -7,8 +7,9 @@ import torch
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-from mimlab.engine.checkpoint import (UnsafeCheckpointError, allow_unsafe_load,
-                                     find_resume_checkpoint, remove_stale_temporaries)
+from mimlab.engine.checkpoint import (allow_unsafe_load, find_resume_checkpoint,
+                                     remove_stale_temporaries)
+from mimlab.engine.errors import one_line_errors
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -105,12 +106,10 @@ def main(argv=None) -> None:
     if args.resume is not None:
         for path in remove_stale_temporaries(cfg.work_dir):
             print(f'removed {path}, left by a run killed while saving', flush=True)
-    runner = Runner.from_cfg(cfg)
-    try:
+    with one_line_errors():
+        runner = Runner.from_cfg(cfg)
         with torch.autograd.set_detect_anomaly(args.detect_anomaly):
             runner.train()
-    except (UnsafeCheckpointError, FloatingPointError) as err:
-        raise SystemExit(str(err)) from err
     if runner.rank == 0:
         last = osp.join(cfg.work_dir, 'last_checkpoint')
         ckpt = open(last).read().strip() if osp.exists(last) else '(none saved)'
