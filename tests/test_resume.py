@@ -7,9 +7,10 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 import torch
-from conftest import DEMO_CONFIG, REPO, TINY_RUN_OPTIONS
-from mmengine.runner import CheckpointLoader
+from conftest import DEMO_CONFIG, REPO, TINY_RUN_OPTIONS, tiny_run_cfg
+from mmengine.runner import CheckpointLoader, Runner
 
 from mimlab.engine.checkpoint import find_resume_checkpoint, remove_stale_temporaries
 from mimlab.engine.hooks import get_random_state, set_random_state
@@ -130,3 +131,34 @@ def test_resume_checkpoint_search_and_cleanup(tmp_path):
     assert find_resume_checkpoint(str(tmp_path)) == str(tmp_path / 'epoch_2.pth')
     assert remove_stale_temporaries(str(tmp_path)) == [str(tmp_path / '.epoch_3.pth.ab_cd123.tmp')]
     assert (tmp_path / 'notes.tmp').exists()
+
+
+def test_full_disk_during_a_save_keeps_the_run_resumable(tmp_path, monkeypatch):
+    fsync = os.fsync
+
+    def disk_full_for_epoch_2(fd):
+        if os.path.basename(os.readlink(f'/proc/self/fd/{fd}')).startswith('.epoch_2.pth.'):
+            raise OSError(28, 'No space left on device')
+        fsync(fd)
+
+    def config():
+        cfg = tiny_run_cfg(tmp_path, max_epochs=2)
+        cfg.custom_hooks = []  # no pictures: faster
+        return cfg
+
+    monkeypatch.setattr(os, 'fsync', disk_full_for_epoch_2)
+    runner = Runner.from_cfg(config())
+    with pytest.raises(OSError, match=f'could not write {tmp_path}/epoch_2.pth: No space left on '
+                       'device; its previous version, if any, is unchanged'):
+        runner.train()
+    assert sorted(p.name for p in tmp_path.glob('*.pth')) == ['epoch_1.pth']
+    assert not list(tmp_path.glob('.*.tmp'))
+    assert find_resume_checkpoint(str(tmp_path)) == str(tmp_path / 'epoch_1.pth')
+    monkeypatch.undo()  # space freed
+
+    cfg = config()
+    cfg.resume = True
+    resumed = Runner.from_cfg(cfg)
+    resumed.train()
+    assert resumed.iter == 8
+    assert CheckpointLoader.load_checkpoint(str(tmp_path / 'epoch_2.pth'))['meta']['iter'] == 8

@@ -109,9 +109,12 @@ def atomic_write(path: Union[str, Path], data: bytes) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(err, OSError):  # e.g. a full disk: say what was kept
+            raise OSError(err.errno, f'could not write {path}: {err.strerror or err}; its '
+                          'previous version, if any, is unchanged') from err
         raise
     dir_fd = os.open(path.parent, os.O_RDONLY)
     try:
