@@ -61,6 +61,9 @@ def test_skip_leaves_bad_steps_out(tmp_path, caplog):
     assert 'iteration 3: non-finite loss or gradient; loss parts: loss: nan' in log
     assert 'iteration 6:' in log and 'non-finite gradients in backbone.cls_token; step ' \
         'skipped (2 so far)' in log
+    # the moving averages of the loss in the log stay finite after the skipped NaN
+    progress = [line for line in log.splitlines() if 'Epoch(train)' in line]
+    assert len(progress) == 8 and not any('nan' in line for line in progress)
 
 
 def test_stop_names_the_iteration_and_saves_the_state_before_it(tmp_path):

@@ -32,12 +32,15 @@ class NonFiniteGuardHook(Hook):
             the parameters with non-finite gradients, after saving the state before the bad
             step (model, optimizer, schedulers, the samples of the batch) to
             ``{work_dir}/non_finite_iter_{N}.pth``. ``'skip'``: leave the step out (weights and
-            optimizer moments untouched), log it, and go on.
+            optimizer moments untouched), log it, and go on; the non-finite values stay out of
+            the logged moving averages.
         max_consecutive_skips: with ``'skip'``, stop as above after this many bad steps in a
             row: a run that only produces NaN must not go on silently.
         check_grads: also check the gradients (one pass over them per step).
     """
-    priority = 'VERY_HIGH'  # after_train_iter: stop before the logger and checkpoint hooks run
+    # after_train_iter: before RuntimeInfoHook puts the losses into the message hub, and before
+    # the logger and checkpoint hooks
+    priority = 'HIGHEST'
 
     def __init__(self, action: str = 'stop', max_consecutive_skips: int = 10,
                  check_grads: bool = True) -> None:
@@ -93,6 +96,9 @@ class NonFiniteGuardHook(Hook):
             self._consecutive += 1
             runner.logger.warning(f'iteration {iteration}: {what}; step skipped ({self.skipped} '
                                   'so far)')
+            # keep NaN out of the logged moving averages of the next iterations
+            for key in [key for key, value in parts.items() if not math.isfinite(value)]:
+                del outputs[key]
             return
         path = self._save_state(runner, iteration, parts, bad_grads or [], data_batch)
         in_a_row = (f' ({self._consecutive + 1} bad steps in a row)'
