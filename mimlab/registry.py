@@ -7,7 +7,7 @@ registry finds this child by its scope and the child imports the backbone module
 
 An unknown ``type`` is answered with the registered names closest to it ("did you mean ...").
 Only ``build`` is changed: ``get`` still returns None for a missing name, which mmengine's scope
-search relies on.
+search relies on (and also for a malformed one, where mmengine would crash).
 """
 import difflib
 import re
@@ -65,6 +65,13 @@ def explain_unknown_type(err: KeyError) -> Optional[str]:
 
 
 class _MimlabRegistry(Registry):
+
+    def get(self, key: str):
+        # mmengine imports '{scope}.registry' for a key 'scope.Name' and crashes with a
+        # TypeError on an empty scope ('.Name', found by fuzzing): such a name is simply missing
+        if isinstance(key, str) and key.startswith('.'):
+            return None
+        return super().get(key)
 
     def build(self, cfg: dict, *args, **kwargs):
         try:

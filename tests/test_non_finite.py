@@ -105,6 +105,9 @@ def test_train_py_detect_anomaly_names_the_backward_that_made_nan(tmp_path):
         sys.path.pop(0)
     argv = [DEMO_CONFIG, '--work-dir', str(tmp_path), '--cfg-options', *TINY_RUN_OPTIONS,
             'train_cfg.max_epochs=2', 'model.type=_MAEGoingBad', 'model.nan_loss_at=[2]']
-    with pytest.raises(RuntimeError, match=r"Function '\w+Backward\d*' returned nan values"):
+    with pytest.warns(UserWarning, match='Traceback of forward call') as warned, \
+            pytest.raises(RuntimeError, match=r"Function '\w+Backward\d*' returned nan values"):
         train.main(argv + ['--detect-anomaly'])
+    # the forward line that made the NaN's backward: the reconstruction loss
+    assert any('pixel_head.py' in str(w.message) for w in warned)
     assert not torch.is_anomaly_enabled()  # only around the run
