@@ -36,12 +36,13 @@ class _MAEGoingBad(MAE):
         return super().loss(inputs, data_samples)
 
 
-def _runner(tmp_path, guard: dict, **bad) -> Runner:
+def _runner(tmp_path, guard: dict, checkpoints: bool = False, **bad) -> Runner:
     cfg = tiny_run_cfg(tmp_path, max_epochs=2)  # 8 iterations
     cfg.model.type = '_MAEGoingBad'
     cfg.model.update(bad)
     cfg.custom_hooks = [dict(type='NonFiniteGuardHook', **guard)]
-    cfg.default_hooks.checkpoint.interval = 100  # only the guard's own save
+    if not checkpoints:
+        cfg.default_hooks.checkpoint.interval = 100  # only the guard's own save
     return Runner.from_cfg(cfg)
 
 
@@ -54,7 +55,7 @@ def test_skip_leaves_bad_steps_out(tmp_path, caplog):
     runner = _runner(tmp_path, dict(action='skip'), nan_loss_at=(3,), inf_grad_at=(6,))
     runner.train()
     hook = next(h for h in runner.hooks if type(h).__name__ == 'NonFiniteGuardHook')
-    assert runner.iter == 8 and hook.skipped == 2
+    assert runner.iter == 8 and hook.recovered == 2
     assert _adam_steps(runner) == 6  # 8 iterations, 2 updates left out
     assert all(torch.isfinite(p).all() for p in runner.model.parameters())
     log = next(tmp_path.glob('*/*.log')).read_text()
@@ -64,6 +65,20 @@ def test_skip_leaves_bad_steps_out(tmp_path, caplog):
     # the moving averages of the loss in the log stay finite after the skipped NaN
     progress = [line for line in log.splitlines() if 'Epoch(train)' in line]
     assert len(progress) == 8 and not any('nan' in line for line in progress)
+
+
+def test_rollback_restores_the_last_checkpoint_and_goes_on(tmp_path):
+    runner = _runner(tmp_path, dict(action='rollback'), checkpoints=True, nan_loss_at=(2, 6))
+    runner.train()
+    assert runner.iter == 8
+    # iteration 2: no checkpoint yet, skipped (1 update); epoch_1.pth after 4 iterations holds
+    # 3 updates; iteration 6 goes back to it, and 7, 8 add 2: 5 updates in the end
+    assert _adam_steps(runner) == 5
+    log = next(tmp_path.glob('*/*.log')).read_text()
+    assert 'iteration 2: non-finite loss or gradient; loss parts: loss: nan, loss_rec: nan; ' \
+        'non-finite gradients in' in log and ' more; step skipped (1 so far)' in log
+    assert f'step skipped and rolled back to {tmp_path}/epoch_1.pth (the weights and optimizer ' \
+        'state after iteration 4) (2 so far)' in log
 
 
 def test_stop_names_the_iteration_and_saves_the_state_before_it(tmp_path):
@@ -88,7 +103,7 @@ def test_stop_names_the_iteration_and_saves_the_state_before_it(tmp_path):
 
 
 def test_skip_gives_up_after_too_many_bad_steps_in_a_row(tmp_path):
-    runner = _runner(tmp_path, dict(action='skip', max_consecutive_skips=2),
+    runner = _runner(tmp_path, dict(action='skip', max_consecutive=2),
                      nan_loss_at=range(2, 9))
     with pytest.raises(FloatingPointError, match=r'^iteration 4 \(epoch 1\) \(3 bad steps in a '
                        r'row\)'):

@@ -66,8 +66,8 @@ def test_unknown_type_suggests_close_names():
         TRANSFORMS.build(dict(type='loadimg'))  # case does not matter
     with pytest.raises(KeyError, match="did you mean 'NonFiniteGuardHook'"):
         HOOKS.build(dict(type='NonFiniteGuard'))
-    with pytest.raises(KeyError, match="'Zebra' is not a registered model type; mimlab has MAE, "):
-        MODELS.build(dict(type='Zebra'))
+    with pytest.raises(KeyError, match="'Qxjw' is not a registered model type; mimlab has MAE, "):
+        MODELS.build(dict(type='Qxjw'))
     # a typo one level down, built the way the Runner builds (mmengine's root registry)
     cfg = tiny_mae_cfg()
     cfg['backbone']['type'] = 'MaskedVitt'

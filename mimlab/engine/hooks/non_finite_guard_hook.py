@@ -8,10 +8,12 @@ import torch
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmengine.optim import AmpOptimWrapper
+from mmengine.runner import CheckpointLoader
 
 from mimlab.registry import HOOKS
+from ..checkpoint import find_resume_checkpoint
 
-ACTIONS = ('stop', 'skip')
+ACTIONS = ('stop', 'skip', 'rollback')
 
 
 def _all_finite(tensors: List[torch.Tensor]) -> bool:
@@ -33,23 +35,26 @@ class NonFiniteGuardHook(Hook):
             step (model, optimizer, schedulers, the samples of the batch) to
             ``{work_dir}/non_finite_iter_{N}.pth``. ``'skip'``: leave the step out (weights and
             optimizer moments untouched), log it, and go on; the non-finite values stay out of
-            the logged moving averages.
-        max_consecutive_skips: with ``'skip'``, stop as above after this many bad steps in a
-            row: a run that only produces NaN must not go on silently.
+            the logged moving averages. ``'rollback'``: leave the step out and also put back
+            the weights and optimizer state of the last checkpoint (``--resume``'s choice),
+            then go on with the next batch; the iteration count and the lr schedule go on
+            (skipped when there is no checkpoint yet).
+        max_consecutive: with ``'skip'`` or ``'rollback'``, stop as above after this many bad
+            steps in a row: a run that only produces NaN must not go on silently.
         check_grads: also check the gradients (one pass over them per step).
     """
     # after_train_iter: before RuntimeInfoHook puts the losses into the message hub, and before
     # the logger and checkpoint hooks
     priority = 'HIGHEST'
 
-    def __init__(self, action: str = 'stop', max_consecutive_skips: int = 10,
+    def __init__(self, action: str = 'stop', max_consecutive: int = 10,
                  check_grads: bool = True) -> None:
         if action not in ACTIONS:
             raise ValueError(f'NonFiniteGuardHook action={action!r}: expected one of {ACTIONS}')
         self.action = action
-        self.max_consecutive_skips = max_consecutive_skips
+        self.max_consecutive = max_consecutive
         self.check_grads = check_grads
-        self.skipped = 0
+        self.recovered = 0
         self._consecutive = 0
         self._loss_finite = True
         self._bad_grads: Optional[List[str]] = None
@@ -91,27 +96,42 @@ class NonFiniteGuardHook(Hook):
             return
         iteration = runner.iter + 1
         what = self._describe(parts, bad_grads or [])
-        if self.action == 'skip' and self._consecutive < self.max_consecutive_skips:
-            self.skipped += 1
+        if self.action != 'stop' and self._consecutive < self.max_consecutive:
+            self.recovered += 1
             self._consecutive += 1
-            runner.logger.warning(f'iteration {iteration}: {what}; step skipped ({self.skipped} '
-                                  'so far)')
+            done = self._roll_back(runner) if self.action == 'rollback' else None
+            runner.logger.warning(f'iteration {iteration}: {what}; step skipped'
+                                  f'{done or ""} ({self.recovered} so far)')
             # keep NaN out of the logged moving averages of the next iterations
             for key in [key for key, value in parts.items() if not math.isfinite(value)]:
                 del outputs[key]
             return
         path = self._save_state(runner, iteration, parts, bad_grads or [], data_batch)
         in_a_row = (f' ({self._consecutive + 1} bad steps in a row)'
-                    if self.action == 'skip' else '')
+                    if self.action != 'stop' else '')
         raise FloatingPointError(
             f'iteration {iteration} (epoch {runner.epoch + 1}){in_a_row}: {what}. The state '
             f'before this step is saved in {path}. Try a lower lr, gradient clipping '
             '(optim_wrapper.clip_grad), fp32, or NonFiniteGuardHook(action="skip").')
 
     def after_train(self, runner) -> None:
-        if self.skipped:
-            runner.logger.warning(f'{self.skipped} steps with a non-finite loss or gradient '
-                                  'were skipped')
+        if self.recovered:
+            runner.logger.warning(f'{self.recovered} steps with a non-finite loss or gradient '
+                                  'were left out')
+
+    @staticmethod
+    def _roll_back(runner) -> Optional[str]:
+        """Put back the last checkpoint's weights and optimizer state; what was done, for the
+        log (None when there is no checkpoint yet)."""
+        path = find_resume_checkpoint(runner.work_dir)
+        if path is None:
+            return None
+        checkpoint = CheckpointLoader.load_checkpoint(path, map_location='cpu')
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        model.load_state_dict(checkpoint['state_dict'])
+        runner.optim_wrapper.load_state_dict(checkpoint['optimizer'])
+        return (f' and rolled back to {path} (the weights and optimizer state after iteration '
+                f'{checkpoint["meta"]["iter"]})')
 
     @staticmethod
     def _describe(parts: Dict[str, float], bad_grads: List[str]) -> str:
