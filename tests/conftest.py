@@ -1,5 +1,7 @@
 import os
 import os.path as osp
+import sys
+from importlib import import_module
 
 import pytest
 import torch
@@ -50,3 +52,22 @@ def tiny_run_cfg(work_dir, max_epochs: int):
     cfg.merge_from_dict(dict(TINY_RUN, **{'train_cfg.max_epochs': max_epochs}))
     cfg.work_dir = str(work_dir)
     return cfg
+
+
+def import_tool(name: str, folder: str = 'tools'):
+    """A script under ``tools/`` as a module, to call its ``main(argv)`` in this process."""
+    sys.path.insert(0, osp.join(REPO, folder))
+    try:
+        return import_module(name)
+    finally:
+        sys.path.pop(0)
+
+
+class WritesAFile:
+    """Unpickling this calls open(path, 'w'): a stand-in for a checkpoint that runs code."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (self.path, 'w'))

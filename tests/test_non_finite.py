@@ -1,10 +1,9 @@
 """A NaN or inf in the loss or the gradients never reaches the weights."""
 import math
-import sys
 
 import pytest
 import torch
-from conftest import DEMO_CONFIG, REPO, TINY_RUN_OPTIONS, tiny_run_cfg
+from conftest import DEMO_CONFIG, TINY_RUN_OPTIONS, import_tool, tiny_run_cfg
 from mmengine.runner import CheckpointLoader, Runner
 
 from mimlab.models.algorithms.mae import MAE
@@ -112,12 +111,7 @@ def test_skip_gives_up_after_too_many_bad_steps_in_a_row(tmp_path):
 
 
 def test_train_py_detect_anomaly_names_the_backward_that_made_nan(tmp_path):
-    from importlib import import_module
-    sys.path.insert(0, f'{REPO}/tools')
-    try:
-        train = import_module('train')
-    finally:
-        sys.path.pop(0)
+    train = import_tool('train')
     argv = [DEMO_CONFIG, '--work-dir', str(tmp_path), '--cfg-options', *TINY_RUN_OPTIONS,
             'train_cfg.max_epochs=2', 'model.type=_MAEGoingBad', 'model.nan_loss_at=[2]']
     with pytest.warns(UserWarning, match='Traceback of forward call') as warned, \

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 import torch
-from conftest import DEMO_CONFIG, REPO, TINY_RUN_OPTIONS, tiny_run_cfg
+from conftest import DEMO_CONFIG, REPO, TINY_RUN_OPTIONS, WritesAFile, import_tool, tiny_run_cfg
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 from PIL import Image
@@ -89,14 +89,8 @@ def test_visualize_and_test_tools_on_a_checkpoint(tmp_path):
     runner.train()
     ckpt = str(tmp_path / 'epoch_2.pth')
 
-    from importlib import import_module
-    sys.path.insert(0, osp.join(REPO, 'tools'))
-    sys.path.insert(0, osp.join(REPO, 'tools', 'analysis_tools'))
-    try:
-        vis = import_module('visualize_reconstruction')
-        test = import_module('test')
-    finally:
-        sys.path[:2] = []
+    vis = import_tool('visualize_reconstruction', 'tools/analysis_tools')
+    test = import_tool('test')
     options = ['model.backbone.arch.embed_dim=32', 'model.backbone.arch.depth=2',
                'model.backbone.arch.num_heads=2', 'model.neck.embed_dim=16',
                'model.neck.depth=1', 'model.neck.num_heads=2']
@@ -137,26 +131,13 @@ def test_dist_train_sh_two_nodes_on_the_cpu(tmp_path):
     assert (work / 'epoch_2.pth').exists()
 
 
-class _WritesAFile:
-    def __init__(self, path):
-        self.path = path
-
-    def __reduce__(self):
-        return (open, (self.path, 'w'))
-
-
 def test_test_py_refuses_unsafe_checkpoint_unless_unsafe_load(tmp_path):
-    from importlib import import_module
-    sys.path.insert(0, osp.join(REPO, 'tools'))
-    try:
-        test = import_module('test')
-    finally:
-        sys.path.pop(0)
+    test = import_tool('test')
     cfg = tiny_run_cfg(tmp_path, max_epochs=1)
     victim = tmp_path / 'written_by_pickle.txt'
     ckpt = tmp_path / 'downloaded.pth'
     torch.save(dict(state_dict=MODELS.build(cfg.model).state_dict(),
-                    payload=_WritesAFile(str(victim))), ckpt)
+                    payload=WritesAFile(str(victim))), ckpt)
     argv = [DEMO_CONFIG, str(ckpt), '--work-dir', str(tmp_path / 'test'), '--cfg-options',
             *TINY_RUN_OPTIONS, 'test_dataloader.dataset.indices=16']
     with pytest.raises(SystemExit) as err:
@@ -172,12 +153,7 @@ def test_test_py_refuses_unsafe_checkpoint_unless_unsafe_load(tmp_path):
 
 
 def test_train_py_answers_a_typo_in_a_type_in_one_line(tmp_path):
-    from importlib import import_module
-    sys.path.insert(0, osp.join(REPO, 'tools'))
-    try:
-        train = import_module('train')
-    finally:
-        sys.path.pop(0)
+    train = import_tool('train')
     with pytest.raises(SystemExit) as err:
         train.main([DEMO_CONFIG, '--work-dir', str(tmp_path), '--cfg-options',
                     *TINY_RUN_OPTIONS, 'model.neck.type=MAEPretrainDecodr'])

@@ -19,7 +19,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         '(default: work_dirs/<config name>)')
     parser.add_argument('--resume', nargs='?', type=str, const='auto',
                         help='resume from CKPT, or with no value from the last checkpoint in the '
-                        'work dir (starting afresh if there is none)')
+                        'work dir (the newest epoch_N.pth when last_checkpoint is broken; starting '
+                        'afresh if there is none)')
     parser.add_argument('--amp', action='store_true',
                         help='automatic mixed precision (fp16 with dynamic loss scaling); needs a GPU')
     parser.add_argument('--auto-scale-lr', action='store_true',

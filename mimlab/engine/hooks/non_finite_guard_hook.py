@@ -26,8 +26,10 @@ class NonFiniteGuardHook(Hook):
     applied to the weights.
 
     The hook wraps the optim wrapper's ``backward`` (to see the loss) and ``step`` (to see the
-    gradients, and to leave the step out). With ``AmpOptimWrapper`` only the loss is checked:
-    gradients that overflow fp16 are the loss scaler's business (it skips those steps itself).
+    gradients, and to leave the step out). With ``AmpOptimWrapper`` only the loss is checked and
+    the step is still handed to the loss scaler: gradients that overflow fp16 are its business,
+    and it skips a step with non-finite gradients on every rank alike (leaving the step out here
+    would leave its scale behind on this rank only).
 
     Args:
         action: ``'stop'``: raise ``FloatingPointError`` naming the iteration, the loss parts and
@@ -41,7 +43,9 @@ class NonFiniteGuardHook(Hook):
             (skipped when there is no checkpoint yet).
         max_consecutive: with ``'skip'`` or ``'rollback'``, stop as above after this many bad
             steps in a row: a run that only produces NaN must not go on silently.
-        check_grads: also check the gradients (one pass over them per step).
+        check_grads: also check the gradients (one pass over them per step). Keep it on with
+            several processes: after the all-reduce the gradients agree on every rank, the
+            losses do not, so every rank makes the same decision.
     """
     # after_train_iter: before RuntimeInfoHook puts the losses into the message hub, and before
     # the logger and checkpoint hooks
@@ -63,7 +67,8 @@ class NonFiniteGuardHook(Hook):
         wrapper = runner.optim_wrapper
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         names = {param: name for name, param in model.named_parameters()}
-        check_grads = self.check_grads and not isinstance(wrapper, AmpOptimWrapper)
+        amp = isinstance(wrapper, AmpOptimWrapper)
+        check_grads = self.check_grads and not amp
         backward, step = wrapper.backward, wrapper.step
 
         @functools.wraps(backward)
@@ -82,7 +87,9 @@ class NonFiniteGuardHook(Hook):
                 return
             self._bad_grads = [names.get(p, '?') for p in params
                                if not bool(torch.isfinite(p.grad).all())]
-            self._loss_finite = True  # the step is left out: zero_grad follows
+            self._loss_finite = True
+            if amp:
+                step(**kwargs)  # the loss scaler skips it (see the class docstring)
 
         wrapper.backward, wrapper.step = checked_backward, checked_step
 
