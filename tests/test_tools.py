@@ -159,3 +159,16 @@ def test_train_py_answers_a_typo_in_a_type_in_one_line(tmp_path):
                     *TINY_RUN_OPTIONS, 'model.neck.type=MAEPretrainDecodr'])
     assert str(err.value) == ("'MAEPretrainDecodr' is not a registered model type: did you mean "
                               "'MAEPretrainDecoder'?")
+
+
+def test_train_py_answers_a_wrong_data_folder_in_one_line(tmp_path):
+    train = import_tool('train')
+    (tmp_path / 'empty').mkdir()
+    for root, expected in [(tmp_path / 'missing', f"data_root='{tmp_path}/missing' is not a "
+                            'folder'),
+                           (tmp_path / 'empty', "no images found for split 'train' under "
+                            f"data_root='{tmp_path}/empty'")]:
+        with pytest.raises(SystemExit) as err:
+            train.main([DEMO_CONFIG, '--work-dir', str(tmp_path / 'work'), '--cfg-options',
+                        *TINY_RUN_OPTIONS, f'train_dataloader.dataset.data_root={root}'])
+        assert expected in str(err.value) and '\n' not in str(err.value)

@@ -10,10 +10,11 @@ from .checkpoint import UnsafeCheckpointError
 @contextmanager
 def one_line_errors() -> Iterator[None]:
     """For tools: exit with the message alone (no traceback) on a refused checkpoint, a
-    non-finite loss, a bad image or an unknown ``type``; other errors keep their traceback."""
+    non-finite loss, a bad image, a missing file or folder (the message names it) or an unknown
+    ``type``; other errors keep their traceback."""
     try:
         yield
-    except (UnsafeCheckpointError, FloatingPointError) as err:
+    except (UnsafeCheckpointError, FloatingPointError, FileNotFoundError) as err:
         raise SystemExit(str(err)) from err
     except BadImageError as err:
         raise SystemExit(f'{err} (or set skip_bad_images=True in the training dataset to skip '
