@@ -9,8 +9,8 @@ from conftest import FASHION_MNIST
 from PIL import Image
 
 from mimlab.datasets import ImageDataset, read_idx
-from mimlab.datasets.transforms import (CenterCrop, LoadImage, PackInputs, RandomResizedCrop,
-                                        ResizeShortEdge)
+from mimlab.datasets.transforms import (BadImageError, CenterCrop, LoadImage, PackInputs,
+                                        RandomResizedCrop, ResizeShortEdge, read_image)
 from mimlab.registry import TRANSFORMS
 
 PIPELINE = [dict(type='LoadImage'), dict(type='RandomResizedCrop', size=16, scale=(0.5, 1.0)),
@@ -90,7 +90,7 @@ def test_errors_name_the_problem(tmp_path):
     with pytest.raises(FileNotFoundError, match='no images found'):
         ImageDataset(str(tmp_path / 'empty'))
     _write_folder(tmp_path / 'bad', {'train/a/broken.jpg': 'broken'})
-    with pytest.raises(OSError, match='broken.jpg'):
+    with pytest.raises(BadImageError, match='broken.jpg'):
         LoadImage()(dict(img_path=str(tmp_path / 'bad/train/a/broken.jpg')))
 
 
@@ -115,7 +115,7 @@ def test_resize_and_center_crop():
     assert out['img'].shape == (20, 20, 3)
     # the crop is centred: left half dark, right half bright
     assert out['img'][:, :8].mean() < 10 and out['img'][:, 12:].mean() > 245
-    with pytest.raises(ValueError, match='at least that large'):
+    with pytest.raises(BadImageError, match='at least that large'):
         CenterCrop(50)(dict(img=img))
 
 
@@ -126,3 +126,93 @@ def test_pack_inputs_keeps_uint8_chw():
     assert torch.equal(packed['inputs'][1], torch.from_numpy(img[:, :, 1]))
     assert packed['data_samples'].img_path == 'p.png' and int(packed['data_samples'].gt_label) == 4
     assert TRANSFORMS.get('RandomResizedCrop') is RandomResizedCrop
+
+
+def _bad_files(folder) -> dict:
+    """name -> the reason LoadImage gives, for files it must refuse."""
+    rng = np.random.default_rng(1)
+    Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(folder / 'ok.jpg')
+    Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(folder / 'ok.png')
+    jpg, png = (folder / 'ok.jpg').read_bytes(), (folder / 'ok.png').read_bytes()
+    files = {'cut_at_half.jpg': jpg[:len(jpg) // 2], 'cut_near_end.jpg': jpg[:-40],
+             'cut.png': png[:len(png) // 2], 'no_iend.png': png[:-12], 'empty.jpg': b'',
+             'notes.png': b'not an image\n', 'pdf.jpg': b'%PDF-1.4 ...'}
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    return {name: 'the file is empty' if not data else 'not an image, or a corrupt or '
+            'truncated file' for name, data in files.items()}
+
+
+def test_bad_image_files_give_an_error_naming_the_file(tmp_path):
+    for name, reason in _bad_files(tmp_path).items():
+        path = str(tmp_path / name)
+        with pytest.raises(BadImageError) as err:
+            LoadImage()(dict(img_path=path))
+        assert path in str(err.value) and reason in str(err.value), name
+    with pytest.raises(BadImageError, match=f'cannot read image {tmp_path}/gone.jpg: No such'):
+        LoadImage()(dict(img_path=str(tmp_path / 'gone.jpg')))
+    Image.new('RGB', (3, 2)).save(tmp_path / 'tiny.png')
+    with pytest.raises(BadImageError, match=r'tiny.png is 2x3 pixels, smaller than '
+                       r'LoadImage\(min_size=8\)'):
+        LoadImage(min_size=8)(dict(img_path=str(tmp_path / 'tiny.png')))
+    with pytest.raises(BadImageError, match='tiny.png'):  # the test pipeline's crop
+        CenterCrop(8)(LoadImage()(dict(img_path=str(tmp_path / 'tiny.png'))))
+
+
+def test_unusual_image_modes_decode_to_the_same_rgb(tmp_path):
+    rng = np.random.default_rng(2)
+    rgb = rng.integers(0, 255, (20, 24, 3), dtype=np.uint8)
+    grey16 = rng.integers(0, 65535, (20, 24), dtype=np.uint16)
+    Image.fromarray(rgb).convert('CMYK').save(tmp_path / 'cmyk.tif')
+    Image.fromarray(rgb).convert('CMYK').save(tmp_path / 'cmyk.jpg', quality=95)
+    Image.fromarray(rgb).convert('RGBA').save(tmp_path / 'rgba.png')
+    Image.fromarray(grey16).save(tmp_path / 'grey16.png')
+    assert np.array_equal(read_image(str(tmp_path / 'cmyk.tif')), rgb)  # lossless CMYK
+    assert np.array_equal(read_image(str(tmp_path / 'rgba.png')), rgb)  # alpha dropped
+    lossy = read_image(str(tmp_path / 'cmyk.jpg')).astype(int) - rgb
+    assert np.abs(lossy).mean() < 3  # JPEG's loss only
+    grey = LoadImage()(dict(img_path=str(tmp_path / 'grey16.png')))['img']
+    assert grey.dtype == np.uint8 and grey.shape == (20, 24, 3)
+    assert np.array_equal(grey, np.repeat((grey16 >> 8).astype(np.uint8)[:, :, None], 3, 2))
+
+
+def test_dataset_skips_and_counts_bad_images_only_when_asked(tmp_path):
+    good = {f'good_{i}.png': 'RGB' for i in range(4)}
+    _write_folder(tmp_path, good)
+    bad = _bad_files(tmp_path)
+    (tmp_path / 'ok.jpg').unlink(), (tmp_path / 'ok.png').unlink()
+    strict = ImageDataset(str(tmp_path), pipeline=PIPELINE)
+    names = [osp.basename(strict.get_data_info(i)['img_path']) for i in range(len(strict))]
+    assert len(strict) == 4 + len(bad)
+    with pytest.raises(BadImageError, match=names[0]):
+        strict[0]
+    np.random.seed(0)
+    lenient = ImageDataset(str(tmp_path), pipeline=PIPELINE, skip_bad_images=True)
+    samples = [lenient[i] for i in range(len(lenient))]
+    # every index gives a good image; each bad file was met at least once, in its own index
+    assert all(s['inputs'].shape == (3, 16, 16) for s in samples)
+    assert all(osp.basename(s['data_samples'].img_path).startswith('good_') for s in samples)
+    assert lenient.num_skipped >= len(bad)
+    with pytest.raises(BadImageError):  # evaluation must see every sample
+        ImageDataset(str(tmp_path), pipeline=PIPELINE, skip_bad_images=True, test_mode=True)[0]
+
+
+def test_training_goes_on_past_bad_images_and_logs_each(tmp_path):
+    from conftest import tiny_run_cfg
+    from mmengine.runner import Runner
+    data = tmp_path / 'data'
+    data.mkdir()
+    _write_folder(data, {f'good_{i:02d}.png': 'RGB' for i in range(14)})
+    bad = _bad_files(data)  # 7 bad files, and 2 more good ones: 16 good images
+    cfg = tiny_run_cfg(tmp_path / 'work', max_epochs=2)
+    cfg.train_dataloader.dataset = dict(type='ImageDataset', data_root=str(data),
+                                        pipeline=cfg.train_pipeline, skip_bad_images=True)
+    cfg.custom_hooks = []
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    assert runner.iter == 4  # 23 files in batches of 16, 2 epochs
+    log = next((tmp_path / 'work').glob('*/*.log')).read_text()
+    skipped = [line for line in log.splitlines() if 'skipped a bad image' in line]
+    assert len(skipped) == runner.train_dataloader.dataset.num_skipped >= 2 * len(bad)
+    for name in bad:
+        assert sum(str(data / name) in line for line in skipped) >= 2, name  # once an epoch

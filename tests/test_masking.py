@@ -67,3 +67,16 @@ def test_bad_ratio_is_refused(ratio):
 def test_unknown_mode_is_refused():
     with pytest.raises(ValueError, match='mask mode'):
         generate_mask(1, (4, 4), 0.5, 'checkerboard')
+
+
+def test_ratios_that_remove_no_patch_fail_at_build_time():
+    # found by tests/test_fuzz.py: a ratio that removes nothing made a 0 / 0 loss
+    from mimlab.models.backbones import MaskedViT
+    from mimlab.models.utils.masking import grid_stride
+    with pytest.raises(ValueError, match='mask_ratio=1e-20 removes no patch of 16'):
+        num_masked_patches(16, 1e-20)  # 1 - 1e-20 rounds to 1.0: all 16 kept
+    assert num_masked_patches(16, 0.01) == 1  # int(16 * 0.99) = 15 kept
+    with pytest.raises(ValueError, match='grid masking with mask_ratio=0.5 removes no patch'):
+        MaskedViT(arch=dict(embed_dim=16, depth=1, num_heads=1), img_size=16, patch_size=4,
+                  mask_ratio=0.5, mask_mode='grid')
+    assert grid_stride(0.56) == 2 and grid_stride(0.75) == 2 and grid_stride(0.9) == 3

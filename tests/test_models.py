@@ -129,3 +129,21 @@ def test_sizes_that_cannot_work_fail_at_build_time():
                           patch_size=4, out_indices=(5,))
     with pytest.raises(KeyError, match='arch'):
         VisionTransformer(arch='gigantic')
+
+
+def test_prediction_and_loss_stay_fp32_under_mixed_precision():
+    torch.manual_seed(0)
+    model = MODELS.build(tiny_mae_cfg())
+    images = torch.randn(2, 3, 16, 16)
+    seen = {}
+    model.neck.decoder_blocks[-1].mlp.fc2.register_forward_hook(
+        lambda module, args, out: seen.update(mlp=out.dtype))
+    model.neck.register_forward_hook(lambda module, args, out: seen.update(pred=out.dtype))
+    torch.manual_seed(1)
+    full = model.loss(images)['loss_rec'].detach()
+    torch.manual_seed(1)  # the same mask
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        mixed = model.loss(images)['loss_rec'].detach()
+    assert seen == dict(mlp=torch.bfloat16, pred=torch.float32)  # autocast did act upstream
+    assert mixed.dtype == torch.float32
+    assert abs(float(mixed) - float(full)) < 0.02 * float(full)

@@ -52,3 +52,28 @@ def test_mmseg_and_mmdet_configs_resolve_the_backbone(tmp_path):
                            pretrain.backbone.state_dict()['blocks.0.attn.qkv.weight'])
         feats = backbone(torch.randn(1, 3, 32, 32))
         assert [tuple(f.shape) for f in feats] == [(1, 32, 8, 8)] * 2
+
+
+def test_unknown_type_suggests_close_names():
+    import pytest
+    from mmengine.registry import MODELS as ROOT_MODELS
+
+    from mimlab.registry import HOOKS, TRANSFORMS, UnknownTypeError
+    with pytest.raises(UnknownTypeError, match=r"^'MAEE' is not a registered model type: did "
+                       r"you mean 'MAE'\?$"):
+        MODELS.build(dict(type='MAEE'))
+    with pytest.raises(KeyError, match="did you mean 'LoadImage'"):
+        TRANSFORMS.build(dict(type='loadimg'))  # case does not matter
+    with pytest.raises(KeyError, match="did you mean 'NonFiniteGuardHook'"):
+        HOOKS.build(dict(type='NonFiniteGuard'))
+    with pytest.raises(KeyError, match="'Qxjw' is not a registered model type; mimlab has "
+                       "ImageClassifier, LinearClsHead, MAE, "):
+        MODELS.build(dict(type='Qxjw'))
+    # a typo one level down, built the way the Runner builds (mmengine's root registry)
+    cfg = tiny_mae_cfg()
+    cfg['backbone']['type'] = 'MaskedVitt'
+    with pytest.raises(KeyError, match="'MaskedVitt' .* did you mean 'MaskedViT'"):
+        ROOT_MODELS.build(cfg)
+    # lookups that mmengine's scope search relies on are unchanged
+    assert MODELS.get('NoSuchModel') is None
+    assert ROOT_MODELS.get('mimlab.MAE') is MODELS.get('MAE') is not None

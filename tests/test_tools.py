@@ -3,13 +3,14 @@ import os.path as osp
 import subprocess
 import sys
 
+import pytest
 import torch
-from conftest import DEMO_CONFIG, REPO, TINY_RUN_OPTIONS, tiny_run_cfg
+from conftest import DEMO_CONFIG, REPO, TINY_RUN_OPTIONS, WritesAFile, import_tool, tiny_run_cfg
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 from PIL import Image
 
-from mimlab.registry import HOOKS
+from mimlab.registry import HOOKS, MODELS
 
 PY = sys.executable
 
@@ -88,14 +89,8 @@ def test_visualize_and_test_tools_on_a_checkpoint(tmp_path):
     runner.train()
     ckpt = str(tmp_path / 'epoch_2.pth')
 
-    from importlib import import_module
-    sys.path.insert(0, osp.join(REPO, 'tools'))
-    sys.path.insert(0, osp.join(REPO, 'tools', 'analysis_tools'))
-    try:
-        vis = import_module('visualize_reconstruction')
-        test = import_module('test')
-    finally:
-        sys.path[:2] = []
+    vis = import_tool('visualize_reconstruction', 'tools/analysis_tools')
+    test = import_tool('test')
     options = ['model.backbone.arch.embed_dim=32', 'model.backbone.arch.depth=2',
                'model.backbone.arch.num_heads=2', 'model.neck.embed_dim=16',
                'model.neck.depth=1', 'model.neck.num_heads=2']
@@ -136,3 +131,46 @@ def test_dist_train_sh_two_nodes_on_the_cpu(tmp_path):
     assert 'Distributed training: True' in log and 'GPU number: 2' in log  # the world size
     assert 'Epoch(train) [2][2/2]' in log
     assert (work / 'epoch_2.pth').exists()
+
+
+def test_test_py_refuses_unsafe_checkpoint_unless_unsafe_load(tmp_path):
+    test = import_tool('test')
+    cfg = tiny_run_cfg(tmp_path, max_epochs=1)
+    victim = tmp_path / 'written_by_pickle.txt'
+    ckpt = tmp_path / 'downloaded.pth'
+    torch.save(dict(state_dict=MODELS.build(cfg.model).state_dict(),
+                    payload=WritesAFile(str(victim))), ckpt)
+    argv = [DEMO_CONFIG, str(ckpt), '--work-dir', str(tmp_path / 'test'), '--cfg-options',
+            *TINY_RUN_OPTIONS, 'test_dataloader.dataset.indices=16']
+    with pytest.raises(SystemExit) as err:
+        test.main(argv)
+    assert 'unpickle io.open' in str(err.value) and '--unsafe-load' in str(err.value)
+    assert not victim.exists()
+    try:
+        metrics = test.main(argv + ['--unsafe-load'])
+    finally:
+        test.allow_unsafe_load(False)
+    assert victim.exists()  # the opt-in really unpickles what the file asks for
+    assert metrics['heldout/num_images'] == 16
+
+
+def test_train_py_answers_a_typo_in_a_type_in_one_line(tmp_path):
+    train = import_tool('train')
+    with pytest.raises(SystemExit) as err:
+        train.main([DEMO_CONFIG, '--work-dir', str(tmp_path), '--cfg-options',
+                    *TINY_RUN_OPTIONS, 'model.neck.type=MAEPretrainDecodr'])
+    assert str(err.value) == ("'MAEPretrainDecodr' is not a registered model type: did you mean "
+                              "'MAEPretrainDecoder'?")
+
+
+def test_train_py_answers_a_wrong_data_folder_in_one_line(tmp_path):
+    train = import_tool('train')
+    (tmp_path / 'empty').mkdir()
+    for root, expected in [(tmp_path / 'missing', f"data_root='{tmp_path}/missing' is not a "
+                            'folder'),
+                           (tmp_path / 'empty', "no images found for split 'train' under "
+                            f"data_root='{tmp_path}/empty'")]:
+        with pytest.raises(SystemExit) as err:
+            train.main([DEMO_CONFIG, '--work-dir', str(tmp_path / 'work'), '--cfg-options',
+                        *TINY_RUN_OPTIONS, f'train_dataloader.dataset.data_root={root}'])
+        assert expected in str(err.value) and '\n' not in str(err.value)

@@ -8,7 +8,8 @@ import os.path as osp
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-import mimlab  # noqa: F401  (installs the safe checkpoint loader)
+from mimlab.engine.checkpoint import allow_unsafe_load
+from mimlab.engine.errors import one_line_errors
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -17,6 +18,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--work-dir', help='where the evaluation log goes')
     parser.add_argument('--out', help='write the metrics as JSON to this file')
+    parser.add_argument('--unsafe-load', action='store_true',
+                        help='load checkpoints with torch.load(weights_only=False): lets the file '
+                        'run code when unpickled; only for checkpoints from a source you trust')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys, e.g. test_dataloader.batch_size=64')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
@@ -31,6 +35,7 @@ def main(argv=None) -> dict:
     for path in (args.config, args.checkpoint):
         if not osp.isfile(path):
             raise SystemExit(f'{path} does not exist')
+    allow_unsafe_load(args.unsafe_load)
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
     if args.cfg_options:
@@ -41,8 +46,9 @@ def main(argv=None) -> dict:
         'work_dirs', osp.splitext(osp.basename(args.config))[0])
     cfg.load_from = args.checkpoint
     cfg.resume = False
-    runner = Runner.from_cfg(cfg)
-    metrics = runner.test()
+    with one_line_errors():
+        runner = Runner.from_cfg(cfg)
+        metrics = runner.test()
     if args.out and runner.rank == 0:
         from mmengine.fileio import dump
         dump(metrics, args.out)

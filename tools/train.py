@@ -7,7 +7,9 @@ import torch
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-import mimlab  # noqa: F401  (installs the safe checkpoint loader)
+from mimlab.engine.checkpoint import (allow_unsafe_load, find_resume_checkpoint,
+                                     remove_stale_temporaries)
+from mimlab.engine.errors import one_line_errors
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -17,12 +19,19 @@ def parse_args(argv=None) -> argparse.Namespace:
                         '(default: work_dirs/<config name>)')
     parser.add_argument('--resume', nargs='?', type=str, const='auto',
                         help='resume from CKPT, or with no value from the last checkpoint in the '
-                        'work dir (starting afresh if there is none)')
+                        'work dir (the newest epoch_N.pth when last_checkpoint is broken; starting '
+                        'afresh if there is none)')
     parser.add_argument('--amp', action='store_true',
                         help='automatic mixed precision (fp16, dynamic loss scaling); GPU only')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help="scale the lr by the actual total batch / the config's "
                         'auto_scale_lr.base_batch_size')
+    parser.add_argument('--detect-anomaly', action='store_true',
+                        help="autograd anomaly detection: a backward that produces NaN fails "
+                        'at once with the forward operation that caused it (slow; for debugging)')
+    parser.add_argument('--unsafe-load', action='store_true',
+                        help='load checkpoints with torch.load(weights_only=False): lets the file '
+                        'run code when unpickled; only for checkpoints from a source you trust')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys, e.g. train_cfg.max_epochs=10 '
                         'train_dataloader.dataset.data_root=/data/my_images')
@@ -60,8 +69,9 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
             raise SystemExit('--auto-scale-lr needs auto_scale_lr.base_batch_size in the config')
         cfg.auto_scale_lr.enable = True
     if args.resume == 'auto':
-        cfg.resume = True
-        cfg.load_from = None
+        # not mmengine's own search: it trusts last_checkpoint, which a kill can leave empty
+        cfg.load_from = find_resume_checkpoint(cfg.work_dir)
+        cfg.resume = cfg.load_from is not None
     elif args.resume is not None:
         if not osp.isfile(args.resume):
             raise SystemExit(f'--resume: checkpoint {args.resume} does not exist')
@@ -92,9 +102,15 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     if not osp.isfile(args.config):
         raise SystemExit(f'config file {args.config} does not exist')
+    allow_unsafe_load(args.unsafe_load)
     cfg = merge_args(Config.fromfile(args.config), args)
-    runner = Runner.from_cfg(cfg)
-    runner.train()
+    if args.resume is not None:
+        for path in remove_stale_temporaries(cfg.work_dir):
+            print(f'removed {path}, left by a run killed while saving', flush=True)
+    with one_line_errors():
+        runner = Runner.from_cfg(cfg)
+        with torch.autograd.set_detect_anomaly(args.detect_anomaly):
+            runner.train()
     if runner.rank == 0:
         last = osp.join(cfg.work_dir, 'last_checkpoint')
         ckpt = open(last).read().strip() if osp.exists(last) else '(none saved)'

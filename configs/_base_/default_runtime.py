@@ -9,6 +9,9 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3,
                     backend_args=dict(backend='atomic_local')),
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    # Random states in checkpoints: a resumed run draws the masks and augmentations that the
+    # uninterrupted one would have (the seeded DefaultSampler gives the data order).
+    random_state=dict(type='RandomStateHook'),
 )
 
 env_cfg = dict(

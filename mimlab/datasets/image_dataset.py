@@ -1,14 +1,17 @@
 """Image datasets read from local files: idx archives (MNIST/Fashion-MNIST), ImageNet-style class
 folders, or a plain folder of images; which one is found from ``data_root``."""
 import gzip
+import logging
 import os
 import os.path as osp
 from typing import List, Optional, Tuple
 
 import numpy as np
 from mmengine.dataset import BaseDataset
+from mmengine.logging import print_log
 
 from mimlab.registry import DATASETS
+from .transforms import BadImageError
 
 IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif', '.tiff', '.webp')
 FASHION_MNIST_CLASSES = ('T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt',
@@ -72,14 +75,22 @@ class ImageDataset(BaseDataset):
         pipeline: transforms.
         indices: keep only these samples (int: the first N), mmengine's convention.
         classes: class names for idx data (default: Fashion-MNIST's).
+        skip_bad_images: in training, replace an image the pipeline refuses
+            (:class:`~mimlab.datasets.transforms.BadImageError`: unreadable, truncated, not an
+            image, too small) by another random sample and log a warning naming the file and
+            the count so far (``num_skipped``, per process), instead of stopping the run.
+            In ``test_mode`` a bad image always raises: evaluation must see every sample.
     """
 
     def __init__(self, data_root: str, split: str = 'train', pipeline=(), indices=None,
-                 classes: Optional[Tuple[str, ...]] = None, test_mode: bool = False,
-                 lazy_init: bool = False, max_refetch: int = 1000) -> None:
+                 classes: Optional[Tuple[str, ...]] = None, skip_bad_images: bool = False,
+                 test_mode: bool = False, lazy_init: bool = False,
+                 max_refetch: int = 1000) -> None:
         if not osp.isdir(data_root):
             raise FileNotFoundError(f'dataset data_root={data_root!r} is not a folder')
         self.split = split
+        self.skip_bad_images = skip_bad_images
+        self.num_skipped = 0
         self._idx_classes = tuple(classes) if classes else FASHION_MNIST_CLASSES
         self._images: Optional[np.ndarray] = None
         super().__init__(data_root=data_root, pipeline=list(pipeline), indices=indices,
@@ -134,3 +145,14 @@ class ImageDataset(BaseDataset):
             info['img'] = self._images[info['img_index']]
         info['sample_idx'] = idx
         return info
+
+    def prepare_data(self, idx: int):
+        if not self.skip_bad_images or self.test_mode:
+            return super().prepare_data(idx)
+        try:
+            return super().prepare_data(idx)
+        except BadImageError as err:
+            self.num_skipped += 1
+            print_log(f'skipped a bad image ({self.num_skipped} so far in this process): {err}',
+                      logger='current', level=logging.WARNING)
+            return None  # BaseDataset draws another sample

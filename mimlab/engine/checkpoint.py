@@ -5,17 +5,22 @@ mmengine 0.10.7 loads checkpoints with a bare ``torch.load``; since torch 2.6 th
 and numpy arrays) so ``--resume`` fails. Instead of ``weights_only=False`` (which lets a
 downloaded file run code), :func:`register_safe_globals` allow-lists exactly those classes, and
 :func:`load_local_checkpoint` (installed as mmengine's loader for local paths) turns a refusal
-into an error that names the class.
+into an error that names the class and the explicit opt-in, ``--unsafe-load``
+(:func:`allow_unsafe_load`).
 """
+import logging
 import os
+import os.path as osp
 import pickle
+import re
 import tempfile
 from pathlib import Path
-from typing import Union
+from typing import List, Optional, Union
 
 import numpy as np
 import torch
 from mmengine.fileio import LocalBackend, register_backend
+from mmengine.logging import print_log
 from mmengine.logging.history_buffer import HistoryBuffer
 from mmengine.runner import CheckpointLoader
 
@@ -48,18 +53,41 @@ class UnsafeCheckpointError(RuntimeError):
     """A checkpoint asks to unpickle something outside the allow-list."""
 
 
+_unsafe_load = False
+
+
+def allow_unsafe_load(enabled: bool = True) -> None:
+    """The explicit opt-in behind ``--unsafe-load``: load local checkpoints with
+    ``weights_only=False`` in this process. Only for files from a source you trust."""
+    global _unsafe_load
+    _unsafe_load = enabled
+
+
+def _refused_name(err: Exception) -> str:
+    """The global that torch's (or the allow-list's) unpickler refused, from its message."""
+    message = str(err)
+    match = re.search(r'Unsupported global: GLOBAL (\S+)', message) or re.search(
+        r'refused (getattr\(.*?\))', message)
+    return match.group(1) if match else message.strip().splitlines()[-1]
+
+
 def load_local_checkpoint(filename: str, map_location=None) -> dict:
-    """Load a local checkpoint with ``weights_only=True`` and the allow-list."""
+    """Load a local checkpoint with ``weights_only=True`` and the allow-list (or, after
+    :func:`allow_unsafe_load`, with ``weights_only=False``)."""
     if not os.path.isfile(filename):
         raise FileNotFoundError(f'checkpoint {filename} does not exist')
+    if _unsafe_load:
+        print_log(f'loading {filename} with weights_only=False (--unsafe-load): unpickling may '
+                  'run code from the file', logger='current', level=logging.WARNING)
+        return torch.load(filename, map_location=map_location, weights_only=False)
     try:
         return torch.load(filename, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
         raise UnsafeCheckpointError(
-            f'refused to load {filename}: it holds objects outside the allow-list of safe '
-            f'classes, and unpickling them could run code. torch said: {err}. Only if you trust '
-            'the file, re-save it as a plain state dict with torch.load(weights_only=False) in '
-            'a separate process, or add the class with torch.serialization.add_safe_globals.'
+            f'refused to load {filename}: it asks to unpickle {_refused_name(err)}, which is '
+            "not on mimlab's allow-list of safe classes, and unpickling it could run code. Only "
+            'if you trust the file, rerun with --unsafe-load (tools/train.py, tools/test.py) to '
+            'load it with weights_only=False.'
         ) from err
 
 
@@ -81,15 +109,57 @@ def atomic_write(path: Union[str, Path], data: bytes) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(err, OSError):  # e.g. a full disk: say what was kept
+            raise OSError(err.errno, f'could not write {path}: {err.strerror or err}; its '
+                          'previous version, if any, is unchanged') from err
         raise
     dir_fd = os.open(path.parent, os.O_RDONLY)
     try:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+_CHECKPOINT_NAME = re.compile(r'(epoch|iter)_\d+\.pth')
+# atomic_write's temporaries: '.{name}.{8 random characters}.tmp'
+_TEMPORARY_NAME = re.compile(r'\..+\.[a-z0-9_]{8}\.tmp')
+
+
+def find_resume_checkpoint(work_dir: str) -> Optional[str]:
+    """The checkpoint that ``--resume`` continues from: the file ``work_dir/last_checkpoint``
+    names or, when that pointer is missing, empty or names a file that is gone, the most recently
+    written ``epoch_N.pth``/``iter_N.pth`` in ``work_dir``; None when there is none. mmengine's
+    checkpoint hook writes the pointer with a plain ``open(..., 'w')``, so a run killed at that
+    moment leaves it empty."""
+    pointer = osp.join(work_dir, 'last_checkpoint')
+    if osp.isfile(pointer):
+        with open(pointer) as f:
+            named = f.read().strip()
+        if named and osp.isfile(named):
+            return named
+    if not osp.isdir(work_dir):
+        return None
+    candidates = [e.path for e in os.scandir(work_dir)
+                  if e.is_file() and _CHECKPOINT_NAME.fullmatch(e.name)]
+    return max(candidates, key=osp.getmtime, default=None)
+
+
+def remove_stale_temporaries(folder: str) -> List[str]:
+    """Delete the temporaries of :func:`atomic_write` that a killed run left in ``folder`` (each
+    can be as large as a checkpoint); returns their paths. Call it only while nothing writes
+    there, e.g. before a resumed run starts."""
+    removed = []
+    for entry in os.scandir(folder) if osp.isdir(folder) else ():
+        if entry.is_file() and _TEMPORARY_NAME.fullmatch(entry.name):
+            try:
+                os.unlink(entry.path)
+            except FileNotFoundError:  # another process of the same launch was first
+                continue
+            removed.append(entry.path)
+    return removed
 
 
 @register_backend('atomic_local')

@@ -2,7 +2,7 @@
 
     python tools/analysis_tools/plot_fusion_weights.py work_dirs/mff_demo [--label MFF] --out w.png
 
-Reads the ``fusion_w_b{block}`` scalars that the fusion neck logs (the newest
+Reads the ``fusion_w_b{block}`` scalars that the fusion neck logs (every
 ``*/vis_data/scalars.json`` of each work dir) and draws one line per fused block.
 """
 import argparse
@@ -18,25 +18,26 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 
 def read_fusion_weights(work_dir: str) -> dict:
-    """{block: ([steps], [weights])} from a work dir's newest scalars.json."""
+    """{block: ([steps], [weights])} from every run (timestamp folder) of a work dir, oldest
+    first, so a resumed run continues the curve; a step logged twice keeps the later value."""
     files = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
     if not files:
         raise SystemExit(f'no */vis_data/scalars.json under {work_dir}: is it a work dir of a '
                          'training run?')
-    series = {}
-    with open(files[-1]) as f:
-        for line in f:
-            record = json.loads(line)
-            for key, value in record.items():
-                match = re.fullmatch(r'fusion_w_b(\d+)', key)
-                if match:
-                    steps, values = series.setdefault(int(match.group(1)), ([], []))
-                    steps.append(record['step'])
-                    values.append(value)
-    if not series:
-        raise SystemExit(f'{files[-1]} holds no fusion_w_b* scalars: was it trained with a '
+    by_block = {}
+    for path in files:
+        with open(path) as f:
+            for line in f:
+                record = json.loads(line)
+                for key, value in record.items():
+                    match = re.fullmatch(r'fusion_w_b(\d+)', key)
+                    if match:
+                        by_block.setdefault(int(match.group(1)), {})[record['step']] = value
+    if not by_block:
+        raise SystemExit(f'{work_dir} logged no fusion_w_b* scalars: was it trained with a '
                          'weighted fusion neck?')
-    return dict(sorted(series.items()))
+    return {block: (sorted(points), [points[s] for s in sorted(points)])
+            for block, points in sorted(by_block.items())}
 
 
 def main(argv=None) -> dict:

@@ -16,6 +16,7 @@ from mmengine.config import DictAction
 from mimlab.apis import (build_split_dataset, init_model, load_config, prepare_batch,
                          reconstruct, sample_indices)
 from mimlab.datasets.image_dataset import IMG_EXTENSIONS
+from mimlab.engine.checkpoint import allow_unsafe_load
 from mimlab.visualization import draw_reconstructions, save_picture
 
 
@@ -29,6 +30,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--num-images', type=int, default=8, help='images taken with --split')
     parser.add_argument('--seed', type=int, default=0, help='seed of the masks')
     parser.add_argument('--device', default='cpu')
+    parser.add_argument('--unsafe-load', action='store_true',
+                        help='load checkpoints with torch.load(weights_only=False): lets the file '
+                        'run code when unpickled; only for checkpoints from a source you trust')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args(argv)
     if bool(args.images) == bool(args.split):
@@ -53,6 +57,7 @@ def collect_images(paths) -> list:
 
 def main(argv=None) -> str:
     args = parse_args(argv)
+    allow_unsafe_load(args.unsafe_load)
     cfg = load_config(args.config, args.cfg_options)
     if 'test_pipeline' not in cfg:
         raise SystemExit(f'{args.config} defines no test_pipeline to prepare images with')

@@ -1,7 +1,8 @@
 from .formatting import PackInputs
-from .loading import LoadImage
+from .loading import BadImageError, LoadImage, read_image
 from .processing import CenterCrop, RandomCrop, RandomResizedCrop, ResizeShortEdge
 
 __all__ = [
-    'CenterCrop', 'LoadImage', 'PackInputs', 'RandomCrop', 'RandomResizedCrop', 'ResizeShortEdge'
+    'BadImageError', 'CenterCrop', 'LoadImage', 'PackInputs', 'RandomCrop', 'RandomResizedCrop',
+    'ResizeShortEdge', 'read_image'
 ]

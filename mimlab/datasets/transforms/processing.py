@@ -7,6 +7,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 
 from mimlab.registry import TRANSFORMS
+from .loading import BadImageError
 
 
 def _size_hw(size: Union[int, Sequence[int]]) -> Tuple[int, int]:
@@ -107,8 +108,8 @@ class CenterCrop(BaseTransform):
         h, w = img.shape[:2]
         ch, cw = self.size
         if h < ch or w < cw:
-            raise ValueError(f'CenterCrop{self.size} needs an image at least that large, got '
-                             f'{h}x{w} ({results.get("img_path", "in-memory sample")})')
+            raise BadImageError(f'CenterCrop{self.size} needs an image at least that large, '
+                                f'got {h}x{w} ({results.get("img_path", "in-memory sample")})')
         top, left = (h - ch) // 2, (w - cw) // 2
         results['img'] = img[top:top + ch, left:left + cw]
         results['img_shape'] = (ch, cw)

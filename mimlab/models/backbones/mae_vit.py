@@ -5,7 +5,7 @@ import torch
 
 from mimlab.registry import MODELS
 from ..utils import EncoderOutput, generate_mask, num_masked_patches
-from ..utils.masking import MASK_MODES
+from ..utils.masking import MASK_MODES, grid_stride
 from .vision_transformer import VisionTransformer
 
 
@@ -27,6 +27,8 @@ class MaskedViT(VisionTransformer):
         num_masked_patches(self.patch_embed.num_patches, mask_ratio)  # validates the ratio
         if mask_mode not in MASK_MODES:
             raise ValueError(f'backbone mask_mode {mask_mode!r} is not one of {MASK_MODES}')
+        if mask_mode == 'grid':
+            grid_stride(mask_ratio)
         self.mask_ratio = mask_ratio
         self.mask_mode = mask_mode
 

@@ -74,9 +74,10 @@ class PixelReconstructionHead(BaseModule):
         Returns:
             dict(loss_rec=...), the mean over removed patches of the per-patch MSE.
         """
-        per_patch = (pred - self.target(images)).pow(2).mean(dim=-1)
-        mask = mask.to(per_patch.dtype)
-        return dict(loss_rec=(per_patch * mask).sum() / mask.sum())
+        with torch.autocast(pred.device.type, enabled=False):  # fp32 under mixed precision
+            per_patch = (pred.float() - self.target(images.float())).pow(2).mean(dim=-1)
+            mask = mask.to(per_patch.dtype)
+            return dict(loss_rec=(per_patch * mask).sum() / mask.sum())
 
     def to_pixels(self, pred: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
         """Map predictions back to the images' pixel space, (B, L, p*p*C): with a normalised

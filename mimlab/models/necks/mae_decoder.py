@@ -69,5 +69,8 @@ class MAEPretrainDecoder(BaseModule):
         x = torch.cat([prefix, x], dim=1) + self.decoder_pos_embed
         for block in self.decoder_blocks:
             x = block(x)
-        x = self.decoder_pred(self.decoder_norm(x))
+        # The prediction in fp32 under mixed precision, like the loss: half-precision targets
+        # and squared errors are where long AMP runs of MAE turn NaN.
+        with torch.autocast(x.device.type, enabled=False):
+            x = self.decoder_pred(self.decoder_norm(x.float()))
         return x[:, self.num_prefix_tokens:]

@@ -39,7 +39,20 @@ def num_masked_patches(num_patches: int, mask_ratio: float) -> int:
     num_keep = int(num_patches * (1 - mask_ratio))
     if num_keep < 1:
         raise ValueError(f'mask_ratio={mask_ratio} keeps no patch of {num_patches}')
+    if num_keep == num_patches:  # nothing to reconstruct: the loss would be 0 / 0
+        raise ValueError(f'mask_ratio={mask_ratio} removes no patch of {num_patches}')
     return num_patches - num_keep
+
+
+def grid_stride(mask_ratio: float) -> int:
+    """The cell side of ``grid`` masking, which keeps one patch in every s x s cell."""
+    if not 0.0 < mask_ratio < 1.0:
+        raise ValueError(f'mask_ratio must lie in (0, 1), got {mask_ratio}')
+    stride = round(1 / math.sqrt(1 - mask_ratio))
+    if stride < 2:
+        raise ValueError(f'grid masking with mask_ratio={mask_ratio} removes no patch (cells of '
+                         '1 x 1): use a mask_ratio of at least 0.56')
+    return stride
 
 
 def _order_from_scores(scores: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -124,9 +137,7 @@ def generate_mask(batch_size: int, grid: Tuple[int, int], mask_ratio: float,
         # Kept patches first, in patch order; removed after (scores in [0, 1) keep it stable).
         scores = masks.float() + torch.arange(num_patches) / num_patches
     else:
-        if not 0.0 < mask_ratio < 1.0:
-            raise ValueError(f'mask_ratio must lie in (0, 1), got {mask_ratio}')
-        stride = max(1, round(1 / math.sqrt(1 - mask_ratio)))
+        stride = grid_stride(mask_ratio)
         rows = torch.arange(h).unsqueeze(1) % stride == 0
         cols = torch.arange(w).unsqueeze(0) % stride == 0
         removed = ~(rows & cols).flatten()

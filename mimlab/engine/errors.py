@@ -1,0 +1,26 @@
+"""Errors a user fixes in a config, a command line or the data, turned into one line."""
+from contextlib import contextmanager
+from typing import Iterator
+
+from mimlab.datasets.transforms import BadImageError
+from mimlab.registry import explain_unknown_type
+from .checkpoint import UnsafeCheckpointError
+
+
+@contextmanager
+def one_line_errors() -> Iterator[None]:
+    """For tools: exit with the message alone (no traceback) on a refused checkpoint, a
+    non-finite loss, a bad image, a missing file or folder (the message names it) or an unknown
+    ``type``; other errors keep their traceback."""
+    try:
+        yield
+    except (UnsafeCheckpointError, FloatingPointError, FileNotFoundError) as err:
+        raise SystemExit(str(err)) from err
+    except BadImageError as err:
+        raise SystemExit(f'{err} (or set skip_bad_images=True in the training dataset to skip '
+                         'and log such files)') from err
+    except KeyError as err:
+        message = explain_unknown_type(err)
+        if message is None:
+            raise
+        raise SystemExit(message) from err
