@@ -3,7 +3,7 @@
 # (tools/analysis_tools/plot_fusion_weights.py), show which blocks each objective leans on.
 _base_ = [
     '../_base_/datasets/fashion_mnist_mae.py',
-    '../_base_/schedules/mae_adamw_coslr.py',
+    '../_base_/schedules/adamw_coslr_short.py',
     '../_base_/default_runtime.py',
 ]
 model = dict(
@@ -15,14 +15,7 @@ model = dict(
     head=dict(type='LinearClsHead', num_classes=10, pool='cls', label_smoothing=0.1),
 )
 optim_wrapper = dict(optimizer=dict(lr=1e-3))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=1,
-         convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', eta_min=1e-5, by_epoch=True, begin=1,
-         convert_to_iter_based=True),
-]
-train_cfg = dict(max_epochs=6, val_interval=1)
-auto_scale_lr = dict(base_batch_size=256)
+train_cfg = dict(val_interval=1)
 default_hooks = dict(logger=dict(interval=25))
 val_dataloader = {{_base_.test_dataloader}}
 val_evaluator = dict(type='Accuracy')

@@ -57,9 +57,8 @@ class MAE(BaseAlgorithm):
         """Reconstruct a batch for pictures and held-out evaluation (no gradient)."""
         latent, tokens = self.encode(inputs, generator)
         pred = self.neck(tokens, latent.ids_restore)
-        per_patch = (pred - self.head.target(inputs)).pow(2).mean(dim=-1)
-        mask_f = latent.mask.to(per_patch.dtype)
-        loss = (per_patch * mask_f).sum(1) / mask_f.sum(1)
+        mask_f = latent.mask.float()
+        loss = (self.head.patch_errors(pred, inputs) * mask_f).sum(1) / mask_f.sum(1)
 
         spec = self.backbone.spec
         grid = (inputs.shape[2] // spec.patch_size, inputs.shape[3] // spec.patch_size)

@@ -64,6 +64,11 @@ class PixelReconstructionHead(BaseModule):
             patches = (patches - mean) / std
         return patches
 
+    def patch_errors(self, pred: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
+        """(B, L) mean squared error of each patch, in fp32 even under mixed precision."""
+        with torch.autocast(pred.device.type, enabled=False):
+            return (pred.float() - self.target(images.float())).pow(2).mean(dim=-1)
+
     def loss(self, pred: torch.Tensor, images: torch.Tensor,
              mask: torch.Tensor) -> Dict[str, torch.Tensor]:
         """Args:
@@ -74,10 +79,8 @@ class PixelReconstructionHead(BaseModule):
         Returns:
             dict(loss_rec=...), the mean over removed patches of the per-patch MSE.
         """
-        with torch.autocast(pred.device.type, enabled=False):  # fp32 under mixed precision
-            per_patch = (pred.float() - self.target(images.float())).pow(2).mean(dim=-1)
-            mask = mask.to(per_patch.dtype)
-            return dict(loss_rec=(per_patch * mask).sum() / mask.sum())
+        mask = mask.float()
+        return dict(loss_rec=(self.patch_errors(pred, images) * mask).sum() / mask.sum())
 
     def to_pixels(self, pred: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
         """Map predictions back to the images' pixel space, (B, L, p*p*C): with a normalised
