@@ -1,0 +1,24 @@
+# UperNet on ADE20K with a mimlab MAE encoder: mmseg's own MAE recipe (Feature2Pyramid neck,
+# UPerHead, AdamW lr 1e-4, layer decay 0.65, 160k iterations, batch 16) with the backbone
+# replaced by mimlab.VisionTransformer, which reads a mimlab pretraining checkpoint directly
+# (`backbone.` keys, position embedding resampled from 224 to 512 px): no conversion step.
+#   python tools/train.py configs/benchmarks/mmseg/upernet_mae-vit-base-p16_8xb2-amp-160k_ade20k-512x512.py \
+#       --cfg-options pretrained_checkpoint=...   (or edit the line below)
+_base_ = 'mmseg::mae/mae-base_upernet_8xb2-amp-160k_ade20k-512x512.py'
+custom_imports = dict(imports=['mimlab'], allow_failed_imports=False)
+
+pretrained_checkpoint = 'work_dirs/mae_vit-base-p16_8xb512-coslr-1600e_in1k/epoch_1600.pth'
+model = dict(
+    pretrained=None,
+    backbone=dict(
+        _delete_=True,
+        type='mimlab.VisionTransformer',
+        arch='base',
+        img_size=512,
+        patch_size=16,
+        drop_path_rate=0.1,
+        out_indices=(3, 5, 7, 11),
+        out_type='featmap',
+        init_cfg=dict(type='Pretrained', checkpoint=pretrained_checkpoint, prefix='backbone.')))
+optim_wrapper = dict(constructor='mimlab.LayerDecayOptimWrapperConstructor',
+                     paramwise_cfg=dict(_delete_=True, layer_decay_rate=0.65))
