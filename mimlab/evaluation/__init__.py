@@ -1,9 +1,10 @@
 from .analysis import (layer_frequency_response, math_attention, radial_log_amplitude,
                        top_hessian_eigenvalue)
+from .knn import knn_accuracy, knn_predict
 from .linear_probe import extract_features, train_linear_probe
 from .metrics import Accuracy, ReconstructionLoss
 
 __all__ = [
-    'Accuracy', 'ReconstructionLoss', 'extract_features', 'layer_frequency_response',
+    'Accuracy', 'ReconstructionLoss', 'extract_features', 'knn_accuracy', 'knn_predict', 'layer_frequency_response',
     'math_attention', 'radial_log_amplitude', 'top_hessian_eigenvalue', 'train_linear_probe'
 ]
