@@ -1,0 +1,194 @@
+"""Scale past one process: DDP through dist_train.sh against one process with the same global
+batch, gradient accumulation, --auto-scale-lr, and the sharded-tar (WebDataset) dataset."""
+import os
+import os.path as osp
+import re
+import subprocess
+import sys
+from unittest import mock
+
+import numpy as np
+import pytest
+import torch
+from conftest import (DEMO_CONFIG, FASHION_MNIST, REPO, TINY_RUN_OPTIONS, import_tool,
+                      tiny_run_cfg)
+from mmengine.runner import Runner
+
+from mimlab.datasets import ImageDataset, TarShardDataset
+from mimlab.datasets import tar_shards
+from mimlab.datasets.tar_shards import expand_shards
+
+PY = sys.executable
+PACK = [dict(type='LoadImage'), dict(type='PackInputs')]
+
+# Deterministic training: no random augmentation, grid masks (the same patches every step), one
+# data order for every rank count: then one process with batch 16 and two with batch 8 each
+# take the same optimizer steps.
+DETERMINISTIC_CONFIG = f"""
+_base_ = '{DEMO_CONFIG}'
+train_pipeline = [dict(type='LoadImage'), dict(type='PackInputs')]
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+model = dict(backbone=dict(mask_mode='grid'))
+randomness = dict(diff_rank_seed=False)
+env_cfg = dict(dist_cfg=dict(backend='gloo'))
+"""
+
+
+def _heldout_losses(work_dir) -> list:
+    log = next(work_dir.glob('*/*.log')).read_text()
+    return [float(v) for v in re.findall(r'held-out reconstruction loss[^\d]*([\d.]+)', log)]
+
+
+def test_ddp_two_processes_match_one_process_with_the_same_global_batch(tmp_path):
+    config = tmp_path / 'deterministic.py'
+    config.write_text(DETERMINISTIC_CONFIG)
+    env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1', OMP_WAIT_POLICY='PASSIVE',
+               PATH=f'{osp.dirname(PY)}:{os.environ["PATH"]}', PORT='29533')
+    common = ['--cfg-options', *TINY_RUN_OPTIONS, 'train_cfg.max_epochs=2']
+    ddp = subprocess.Popen(
+        ['bash', 'tools/dist_train.sh', str(config), '2', '--work-dir', str(tmp_path / 'ddp'),
+         *common, 'train_dataloader.batch_size=8'],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    single = subprocess.run(
+        [PY, 'tools/train.py', str(config), '--work-dir', str(tmp_path / 'single'), *common],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    ddp_out = ddp.communicate(timeout=300)[0]
+    assert ddp.returncode == 0, ddp_out[-3000:]
+    assert single.returncode == 0, single.stderr[-3000:]
+    ddp_log = next((tmp_path / 'ddp').glob('*/*.log')).read_text()
+    assert 'Distributed training: True' in ddp_log and 'GPU number: 2' in ddp_log
+    assert 'Epoch(train) [2][4/4]' in ddp_log  # 64 images, 2 x 8 per step: 4 steps per epoch
+    # the held-out loss after steps 4 and 8 (fixed images and masks, computed on rank 0)
+    single_losses, ddp_losses = _heldout_losses(tmp_path / 'single'), _heldout_losses(
+        tmp_path / 'ddp')
+    assert len(single_losses) == 3 and len(ddp_losses) == 3
+    np.testing.assert_allclose(ddp_losses, single_losses, rtol=1e-4)
+    a = torch.load(tmp_path / 'single' / 'epoch_2.pth', weights_only=False)['state_dict']
+    b = torch.load(tmp_path / 'ddp' / 'epoch_2.pth', weights_only=False)['state_dict']
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], atol=2e-5, rtol=1e-4, msg=key)
+    first = torch.load(tmp_path / 'single' / 'epoch_1.pth', weights_only=False)['state_dict']
+    assert not torch.equal(first['backbone.blocks.0.attn.qkv.weight'],
+                           a['backbone.blocks.0.attn.qkv.weight'])  # it did train
+
+
+def _train_weights(tmp_path, name, **options):
+    cfg = tiny_run_cfg(tmp_path / name, max_epochs=1)
+    cfg.merge_from_dict(dict(options, **{'train_dataloader.dataset.pipeline': PACK,
+                                         'model.backbone.mask_mode': 'grid',
+                                         'param_scheduler': [], 'custom_hooks': []}))
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    return runner.model.state_dict(), runner.iter
+
+
+def test_gradient_accumulation_equals_the_larger_batch(tmp_path):
+    big, big_iters = _train_weights(tmp_path, 'big')
+    small, small_iters = _train_weights(tmp_path, 'accum', **{
+        'train_dataloader.batch_size': 8, 'optim_wrapper.accumulative_counts': 2})
+    assert (big_iters, small_iters) == (4, 8)  # 4 optimizer steps either way
+    for key in big:
+        torch.testing.assert_close(small[key], big[key], atol=2e-5, rtol=1e-4, msg=key)
+
+
+def test_auto_scale_lr_follows_the_paper_rule_with_accumulation(tmp_path):
+    train = import_tool('train')
+    args = train.parse_args([DEMO_CONFIG, '--auto-scale-lr', '--work-dir', str(tmp_path),
+                             '--cfg-options', *TINY_RUN_OPTIONS,
+                             'optim_wrapper.accumulative_counts=4'])
+    from mmengine.config import Config
+    cfg = train.merge_args(Config.fromfile(DEMO_CONFIG), args)
+    cfg.experiment_name = 'auto_scale_lr'
+    runner = Runner.from_cfg(cfg)
+    runner.optim_wrapper = runner.build_optim_wrapper(runner.optim_wrapper)
+    runner.scale_lr(runner.optim_wrapper, runner.auto_scale_lr)
+    # demo: lr 1.5e-3 for base batch 256; here 1 process x 16 images x 4 accumulated steps
+    assert runner.optim_wrapper.param_groups[0]['lr'] == pytest.approx(1.5e-3 * 64 / 256)
+    mae = Config.fromfile('configs/mae/mae_vit-base-p16_8xb512-coslr-800e_in1k.py')
+    # the paper's rule: lr = base_lr x batch / 256 with base_lr 1.5e-4, at batch 4096
+    assert mae.optim_wrapper.optimizer.lr == pytest.approx(1.5e-4 * 4096 / 256)
+    assert mae.auto_scale_lr.base_batch_size == 4096
+
+
+# --- WebDataset-format shards
+
+
+@pytest.fixture(scope='module')
+def shards(tmp_path_factory):
+    make_shards = import_tool('make_shards', 'tools/dataset_converters')
+    out = tmp_path_factory.mktemp('shards')
+    pattern, num = make_shards.write_shards(FASHION_MNIST, str(out), split='test',
+                                            shard_size=25, indices=100, prefix='test')
+    return pattern, num
+
+
+def test_make_shards_writes_webdataset_tars(shards):
+    pattern, num = shards
+    assert num == 100 and pattern.endswith('test-{000000..000003}.tar')
+    paths = expand_shards(pattern)
+    assert [osp.basename(p) for p in paths] == [f'test-00000{i}.tar' for i in range(4)]
+    import tarfile
+    with tarfile.open(paths[1]) as tar:
+        names = tar.getnames()
+    assert names[:4] == ['000000025.png', '000000025.cls', '000000026.png', '000000026.cls']
+
+
+def test_shards_stream_the_same_images_and_labels_as_the_folder(shards):
+    pattern, _ = shards
+    stream = TarShardDataset(pattern, pipeline=PACK, shuffle=False)
+    assert len(stream) == 100  # counted from the tar headers
+    reference = ImageDataset(FASHION_MNIST, split='test', pipeline=PACK, indices=100)
+    got = list(stream)
+    assert len(got) == 100
+    for i, sample in enumerate(got):
+        assert torch.equal(sample['inputs'], reference[i]['inputs'])
+        assert int(sample['data_samples'].gt_label) == int(reference[i]['data_samples'].gt_label)
+
+
+def _keys(samples):
+    return [osp.basename(s['data_samples'].img_path).split('.')[0] for s in samples]
+
+
+def test_each_rank_and_worker_reads_its_own_shards(shards):
+    pattern, _ = shards
+    seen = []
+    for rank in (0, 1):
+        with mock.patch.object(tar_shards, 'get_dist_info', return_value=(rank, 2)):
+            ds = TarShardDataset(pattern, pipeline=PACK, num_samples=100, shuffle_buffer=10)
+        assert [osp.basename(s) for s in ds.rank_shards] == [
+            f'test-00000{rank}.tar', f'test-00000{rank + 2}.tar']
+        assert len(ds) == 50
+        keys = _keys(ds)
+        assert len(keys) == 50 and len(set(keys)) == 50
+        seen.append(set(keys))
+        assert _keys(ds) != keys  # the next epoch is reshuffled
+    assert not seen[0] & seen[1] and len(seen[0] | seen[1]) == 100
+    # two data-loader workers of one rank split its shards and its quota
+    with mock.patch.object(tar_shards, 'get_dist_info', return_value=(0, 2)):
+        ds = TarShardDataset(pattern, pipeline=PACK, num_samples=100)
+    loader = torch.utils.data.DataLoader(ds, batch_size=None, num_workers=2)
+    keys = _keys(loader)
+    assert len(keys) == 50 and set(keys) == seen[0]
+
+
+def test_short_shards_cycle_to_fill_the_quota_and_bad_setups_are_named(shards, tmp_path):
+    pattern, _ = shards
+    ds = TarShardDataset(expand_shards(pattern)[:1], pipeline=PACK, num_samples=60)
+    keys = _keys(ds)
+    assert len(keys) == 60 and len(set(keys)) == 25  # one shard of 25, repeated
+    with pytest.raises(FileNotFoundError, match='matches no file'):
+        TarShardDataset(str(tmp_path / 'none-*.tar'))
+    with mock.patch.object(tar_shards, 'get_dist_info', return_value=(4, 8)):
+        with pytest.raises(ValueError, match='cannot feed 8 ranks'):
+            TarShardDataset(pattern, num_samples=100)
+
+
+def test_training_reads_shards_through_the_runner(shards, tmp_path):
+    pattern, _ = shards
+    cfg = tiny_run_cfg(tmp_path, max_epochs=1)
+    cfg.merge_from_dict({'train_dataloader.sampler': None, 'custom_hooks': []})
+    cfg.train_dataloader.dataset = dict(type='TarShardDataset', shards=pattern,
+                                        pipeline=cfg.train_pipeline, num_samples=64)
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    assert runner.iter == 4  # 64 samples / batch 16
