@@ -11,7 +11,8 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
-from torch.utils.flop_counter import FlopCounterMode
+from torch.utils.flop_counter import (FlopCounterMode, sdpa_backward_flop_count,
+                                     sdpa_flop_count)
 
 # Dense peak FLOP/s by device name fragment and dtype, from the vendors' data sheets (no sparsity).
 GPU_PEAK_FLOPS = {
@@ -71,10 +72,27 @@ def dtype_name(dtype: torch.dtype) -> str:
     return str(dtype).replace('torch.', '')
 
 
+def _cpu_sdpa_flop(query_shape, key_shape, value_shape, *args, out_shape=None, **kwargs) -> int:
+    return sdpa_flop_count(query_shape, key_shape, value_shape)
+
+
+def _cpu_sdpa_backward_flop(grad_out_shape, query_shape, key_shape, value_shape, *args,
+                            out_shape=None, **kwargs) -> int:
+    return sdpa_backward_flop_count(grad_out_shape, query_shape, key_shape, value_shape)
+
+
+# torch's counter knows the GPU attention kernels but not the CPU flash kernel that
+# F.scaled_dot_product_attention runs on the CPU: count it with the same formulas.
+_CPU_SDPA = {torch.ops.aten._scaled_dot_product_flash_attention_for_cpu: _cpu_sdpa_flop,
+             torch.ops.aten._scaled_dot_product_flash_attention_for_cpu_backward:
+             _cpu_sdpa_backward_flop}
+
+
 def count_flops(fn: Callable[[], object]) -> Dict[str, int]:
     """FLOPs of what ``fn`` runs (forward and any backward inside it), counted by
-    ``torch.utils.flop_counter`` per module: {'total': N, '<module path>': N, ...}."""
-    with FlopCounterMode(display=False) as counter:
+    ``torch.utils.flop_counter`` per module: {'total': N, '<module path>': N, ...}, module paths
+    from the outermost module called (e.g. 'MAE.backbone' for ``model(..., mode='loss')``)."""
+    with FlopCounterMode(display=False, custom_mapping=_CPU_SDPA) as counter:
         fn()
     counts = {name: sum(ops.values()) for name, ops in counter.get_flop_counts().items()}
     counts['total'] = counter.get_total_flops()
