@@ -10,7 +10,7 @@ from unittest import mock
 import numpy as np
 import pytest
 import torch
-from conftest import (DEMO_CONFIG, FASHION_MNIST, REPO, TINY_RUN_OPTIONS, import_tool,
+from conftest import (DEMO_CONFIG, FASHION_MNIST, REPO, TINY_RUN, TINY_RUN_OPTIONS, import_tool,
                       tiny_run_cfg)
 from mmengine.runner import Runner
 
@@ -39,37 +39,48 @@ def _heldout_losses(work_dir) -> list:
     return [float(v) for v in re.findall(r'held-out reconstruction loss[^\d]*([\d.]+)', log)]
 
 
+def _assert_same_weights(a: dict, b: dict) -> None:
+    for key in a:
+        x, y = a[key], b[key]
+        if key.endswith('attn.qkv.bias'):
+            # the key bias cancels in the softmax: its true gradient is 0, and Adam scales the
+            # float noise that stands in for it up to the lr, differently in every summation
+            # order; compare the query and value biases
+            third = x.shape[0] // 3
+            x, y = torch.cat([x[:third], x[2 * third:]]), torch.cat([y[:third], y[2 * third:]])
+        torch.testing.assert_close(x, y, atol=2e-5, rtol=1e-4, msg=key)
+
+
 def test_ddp_two_processes_match_one_process_with_the_same_global_batch(tmp_path):
     config = tmp_path / 'deterministic.py'
     config.write_text(DETERMINISTIC_CONFIG)
     env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1', OMP_WAIT_POLICY='PASSIVE',
                PATH=f'{osp.dirname(PY)}:{os.environ["PATH"]}', PORT='29533')
-    common = ['--cfg-options', *TINY_RUN_OPTIONS, 'train_cfg.max_epochs=2']
     ddp = subprocess.Popen(
         ['bash', 'tools/dist_train.sh', str(config), '2', '--work-dir', str(tmp_path / 'ddp'),
-         *common, 'train_dataloader.batch_size=8'],
+         '--cfg-options', *TINY_RUN_OPTIONS, 'train_cfg.max_epochs=2',
+         'train_dataloader.batch_size=8'],
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    single = subprocess.run(
-        [PY, 'tools/train.py', str(config), '--work-dir', str(tmp_path / 'single'), *common],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    # meanwhile the same config in this process, batch 16
+    from mmengine.config import Config
+    cfg = Config.fromfile(str(config))
+    cfg.merge_from_dict(dict(TINY_RUN, **{'train_cfg.max_epochs': 2}))
+    cfg.work_dir, cfg.experiment_name = str(tmp_path / 'single'), 'single_process'
+    single = Runner.from_cfg(cfg)
+    single.train()
     ddp_out = ddp.communicate(timeout=300)[0]
     assert ddp.returncode == 0, ddp_out[-3000:]
-    assert single.returncode == 0, single.stderr[-3000:]
     ddp_log = next((tmp_path / 'ddp').glob('*/*.log')).read_text()
     assert 'Distributed training: True' in ddp_log and 'GPU number: 2' in ddp_log
     assert 'Epoch(train) [2][4/4]' in ddp_log  # 64 images, 2 x 8 per step: 4 steps per epoch
-    # the held-out loss after steps 4 and 8 (fixed images and masks, computed on rank 0)
+    # the held-out loss after steps 4 and 8 and at the end (fixed images and masks)
     single_losses, ddp_losses = _heldout_losses(tmp_path / 'single'), _heldout_losses(
         tmp_path / 'ddp')
     assert len(single_losses) == 3 and len(ddp_losses) == 3
-    np.testing.assert_allclose(ddp_losses, single_losses, rtol=1e-4)
-    a = torch.load(tmp_path / 'single' / 'epoch_2.pth', weights_only=False)['state_dict']
-    b = torch.load(tmp_path / 'ddp' / 'epoch_2.pth', weights_only=False)['state_dict']
-    for key in a:
-        torch.testing.assert_close(a[key], b[key], atol=2e-5, rtol=1e-4, msg=key)
-    first = torch.load(tmp_path / 'single' / 'epoch_1.pth', weights_only=False)['state_dict']
-    assert not torch.equal(first['backbone.blocks.0.attn.qkv.weight'],
-                           a['backbone.blocks.0.attn.qkv.weight'])  # it did train
+    assert single_losses[0] != single_losses[1]  # it trained between the two
+    np.testing.assert_allclose(ddp_losses, single_losses, atol=2e-4)
+    ddp_weights = torch.load(tmp_path / 'ddp' / 'epoch_2.pth', weights_only=False)['state_dict']
+    _assert_same_weights(single.model.state_dict(), ddp_weights)
 
 
 def _train_weights(tmp_path, name, **options):
@@ -87,8 +98,7 @@ def test_gradient_accumulation_equals_the_larger_batch(tmp_path):
     small, small_iters = _train_weights(tmp_path, 'accum', **{
         'train_dataloader.batch_size': 8, 'optim_wrapper.accumulative_counts': 2})
     assert (big_iters, small_iters) == (4, 8)  # 4 optimizer steps either way
-    for key in big:
-        torch.testing.assert_close(small[key], big[key], atol=2e-5, rtol=1e-4, msg=key)
+    _assert_same_weights(big, small)
 
 
 def test_auto_scale_lr_follows_the_paper_rule_with_accumulation(tmp_path):
@@ -146,7 +156,7 @@ def test_shards_stream_the_same_images_and_labels_as_the_folder(shards):
 
 
 def _keys(samples):
-    return [osp.basename(s['data_samples'].img_path).split('.')[0] for s in samples]
+    return [s['data_samples'].img_path.split(':')[-1].split('.')[0] for s in samples]
 
 
 def test_each_rank_and_worker_reads_its_own_shards(shards):
@@ -185,10 +195,10 @@ def test_short_shards_cycle_to_fill_the_quota_and_bad_setups_are_named(shards, t
 
 def test_training_reads_shards_through_the_runner(shards, tmp_path):
     pattern, _ = shards
-    cfg = tiny_run_cfg(tmp_path, max_epochs=1)
+    cfg = tiny_run_cfg(tmp_path, max_epochs=2)
     cfg.merge_from_dict({'train_dataloader.sampler': None, 'custom_hooks': []})
     cfg.train_dataloader.dataset = dict(type='TarShardDataset', shards=pattern,
                                         pipeline=cfg.train_pipeline, num_samples=64)
     runner = Runner.from_cfg(cfg)
     runner.train()
-    assert runner.iter == 4  # 64 samples / batch 16
+    assert runner.iter == 8  # 64 samples / batch 16, two epochs (the stream starts again)

@@ -151,20 +151,23 @@ class TarShardDataset(IterableDataset):
             seed = info.seed
         return shards, quota, seed
 
-    def _raw_samples(self, shards: List[str], rng: random.Random) -> Iterator[dict]:
-        while True:  # cycle: a reader whose shards run short repeats them to fill its quota
+    def _passes(self, shards: List[str], rng: random.Random) -> Iterator[dict]:
+        """Passes over the reader's shards, each shuffled on its own, one after another: a
+        reader whose shards run short of its quota repeats them (the next pass)."""
+        while True:
             order = list(shards)
             if self.shuffle:
                 rng.shuffle(order)
             yielded = False
-            for shard in order:
-                for sample in iter_tar_samples(shard):
-                    yielded = True
-                    yield sample
+            for sample in self._shuffled(
+                    (s for shard in order for s in iter_tar_samples(shard)), rng):
+                yielded = True
+                yield sample
             if not yielded:
                 raise ValueError(f'shards {shards} hold no image')
 
     def _shuffled(self, samples: Iterator[dict], rng: random.Random) -> Iterator[dict]:
+        """A shuffle buffer over one pass; what it holds at the end comes out shuffled."""
         if not self.shuffle or self.shuffle_buffer <= 1:
             yield from samples
             return
@@ -176,12 +179,13 @@ class TarShardDataset(IterableDataset):
             i = rng.randrange(len(buffer))
             buffer[i], sample = sample, buffer[i]
             yield sample
+        rng.shuffle(buffer)
+        yield from buffer
 
     def __iter__(self) -> Iterator[dict]:
         shards, quota, seed = self.reader_plan()
         rng = random.Random(seed)
-        samples = self._shuffled(self._raw_samples(shards, rng), rng)
-        for count, sample in enumerate(samples):
+        for count, sample in enumerate(self._passes(shards, rng)):
             if count >= quota:
                 return
             yield self.pipeline(sample)
