@@ -51,16 +51,32 @@ def _assert_same_weights(a: dict, b: dict) -> None:
         torch.testing.assert_close(x, y, atol=2e-5, rtol=1e-4, msg=key)
 
 
-def test_ddp_two_processes_match_one_process_with_the_same_global_batch(tmp_path):
-    config = tmp_path / 'deterministic.py'
-    config.write_text(DETERMINISTIC_CONFIG)
+FSDP_CONFIG = """
+_base_ = './deterministic.py'
+runner_type = 'FlexibleRunner'
+strategy = dict(type='FSDPStrategy', state_dict_cfg='full',
+                model_wrapper=dict(auto_wrap_policy=dict(type='mimlab.vit_block_auto_wrap_policy')))
+custom_hooks = []  # the picture hook runs on rank 0 alone, which a sharded model cannot
+"""
+
+
+def _launch(config, work_dir, port, hooks=True) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1', OMP_WAIT_POLICY='PASSIVE',
-               PATH=f'{osp.dirname(PY)}:{os.environ["PATH"]}', PORT='29533')
-    ddp = subprocess.Popen(
-        ['bash', 'tools/dist_train.sh', str(config), '2', '--work-dir', str(tmp_path / 'ddp'),
-         '--cfg-options', *TINY_RUN_OPTIONS, 'train_cfg.max_epochs=2',
+               PATH=f'{osp.dirname(PY)}:{os.environ["PATH"]}', PORT=str(port))
+    options = [o for o in TINY_RUN_OPTIONS if hooks or not o.startswith('custom_hooks')]
+    return subprocess.Popen(
+        ['bash', 'tools/dist_train.sh', str(config), '2', '--work-dir', str(work_dir),
+         '--cfg-options', *options, 'train_cfg.max_epochs=2',
          'train_dataloader.batch_size=8'],
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def test_ddp_and_fsdp_on_two_processes_match_one_process_with_the_same_global_batch(tmp_path):
+    config = tmp_path / 'deterministic.py'
+    config.write_text(DETERMINISTIC_CONFIG)
+    (tmp_path / 'fsdp.py').write_text(FSDP_CONFIG)
+    ddp = _launch(config, tmp_path / 'ddp', 29533)
+    fsdp = _launch(tmp_path / 'fsdp.py', tmp_path / 'fsdp', 29537, hooks=False)
     # meanwhile the same config in this process, batch 16
     from mmengine.config import Config
     cfg = Config.fromfile(str(config))
@@ -68,8 +84,9 @@ def test_ddp_two_processes_match_one_process_with_the_same_global_batch(tmp_path
     cfg.work_dir, cfg.experiment_name = str(tmp_path / 'single'), 'single_process'
     single = Runner.from_cfg(cfg)
     single.train()
-    ddp_out = ddp.communicate(timeout=300)[0]
-    assert ddp.returncode == 0, ddp_out[-3000:]
+    for proc in (ddp, fsdp):
+        out = proc.communicate(timeout=300)[0]
+        assert proc.returncode == 0, out[-3000:]
     ddp_log = next((tmp_path / 'ddp').glob('*/*.log')).read_text()
     assert 'Distributed training: True' in ddp_log and 'GPU number: 2' in ddp_log
     assert 'Epoch(train) [2][4/4]' in ddp_log  # 64 images, 2 x 8 per step: 4 steps per epoch
@@ -79,8 +96,13 @@ def test_ddp_two_processes_match_one_process_with_the_same_global_batch(tmp_path
     assert len(single_losses) == 3 and len(ddp_losses) == 3
     assert single_losses[0] != single_losses[1]  # it trained between the two
     np.testing.assert_allclose(ddp_losses, single_losses, atol=2e-4)
-    ddp_weights = torch.load(tmp_path / 'ddp' / 'epoch_2.pth', weights_only=False)['state_dict']
-    _assert_same_weights(single.model.state_dict(), ddp_weights)
+    weights = single.model.state_dict()
+    for run in ('ddp', 'fsdp'):
+        ckpt = torch.load(tmp_path / run / 'epoch_2.pth', weights_only=False)['state_dict']
+        assert set(ckpt) == set(weights)  # FSDP saves the full, unsharded state dict
+        _assert_same_weights(weights, ckpt)
+    fsdp_log = next((tmp_path / 'fsdp').glob('*/*.log')).read_text()
+    assert 'Epoch(train) [2][4/4]' in fsdp_log
 
 
 def _train_weights(tmp_path, name, **options):

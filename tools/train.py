@@ -5,6 +5,7 @@ import os.path as osp
 
 import torch
 from mmengine.config import Config, DictAction
+from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from mimlab.engine.checkpoint import (allow_unsafe_load, find_resume_checkpoint,
@@ -70,6 +71,9 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         torch.distributed.init_process_group(backend='gloo')
         cfg.setdefault('model_wrapper_cfg', dict(type='MMDistributedDataParallel',
                                                  device_ids=None, broadcast_buffers=False))
+        if cfg.get('strategy', {}).get('type') == 'FSDPStrategy':
+            cfg.strategy.setdefault('model_wrapper', {}).setdefault('device_id',
+                                                                    torch.device('cpu'))
     if args.auto_scale_lr:
         if 'base_batch_size' not in cfg.get('auto_scale_lr', {}):
             raise SystemExit('--auto-scale-lr needs auto_scale_lr.base_batch_size in the config')
@@ -118,7 +122,8 @@ def main(argv=None) -> None:
         for path in remove_stale_temporaries(cfg.work_dir):
             print(f'removed {path}, left by a run killed while saving', flush=True)
     with one_line_errors():
-        runner = Runner.from_cfg(cfg)
+        # FlexibleRunner (FSDP, DeepSpeed) when the config names it
+        runner = RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
         with torch.autograd.set_detect_anomaly(args.detect_anomaly):
             runner.train()
     if runner.rank == 0:

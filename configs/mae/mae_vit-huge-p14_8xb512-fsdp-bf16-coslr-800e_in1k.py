@@ -5,9 +5,7 @@ _base_ = './mae_vit-huge-p14_8xb512-coslr-800e_in1k.py'
 runner_type = 'FlexibleRunner'
 strategy = dict(
     type='FSDPStrategy',
-    model_wrapper=dict(auto_wrap_policy=dict(
-        type='torch.distributed.fsdp.wrap.transformer_auto_wrap_policy',
-        transformer_layer_cls={'timm.models.vision_transformer.Block'})),
+    model_wrapper=dict(auto_wrap_policy=dict(type='mimlab.vit_block_auto_wrap_policy')),
     state_dict_cfg='full')
 model = dict(backbone=dict(with_cp=True))
 optim_wrapper = dict(type='AutocastOptimWrapper', dtype='bfloat16')

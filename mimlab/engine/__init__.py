@@ -1,6 +1,7 @@
 from .checkpoint import (AtomicLocalBackend, UnsafeCheckpointError, allow_unsafe_load,
                          atomic_write, install_checkpoint_loader, load_local_checkpoint,
                          register_safe_globals)
+from .fsdp import vit_block_auto_wrap_policy
 from .hooks import ReconstructionHook
 from .optimizers import AutocastOptimWrapper, LayerDecayOptimWrapperConstructor
 
@@ -8,5 +9,5 @@ __all__ = [
     'AtomicLocalBackend', 'LayerDecayOptimWrapperConstructor', 'UnsafeCheckpointError',
     'allow_unsafe_load', 'atomic_write', 'install_checkpoint_loader', 'load_local_checkpoint',
     'register_safe_globals', 'ReconstructionHook',
-    'AutocastOptimWrapper',
+    'AutocastOptimWrapper', 'vit_block_auto_wrap_policy',
 ]

@@ -13,7 +13,8 @@ Cases (the same model size, mask ratio, batch, precision fp32 and thread count o
 - ``tiny``: the demo-size MAE (ViT 6 x 128-d, 4-px patches on 28 px, decoder 1 x 128).
 - ``data``: each side's MAE training pipeline as its config ships it (JPEG decode,
   RandomResizedCrop 224 scale (0.2, 1), flip, pack), collate and normalisation, one process,
-  on a folder of ImageNet-sized JPEGs written from scikit-image's photos.
+  on a folder of ImageNet-sized JPEGs written from scikit-image's photos. mmpretrain's MAE
+  config crops with ``backend='pillow'``; ``data-cv2`` gives the peer OpenCV's resize instead.
 A step is ``model.train_step`` (data preprocessing, forward, backward, AdamW step), timed after
 warm-up steps. Needs ``pip install -r requirements/benchmark.txt`` (see that file).
 """
@@ -31,6 +32,7 @@ MIMLAB_CONFIGS = {
     'vit-b': 'configs/mae/mae_vit-base-p16_8xb512-coslr-800e_in1k.py',
     'tiny': 'configs/mae/mae_vit-tiny-p4_1xb256-coslr-6e_fashion-mnist.py',
     'data': 'configs/mae/mae_vit-base-p16_8xb512-coslr-800e_in1k.py',
+    'data-cv2': 'configs/mae/mae_vit-base-p16_8xb512-coslr-800e_in1k.py',
 }
 PEER_CONFIG = 'mae/mae_vit-base-p16_8xb512-amp-coslr-300e_in1k.py'
 FRAMEWORKS = ('mimlab', 'mmpretrain')
@@ -89,7 +91,9 @@ def worker_model(framework: str, case: str, args) -> dict:
     model = registry.build(cfg.model)
     model.train()
     optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
-    data = dict(inputs=random_images(batch, size),
+    images = random_images(batch, size)
+    # as each side's config collates: mmpretrain stacks (default_collate), mimlab lists
+    data = dict(inputs=torch.stack(images) if framework == 'mmpretrain' else images,
                 data_samples=[sample_cls() for _ in range(batch)])
     iters = args.iters or (5 if case == 'vit-b' else 20)
     warmup = args.warmup if args.warmup is not None else (2 if case == 'vit-b' else 5)
@@ -102,7 +106,7 @@ def worker_model(framework: str, case: str, args) -> dict:
     return result
 
 
-def worker_data(framework: str, args) -> dict:
+def worker_data(framework: str, case: str, args) -> dict:
     import cv2
     import torch
     from mmengine.registry import DATASETS, FUNCTIONS
@@ -110,14 +114,19 @@ def worker_data(framework: str, args) -> dict:
     from mimlab.apis.benchmark import pipeline_benchmark
     torch.set_num_threads(1)  # one data-loader worker: one core
     cv2.setNumThreads(1)
-    cfg, registry, _ = build_side(framework, 'data')
+    cfg, registry, _ = build_side(framework, case)
     if framework == 'mimlab':
         dataset_cfg = dict(cfg.train_dataloader.dataset, data_root=args.jpeg_folder)
         preprocessor = registry.build(cfg.model.get('data_preprocessor')
                                       or cfg.data_preprocessor)
     else:
+        pipeline = cfg.train_dataloader.dataset.pipeline
+        if case == 'data-cv2':
+            for t in pipeline:
+                if t['type'] == 'RandomResizedCrop':
+                    t['backend'] = 'cv2'
         dataset_cfg = dict(type='CustomDataset', data_root=args.jpeg_folder, with_label=False,
-                           pipeline=cfg.train_dataloader.dataset.pipeline)
+                           pipeline=pipeline)
         preprocessor = registry.build(cfg.data_preprocessor)
     dataset = DATASETS.build(dataset_cfg)
     collate_cfg = cfg.train_dataloader.get('collate_fn') or dict(type='pseudo_collate')
@@ -142,7 +151,7 @@ def run_worker(framework: str, case: str, args) -> dict:
         cmd += ['--iters', str(args.iters)]
     if args.warmup is not None:
         cmd += ['--warmup', str(args.warmup)]
-    threads = '1' if case == 'data' else str(args.threads)
+    threads = '1' if case.startswith('data') else str(args.threads)
     env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get('PYTHONPATH', ''),
                OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads)
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
@@ -191,7 +200,7 @@ def print_summary(summary: dict) -> None:
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--cases', nargs='+', default=['vit-b', 'tiny', 'data'],
-                        choices=['vit-b', 'tiny', 'data'])
+                        choices=['vit-b', 'tiny', 'data', 'data-cv2'])
     parser.add_argument('--rounds', type=int, default=3)
     parser.add_argument('--threads', type=int, default=2, help='torch threads per model step')
     parser.add_argument('--batch-vit-b', type=int, default=8)
@@ -213,13 +222,13 @@ def main(argv=None) -> dict:
         import torch
         torch.set_num_threads(args.threads)
         case = args.cases[0]
-        result = (worker_data(args.worker, args) if case == 'data'
+        result = (worker_data(args.worker, case, args) if case.startswith('data')
                   else worker_model(args.worker, case, args))
         with open(args.worker_out, 'w') as f:
             json.dump(result, f, default=str)
         return result
 
-    if 'data' in args.cases and not args.jpeg_folder:
+    if any(c.startswith('data') for c in args.cases) and not args.jpeg_folder:
         from mimlab.apis.benchmark import write_jpeg_folder
         args.jpeg_folder = tempfile.mkdtemp(prefix='compare_peer_jpegs_')
         write_jpeg_folder(args.jpeg_folder, num_images=128)
