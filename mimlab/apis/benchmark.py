@@ -99,25 +99,40 @@ def count_flops(fn: Callable[[], object]) -> Dict[str, int]:
     return counts
 
 
+class StepTimes(list):
+    """Wall-clock seconds of each step; ``cpu`` holds the process's CPU seconds (all threads)
+    of each, which other jobs on a shared machine disturb far less than the wall clock."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cpu: List[float] = []
+
+
 def time_steps(step: Callable[[], object], iters: int, warmup: int,
-               device: str = 'cpu') -> List[float]:
+               device: str = 'cpu') -> StepTimes:
     """Seconds of each of ``iters`` calls of ``step`` after ``warmup`` untimed ones."""
     for _ in range(warmup):
         step()
     synchronize(device)
-    times = []
+    times = StepTimes()
     for _ in range(iters):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         step()
         synchronize(device)
         times.append(time.perf_counter() - start)
+        times.cpu.append(time.process_time() - cpu_start)
     return times
 
 
 def summarize_times(times: Sequence[float], batch_size: int) -> Dict[str, float]:
     median = statistics.median(times)
-    return dict(step_s_median=median, step_s_min=min(times), step_s_max=max(times),
-                images_per_s=batch_size / median, iters=len(times))
+    result = dict(step_s_median=median, step_s_min=min(times), step_s_max=max(times),
+                  images_per_s=batch_size / median, iters=len(times))
+    cpu = getattr(times, 'cpu', None)
+    if cpu:
+        result['step_cpu_s_median'] = statistics.median(cpu)
+        result['images_per_cpu_s'] = batch_size / result['step_cpu_s_median']
+    return result
 
 
 def random_images(batch_size: int, size: int, channels: int = 3,
@@ -173,22 +188,22 @@ def pipeline_benchmark(dataset, num_images: int, warmup: int = 5,
     for i in range(warmup):
         dataset[i % n]
     samples = []
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     for i in range(num_images):
         samples.append(dataset[(warmup + i) % n])
-    load_s = time.perf_counter() - start
+    load_s, load_cpu = time.perf_counter() - start, time.process_time() - cpu_start
     result = dict(images=num_images, load_images_per_s=num_images / load_s)
+    batch_s = batch_cpu = 0.0
     if collate is not None:
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         for i in range(0, num_images, batch_size):
             batch = collate(samples[i:i + batch_size])
             if preprocess is not None:
                 preprocess(batch)
-        batch_s = time.perf_counter() - start
+        batch_s, batch_cpu = time.perf_counter() - start, time.process_time() - cpu_start
         result['collate_normalize_images_per_s'] = num_images / batch_s
-        result['images_per_s'] = num_images / (load_s + batch_s)
-    else:
-        result['images_per_s'] = result['load_images_per_s']
+    result['images_per_s'] = num_images / (load_s + batch_s)
+    result['images_per_cpu_s'] = num_images / (load_cpu + batch_cpu)
     return result
 
 

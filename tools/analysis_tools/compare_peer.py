@@ -170,6 +170,10 @@ def summarize(case: str, rounds: list) -> dict:
                    mimlab_images_per_s=statistics.median(r['mimlab'][key] for r in rounds),
                    mmpretrain_images_per_s=statistics.median(r['mmpretrain'][key]
                                                              for r in rounds))
+    if 'images_per_cpu_s' in rounds[0]['mimlab']:
+        cpu = [r['mimlab']['images_per_cpu_s'] / r['mmpretrain']['images_per_cpu_s']
+               for r in rounds]
+        summary.update(cpu_time_ratio_median=statistics.median(cpu), cpu_time_ratios=cpu)
     if 'peak_memory_bytes' in rounds[0]['mimlab']:
         for fw in FRAMEWORKS:
             summary[f'{fw}_peak_rss_mib'] = statistics.median(
@@ -187,6 +191,9 @@ def print_summary(summary: dict) -> None:
             f"mmpretrain {summary['mmpretrain_images_per_s']:.2f} images/s, ratio (median of "
             f"{len(summary['speed_ratios'])} rounds) {summary['speed_ratio_median']:.2f}x "
             f"[{', '.join(f'{r:.2f}' for r in summary['speed_ratios'])}]")
+    if 'cpu_time_ratio_median' in summary:
+        line += (f"; per CPU second (all threads) {summary['cpu_time_ratio_median']:.2f}x "
+                 f"[{', '.join(f'{r:.2f}' for r in summary['cpu_time_ratios'])}]")
     if 'mimlab_peak_rss_mib' in summary:
         line += (f"; peak RSS {summary['mimlab_peak_rss_mib']:.0f} vs "
                  f"{summary['mmpretrain_peak_rss_mib']:.0f} MiB (model + training: "
