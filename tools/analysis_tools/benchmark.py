@@ -122,7 +122,7 @@ def measure_model(cfg: Config, args: argparse.Namespace) -> Dict[str, object]:
     return result
 
 
-def measure_data(cfg: Config, args: argparse.Namespace, model=None) -> Optional[dict]:
+def measure_data(cfg: Config, args: argparse.Namespace) -> Optional[dict]:
     dataset_cfg = cfg.train_dataloader.dataset.copy()
     root = args.data_root or dataset_cfg.get('data_root')
     note = None

@@ -1,8 +1,8 @@
 """mimlab against mmpretrain 1.2.0 (the peer), side by side in one run.
 
-    python tools/analysis_tools/compare_peer.py [--cases vit-b tiny data] [--rounds 3]
-        [--threads 2] [--batch-vit-b 8] [--batch-tiny 256] [--iters N] [--warmup N]
-        [--data-images 256] [--out FILE.json]
+    python tools/analysis_tools/compare_peer.py [--cases vit-b tiny data data-cv2]
+        [--rounds 3] [--threads 2] [--batch-vit-b 8] [--batch-tiny 256] [--iters N]
+        [--warmup N] [--device cpu|cuda] [--amp bf16] [--data-images 256] [--out FILE.json]
 
 Each measurement runs in a fresh process (so that its peak RSS is its own), and the two
 frameworks alternate (A B, B A, A B, ...) so that a change of load on a shared machine hits both;
@@ -87,8 +87,12 @@ def worker_model(framework: str, case: str, args) -> dict:
     cfg, registry, sample_cls = build_side(framework, case)
     batch = args.batch_tiny if case == 'tiny' else args.batch_vit_b
     size = 28 if case == 'tiny' else 224
+    if args.amp == 'bf16':  # each side's own bf16 path
+        cfg.optim_wrapper.type = ('AutocastOptimWrapper' if framework == 'mimlab'
+                                  else 'AmpOptimWrapper')
+        cfg.optim_wrapper.dtype = 'bfloat16'
     rss_start = rss_bytes()
-    model = registry.build(cfg.model)
+    model = registry.build(cfg.model).to(args.device)
     model.train()
     optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
     images = random_images(batch, size)
@@ -97,7 +101,7 @@ def worker_model(framework: str, case: str, args) -> dict:
                 data_samples=[sample_cls() for _ in range(batch)])
     iters = args.iters or (5 if case == 'vit-b' else 20)
     warmup = args.warmup if args.warmup is not None else (2 if case == 'vit-b' else 5)
-    result = train_step_benchmark(model, optim_wrapper, data, iters, warmup)
+    result = train_step_benchmark(model, optim_wrapper, data, iters, warmup, args.device)
     result['rss_before_model_bytes'] = rss_start
     result['optimizer'] = repr(cfg.optim_wrapper.optimizer)
     result['params'] = sum(p.numel() for p in model.parameters())
@@ -146,7 +150,10 @@ def run_worker(framework: str, case: str, args) -> dict:
     cmd = [sys.executable, osp.abspath(__file__), '--worker', framework, '--cases', case,
            '--threads', str(args.threads), '--batch-vit-b', str(args.batch_vit_b),
            '--batch-tiny', str(args.batch_tiny), '--data-images', str(args.data_images),
-           '--jpeg-folder', args.jpeg_folder or '', '--worker-out', out]
+           '--jpeg-folder', args.jpeg_folder or '', '--worker-out', out, '--device',
+           args.device]
+    if args.amp:
+        cmd += ['--amp', args.amp]
     if args.iters:
         cmd += ['--iters', str(args.iters)]
     if args.warmup is not None:
@@ -214,6 +221,8 @@ def parse_args(argv=None):
     parser.add_argument('--batch-tiny', type=int, default=256)
     parser.add_argument('--iters', type=int, help='timed steps (default: 5 vit-b, 20 tiny)')
     parser.add_argument('--warmup', type=int, help='untimed steps (default: 2 vit-b, 5 tiny)')
+    parser.add_argument('--device', default='cpu', help="'cuda' on a GPU machine")
+    parser.add_argument('--amp', choices=['bf16'], help='bf16 autocast on both sides')
     parser.add_argument('--data-images', type=int, default=256)
     parser.add_argument('--jpeg-folder', help='JPEGs for the data case (default: 128 written '
                         'from scikit-image photos into a temporary folder)')
