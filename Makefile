@@ -42,7 +42,7 @@ benchmarks: install data
 	OMP_WAIT_POLICY=PASSIVE $(PY) tools/analysis_tools/compare_peer.py --threads 2 --rounds 3 \
 		--cases vit-b tiny data data-cv2 --out $(BENCH_DIR)/compare_peer.json
 	OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=2 $(PY) tools/analysis_tools/mask_cost.py \
-		--threads 2 --out-dir $(BENCH_DIR)
+		--threads 2 --batch-size 2 --out-dir $(BENCH_DIR)
 	OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=2 $(PY) tools/analysis_tools/benchmark.py \
 		$(DEMO_CONFIG) --threads 2 --iters 10 --out $(BENCH_DIR)/demo.json
 	OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=2 $(PY) tools/analysis_tools/benchmark.py \

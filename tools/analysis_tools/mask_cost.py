@@ -60,23 +60,25 @@ def measure(cfg: Config, img_size: int, mask_ratios, batch_size: int, iters: int
             img_size=img_size, mask_ratio=ratio, num_patches=num_patches,
             visible=num_patches - int(round(num_patches * ratio)), batch_size=batch_size,
             step_s=timing['step_s_median'], images_per_s=timing['images_per_s'],
+            step_cpu_s=timing['step_cpu_s_median'],
             gflops_per_image=flops['total'] / batch_size / 1e9,
             encoder_gflops_per_image=encoder / batch_size / 1e9))
         rows[-1]['rest_gflops_per_image'] = (rows[-1]['gflops_per_image'] -
                                              rows[-1]['encoder_gflops_per_image'])
-        print(f"{img_size} px, mask {ratio:.1f}: {timing['step_s_median']:.2f} s/step "
-              f"(batch {batch_size}), {rows[-1]['gflops_per_image']:.1f} GFLOP/image "
+        print(f"{img_size} px, mask {ratio:.1f}: {timing['step_s_median']:.2f} s/step, "
+              f"{timing['step_cpu_s_median']:.2f} CPU-s/step (batch {batch_size}), "
+              f"{rows[-1]['gflops_per_image']:.1f} GFLOP/image "
               f"(encoder {rows[-1]['encoder_gflops_per_image']:.1f})", flush=True)
     return rows
 
 
 def table(rows: list) -> str:
-    lines = ['| image | mask ratio | visible patches | step (s) | images/s | GFLOP/image '
-             '(fwd+bwd) | encoder | decoder + loss |',
+    lines = ['| image | mask ratio | visible patches | step (s) | step (CPU-s, all threads) | '
+             'GFLOP/image (fwd+bwd) | encoder | decoder + loss |',
              '|---|---|---|---|---|---|---|---|']
     for r in rows:
         lines.append(f"| {r['img_size']} | {r['mask_ratio']:.1f} | {r['visible']} / "
-                     f"{r['num_patches']} | {r['step_s']:.2f} | {r['images_per_s']:.2f} | "
+                     f"{r['num_patches']} | {r['step_s']:.2f} | {r['step_cpu_s']:.2f} | "
                      f"{r['gflops_per_image']:.1f} | {r['encoder_gflops_per_image']:.1f} | "
                      f"{r['rest_gflops_per_image']:.1f} |")
     return '\n'.join(lines)
@@ -91,7 +93,9 @@ def plot(rows: list, path: str) -> None:
         sub = [r for r in rows if r['img_size'] == size]
         ratios = [r['mask_ratio'] for r in sub]
         axes[0].plot(ratios, [r['step_s'] / r['batch_size'] for r in sub], 'o-',
-                     label=f'{size} px')
+                     label=f'{size} px, wall clock')
+        axes[0].plot(ratios, [r['step_cpu_s'] / r['batch_size'] for r in sub], 's--',
+                     label=f'{size} px, CPU time (all threads)')
         axes[1].plot(ratios, [r['encoder_gflops_per_image'] for r in sub], 'o-',
                      label=f'{size} px encoder')
         axes[1].plot(ratios, [r['rest_gflops_per_image'] for r in sub], 's--',
