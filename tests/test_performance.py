@@ -271,3 +271,18 @@ def test_pack_keeps_uint8_and_the_preprocessor_normalises_a_stacked_batch():
     expected = (torch.stack(imgs).float() - torch.tensor([1., 2., 3.]).view(1, 3, 1, 1)) / 2
     torch.testing.assert_close(stacked, expected)
     torch.testing.assert_close(listed, expected)
+
+
+def test_train_py_amp_bf16_selects_the_autocast_wrapper(tmp_path):
+    from conftest import DEMO_CONFIG, import_tool
+    from mmengine.config import Config
+    train = import_tool('train')
+    cfg = train.merge_args(Config.fromfile(DEMO_CONFIG), train.parse_args(
+        [DEMO_CONFIG, '--amp', 'bf16', '--work-dir', str(tmp_path)]))
+    assert (cfg.optim_wrapper.type, cfg.optim_wrapper.dtype) == ('AutocastOptimWrapper',
+                                                                 'bfloat16')
+    assert train.parse_args([DEMO_CONFIG, '--amp']).amp == 'fp16'  # the old flag still works
+    if not torch.cuda.is_available():
+        with pytest.raises(SystemExit, match='--amp needs a CUDA GPU'):
+            train.merge_args(Config.fromfile(DEMO_CONFIG), train.parse_args(
+                [DEMO_CONFIG, '--amp', '--work-dir', str(tmp_path)]))
