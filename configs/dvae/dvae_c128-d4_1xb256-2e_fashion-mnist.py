@@ -7,7 +7,7 @@ _base_ = [
     '../_base_/schedules/adamw_coslr_short.py',
     '../_base_/default_runtime.py',
 ]
-model = dict(type='DVAEPretrain', tokenizer={{_base_.tokenizer}}, kl_weight=1e-3,
+model = dict(type='DVAEPretrain', tokenizer=_base_.tokenizer, kl_weight=1e-3,
              temperature=1.0, temperature_min=1 / 16, anneal_rate=6e-3)
 optim_wrapper = dict(_delete_=True, type='OptimWrapper',
                      optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.0))

@@ -7,10 +7,10 @@ import torch.nn as nn
 
 def attention_weights(attn: nn.Module, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
     """The softmax weights and values of a timm ``Attention`` on its input ``x`` (B, N, D):
-    ((B, heads, N, N) weights, (B, heads, N, D / heads) values), as its fused kernel uses them."""
-    b, n, d = x.shape
+    ((B, heads, N, N) weights, (B, heads, N, head_dim) values), as its fused kernel uses them."""
+    b, n, _ = x.shape
     heads = attn.num_heads
-    q, k, v = attn.qkv(x).reshape(b, n, 3, heads, d // heads).permute(2, 0, 3, 1, 4)
+    q, k, v = attn.qkv(x).reshape(b, n, 3, heads, attn.head_dim).permute(2, 0, 3, 1, 4)
     q, k = attn.q_norm(q), attn.k_norm(k)
     return (q * attn.scale @ k.transpose(-2, -1)).softmax(dim=-1), v
 

@@ -2,8 +2,8 @@
 pixel-target decoder (no regressor), the reconstruction beside the original.
 
     python tools/analysis_tools/cae_alignment_check.py \
-        --model 'lambda=2' configs/cae/cae-pixel_vit-tiny-p4_1xb256-coslr-6e_fashion-mnist.py A.pth \
-        --model 'lambda=0' configs/cae/cae-pixel_vit-tiny-p4_1xb256-coslr-6e_fashion-mnist.py B.pth \
+        --model 'lambda=2' configs/cae/cae-pixel_vit-tiny-p4_1xb256-coslr-6e_fashion-mnist.py A \
+        --model 'lambda=0' configs/cae/cae-pixel_vit-tiny-p4_1xb256-coslr-6e_fashion-mnist.py B \
         --out alignment.png
 
 If the regressor's output lives in the encoder's representation space (the point of the

@@ -12,8 +12,8 @@ model = dict(
         type='DVAETokenHead',
         view_size=112,
         # tools/model_converters/dalle_to_mimlab.py writes this file from OpenAI's encoder.pkl
-        tokenizer=dict(type='DALLEEncoder',
-                       init_cfg=dict(type='Pretrained', checkpoint='checkpoints/dalle_encoder.pth'))),
+        tokenizer=dict(type='DALLEEncoder', init_cfg=dict(
+            type='Pretrained', checkpoint='checkpoints/dalle_encoder.pth'))),
     align_weight=2.0,
     momentum=0.0,
 )

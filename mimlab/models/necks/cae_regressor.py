@@ -138,7 +138,7 @@ class LatentContextualRegressor(BaseModule):
             order of ``ids_masked``.
         """
         p = self.num_prefix_tokens
-        if ids_keep.shape[1] + ids_masked.shape[1] + p != self.pos_embed.shape[1]:
+        if ids_keep.shape[1] + ids_masked.shape[1] + p > self.pos_embed.shape[1]:
             raise ValueError(f'the regressor was built for {self.grid_size} patches, got '
                              f'{ids_keep.shape[1]} visible + {ids_masked.shape[1]} masked')
         b = tokens.shape[0]

@@ -26,8 +26,8 @@ class DiscreteVAE(BaseModule):
     position per ``2 ** num_downsamples`` pixels); a code's learnt embedding -> decoder -> image.
 
     Training relaxes the code choice with Gumbel-softmax (:meth:`relaxed_forward`); tokenizing
-    takes the most likely code. Images are (B, C, H, W) in [0, 1] (the decoder ends in a
-    sigmoid).
+    takes the most likely code. Images are (B, C, H, W) in [0, 1]; the decoder regresses them
+    (mean squared error in training) and ``decode`` clips to [0, 1].
 
     Args:
         vocab_size: codes in the codebook.
@@ -69,7 +69,8 @@ class DiscreteVAE(BaseModule):
         return self.encoder(images * 2.0 - 1.0)
 
     def _decode_codes(self, codes: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.decoder(codes))
+        # a linear output (a sigmoid saturates on dark grounds and stops learning)
+        return self.decoder(codes)
 
     @torch.no_grad()
     def encode(self, images: torch.Tensor) -> torch.Tensor:
@@ -78,11 +79,11 @@ class DiscreteVAE(BaseModule):
 
     def decode(self, ids: torch.Tensor) -> torch.Tensor:
         """(B, h, w) token ids -> (B, C, h * d, w * d) images in [0, 1]."""
-        return self._decode_codes(self.codebook(ids).permute(0, 3, 1, 2))
+        return self._decode_codes(self.codebook(ids).permute(0, 3, 1, 2)).clamp(0.0, 1.0)
 
     def relaxed_forward(self, images: torch.Tensor, temperature: float,
                         hard: bool = False) -> Tuple[torch.Tensor, torch.Tensor]:
-        """Gumbel-softmax pass for training: (reconstruction in [0, 1], code logits)."""
+        """Gumbel-softmax pass for training: (reconstruction, not clipped; code logits)."""
         logits = self.logits(images)
         soft = F.gumbel_softmax(logits, tau=temperature, hard=hard, dim=1)
         codes = torch.einsum('bkhw,kd->bdhw', soft, self.codebook.weight)
