@@ -420,7 +420,7 @@ def test_demo_configs_share_the_dvae_and_train(tmp_path):
         pytest.skip('Fashion-MNIST is not installed')
     small = {'train_dataloader.batch_size': 16, 'train_dataloader.dataset.indices': 32,
              'default_hooks.logger.interval': 1, 'train_cfg.max_epochs': 2}
-    dvae = Config.fromfile(osp.join(REPO, 'configs/dvae/dvae_c128-d4_1xb256-2e_fashion-mnist.py'))
+    dvae = Config.fromfile(osp.join(REPO, 'configs/dvae/dvae_c128-d4_1xb256-3e_fashion-mnist.py'))
     dvae.merge_from_dict(small)
     dvae.work_dir = str(tmp_path / 'dvae')
     dvae.experiment_name = 'tiny_dvae'
@@ -506,7 +506,7 @@ def test_analysis_tools_write_their_pictures(tmp_path):
     w, h = Image.open(out).size
     assert w > 3 * 100 and h > 2 * 100  # image + 2 heads, 2 rows
 
-    dvae = 'configs/dvae/dvae_c128-d4_1xb256-2e_fashion-mnist.py'
+    dvae = 'configs/dvae/dvae_c128-d4_1xb256-3e_fashion-mnist.py'
     ckpt = _tiny_checkpoint(tmp_path, dvae, {}, 'dvae.pth')
     tokenizer = import_tool('visualize_tokenizer', 'tools/analysis_tools')
     res = tokenizer.main([f'{REPO}/{dvae}', ckpt, '--num-images', '2', '--num-eval', '8',

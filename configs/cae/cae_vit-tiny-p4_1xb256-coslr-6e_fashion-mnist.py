@@ -1,6 +1,6 @@
 # The CAE demo: the MAE demo's encoder (6 x 128-d, 4-px patches at 28 px) with block masking
 # (19 of 49 patches), a 2-block regressor and decoder, and token targets from the small dVAE that
-# configs/dvae/dvae_c128-d4_1xb256-2e_fashion-mnist.py trains (7 x 7 tokens, one per patch).
+# configs/dvae/dvae_c128-d4_1xb256-3e_fashion-mnist.py trains (7 x 7 tokens, one per patch).
 _base_ = [
     '../_base_/models/cae_vit-base-p16.py',
     '../_base_/models/dvae_fashion-mnist.py',
@@ -8,7 +8,7 @@ _base_ = [
     '../_base_/schedules/adamw_coslr_short.py',
     '../_base_/default_runtime.py',
 ]
-dvae_checkpoint = 'work_dirs/dvae_demo/epoch_2.pth'
+dvae_checkpoint = 'work_dirs/dvae_demo/epoch_3.pth'
 model = dict(
     backbone=dict(arch=dict(_delete_=True, embed_dim=128, depth=6, num_heads=4), img_size=28,
                   patch_size=4, block_min_patches=4, drop_path_rate=0.0),
