@@ -7,6 +7,8 @@ matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from .reconstruction import figure_to_array  # noqa: E402
+
 
 def draw_columns(columns: Sequence[Tuple[str, np.ndarray]],
                  row_labels: Optional[Sequence[str]] = None, cmap: Optional[str] = None,
@@ -44,8 +46,4 @@ def draw_columns(columns: Sequence[Tuple[str, np.ndarray]],
         if row_labels is not None:
             for i, label in enumerate(row_labels):
                 axes[i, 0].set_ylabel(label, fontsize=7)
-    fig.tight_layout()
-    fig.canvas.draw()
-    picture = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
-    plt.close(fig)
-    return picture
+    return figure_to_array(fig)

@@ -14,12 +14,12 @@ import os.path as osp
 import torch.nn.functional as F
 from mmengine.config import DictAction
 
-from mimlab.apis import build_split_dataset, init_model, load_config, prepare_batch, sample_indices
+from mimlab.apis import init_model, load_config, prepare_batch
 from mimlab.engine.checkpoint import allow_unsafe_load
 from mimlab.evaluation import cls_attention
 from mimlab.visualization import save_picture, to_uint8_images
 from mimlab.visualization.grid import draw_columns
-from visualize_reconstruction import collect_images  # a sibling tool
+from visualize_reconstruction import pick_samples  # a sibling tool
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -46,15 +46,7 @@ def main(argv=None) -> str:
     allow_unsafe_load(args.unsafe_load)
     cfg = load_config(args.config, args.cfg_options)
     model = init_model(cfg, None if args.checkpoint == 'none' else args.checkpoint)
-    if args.split:
-        dataset = build_split_dataset(cfg, args.split, pipeline=[])
-        indices = sample_indices(len(dataset), args.num_images)
-        samples = [dataset.get_data_info(i) for i in indices]
-        titles = [f'{args.split} #{i}' for i in indices]
-    else:
-        files = collect_images(args.images)
-        samples = [dict(img_path=f) for f in files]
-        titles = [osp.basename(f) for f in files]
+    samples, titles = pick_samples(cfg, args.images, args.split, args.num_images)
     inputs = prepare_batch(model, samples, cfg.test_pipeline)
     maps = cls_attention(model.backbone, inputs, args.block)
     # each patch's weight spread over its pixels, so the maps lie over the image
