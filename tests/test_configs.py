@@ -25,8 +25,10 @@ def test_every_pretraining_config_parses_and_builds_on_meta():
     for path in PRETRAIN_CONFIGS:
         cfg = Config.fromfile(path)
         model = _build_meta(cfg)
-        if cfg.model.type != 'MAE':
+        if cfg.model.type == 'ImageClassifier':
             assert model.fusion_neck is not None and model.head.fc.out_features == 10
+            continue
+        if cfg.model.type != 'MAE':  # checked by their own tests (tests/test_cae.py)
             continue
         assert model.neck.decoder_pred.out_features == model.backbone.spec.patch_dim, path
         if '/mff/' in path:
