@@ -1,8 +1,9 @@
+from .augment import AugmentationChoice, ColorJitter
 from .formatting import PackInputs
 from .loading import BadImageError, LoadImage, read_image
 from .processing import CenterCrop, RandomCrop, RandomResizedCrop, ResizeShortEdge
 
 __all__ = [
-    'BadImageError', 'CenterCrop', 'LoadImage', 'PackInputs', 'RandomCrop', 'RandomResizedCrop',
-    'ResizeShortEdge', 'read_image'
+    'AugmentationChoice', 'BadImageError', 'CenterCrop', 'ColorJitter', 'LoadImage', 'PackInputs',
+    'RandomCrop', 'RandomResizedCrop', 'ResizeShortEdge', 'read_image'
 ]
