@@ -29,11 +29,11 @@ checkpoint (``train.py --resume``). Evaluations:
   ``model.backbone.init_cfg`` (``Pretrained``, prefix ``backbone.``); the metric
   (``--eval-metric``, default ``top1`` / ``mIoU``) is its last value in the run's scalars.
 
-Under a launcher (``torchrun``, ``srun``, or tools/dist_train.sh pointed at this script) each
-process runs its share of the cells (``RANK`` / ``WORLD_SIZE`` or ``SLURM_PROCID`` /
-``SLURM_NTASKS``), one single-process run per cell on its ``LOCAL_RANK`` GPU; every process
-writes the table of the cells finished so far, so the last one to finish writes it whole
-(rerunning the command rewrites it without training anything).
+Under a launcher (``torchrun --nproc_per_node 8 tools/sweep.py ...``, ``srun --ntasks 16 python
+tools/sweep.py ...``) each process runs its share of the cells (``RANK`` / ``WORLD_SIZE`` or
+``SLURM_PROCID`` / ``SLURM_NTASKS``), one single-process run per cell on its ``LOCAL_RANK`` GPU;
+every process writes the table of the cells finished so far, so the last one to finish writes it
+whole (rerunning the command rewrites it without training anything).
 """
 import argparse
 import ast
