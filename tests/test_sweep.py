@@ -166,3 +166,32 @@ def test_finetune_evaluation_trains_the_eval_config_from_the_cells_checkpoint(tm
     checkpoint = json.loads((cell / 'pretrain.json').read_text())['checkpoint']
     assert f'load backbone. in model from: {checkpoint}' in log
     assert torch.load(checkpoint, weights_only=True)['meta']['iter'] == 8
+
+
+def test_documented_studies_plan_and_build(tmp_path):
+    import re
+    import shlex
+
+    from mimlab.registry import MODELS
+    text = open(os.path.join(os.path.dirname(DEMO_CONFIG), '../../docs/studies.md')).read()
+    variables = dict(re.findall(r'^(C|P)="?([^"\n]*)"?$', text, re.M))
+    commands = re.findall(r'^python tools/sweep.py \$C .*$', text, re.M)
+    assert len(commands) >= 7
+    swept = set()
+    for command in commands:
+        for name, value in variables.items():
+            command = command.replace(f'${name}', value)
+        argv = shlex.split(command)[2:]
+        argv[argv.index('--work-dir') + 1] = str(tmp_path)
+        grid, cells = sweep.plan(sweep.parse_args(argv))
+        swept.add(grid[0][0])
+        for cell in cells:
+            cfg = cell['cfg']
+            with torch.device('meta'):
+                model = MODELS.build(dict(cfg.model, data_preprocessor=cfg.data_preprocessor))
+            for key, value in cell['overrides'].items():
+                if key.startswith('model.'):
+                    assert getattr(model, key.split('.')[1]) is not None
+                    assert sweep._lookup(cfg, key) == (True, value)
+    assert {'model.backbone.mask_ratio', 'model.backbone.mask_tokens', 'model.backbone.mask_mode',
+            'model.neck.depth', 'model.neck.embed_dim', 'model.head.norm_pix'} <= swept

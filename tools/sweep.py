@@ -37,6 +37,7 @@ whole (rerunning the command rewrites it without training anything).
 """
 import argparse
 import ast
+import copy
 import csv
 import hashlib
 import itertools
@@ -145,11 +146,9 @@ def check_keys(cfg: Config, keys: Sequence[str], flag: str = '--grid') -> None:
 
 # ---------------------------------------------------------------- cells
 
-def cell_config(config: str, common: Optional[dict], overrides: Dict[str, Any],
-                seed: int) -> Config:
-    cfg = Config.fromfile(config)
-    if common:
-        cfg.merge_from_dict(common)
+def cell_config(base: Config, overrides: Dict[str, Any], seed: int) -> Config:
+    """The base config (with the common options) plus one cell's overrides and the seed."""
+    cfg = copy.deepcopy(base)
     cfg.merge_from_dict(overrides)
     cfg.randomness = dict(cfg.get('randomness', {}), seed=seed)
     return cfg
@@ -464,7 +463,7 @@ def plan(args: argparse.Namespace) -> Tuple[Grid, List[dict]]:
     check_keys(base, [key for key, _ in grid])
     by_hash, cells = {}, []
     for overrides in points:
-        cfg = cell_config(args.config, args.cfg_options, overrides, args.seed)
+        cfg = cell_config(base, overrides, args.seed)
         digest = config_hash(cfg)
         if digest not in by_hash:
             name = cell_name(base, overrides, digest)
