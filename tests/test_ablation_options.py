@@ -186,3 +186,15 @@ def test_color_jitter_factors():
     assert (out[..., 0] == out[..., 1]).all()  # grey stays grey
     untouched = ColorJitter(brightness=0, contrast=0)(dict(img=img.copy()))['img']
     assert np.array_equal(untouched, img)
+
+
+def test_step_time_tool_times_a_real_training_step(tmp_path):
+    from conftest import TINY_RUN
+    tool = import_tool('step_time', 'tools/analysis_tools')
+    options = [f'{k}={v}' for k, v in TINY_RUN.items() if k.startswith('model.')]
+    result = tool.main([DEMO_CONFIG, '--iters', '2', '--warmup', '1', '--batch-size', '4',
+                        '--out', str(tmp_path / 't.json'), '--cfg-options', *options,
+                        'model.backbone.mask_tokens=True'])
+    assert result['cfg_options']['model.backbone.mask_tokens'] is True
+    assert result['cpu_s_per_step'] > 0 and result['wall_s_per_step'] > 0
+    assert result['batch_size'] == 4 and result['threads'] == torch.get_num_threads()

@@ -232,12 +232,21 @@ def last_metric(rows: List[dict], metric: str) -> Optional[float]:
 
 
 def training_stats(work_dir: str) -> dict:
+    """The last logged training loss (the logger's moving average) and the median logged
+    seconds per iteration."""
     rows = read_scalars(work_dir)
     losses = [r['loss'] for r in rows if 'loss' in r]
     times = [r['time'] for r in rows if 'time' in r and 'loss' in r]
     return dict(pretrain_loss=losses[-1] if losses else None,
-                s_per_iter=statistics.median(times) if times else None,
-                iters=max((r.get('iter', r.get('step', 0)) for r in rows), default=0))
+                s_per_iter=statistics.median(times) if times else None)
+
+
+def checkpoint_iters(checkpoint: str) -> Optional[int]:
+    """The iterations a checkpoint was trained for (its mmengine meta)."""
+    if not osp.isfile(checkpoint):
+        return None
+    return torch.load(checkpoint, map_location='cpu', weights_only=True).get('meta', {}).get(
+        'iter')
 
 
 def pretrain(cell_dir: str, cfg: Config, name: str) -> dict:
@@ -343,8 +352,9 @@ def collect(cells: List[dict], grid: Grid, args: argparse.Namespace) -> List[dic
         for kind in args.eval:
             result = _read_json(eval_file(cell['dir'], kind, eval_settings(kind, args)))
             row.update(result['metrics'] if result else {})
+        iters = checkpoint_iters(info['checkpoint']) if info else None
         row.update(pretrain_loss=info.get('pretrain_loss'), s_per_iter=info.get('s_per_iter'),
-                   iters=info.get('iters'), cell=osp.basename(cell['dir']))
+                   iters=iters, cell=osp.basename(cell['dir']))
         rows.append(row)
     return rows
 
