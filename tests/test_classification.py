@@ -3,6 +3,7 @@ RandAugment, few-label splits and the benchmark configs."""
 import glob
 import json
 import os.path as osp
+import random
 
 import numpy as np
 import pytest
@@ -172,9 +173,17 @@ def test_rand_augment_changes_images_and_keeps_their_format():
     augment = TRANSFORMS.build(dict(type='RandAugment', policy='rand-m9-mstd0.5-inc1'))
     rng = np.random.default_rng(0)
     img = rng.integers(0, 256, (28, 28, 3), dtype=np.uint8)
-    outs = [augment(dict(img=img.copy()))['img'] for _ in range(10)]
+    # timm draws the ops from numpy's and their use and magnitudes from python's random state
+    # (mmengine seeds both)
+    random.seed(0)
+    np.random.seed(0)
+    outs = [augment(dict(img=img.copy()))['img'] for _ in range(20)]
     assert all(o.shape == img.shape and o.dtype == np.uint8 for o in outs)
-    assert sum(not np.array_equal(o, img) for o in outs) >= 8
+    # two ops, each applied with probability 0.5: about 3 images in 4 change
+    assert 10 <= sum(not np.array_equal(o, img) for o in outs) < 20
+    random.seed(0)
+    np.random.seed(0)
+    assert all(np.array_equal(augment(dict(img=img.copy()))['img'], o) for o in outs)
     with pytest.raises(ValueError, match='rand-'):
         TRANSFORMS.build(dict(type='RandAugment', policy='augmix-m5'))
 
