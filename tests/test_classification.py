@@ -186,6 +186,12 @@ def test_rand_augment_changes_images_and_keeps_their_format():
     assert all(np.array_equal(augment(dict(img=img.copy()))['img'], o) for o in outs)
     with pytest.raises(ValueError, match='rand-'):
         TRANSFORMS.build(dict(type='RandAugment', policy='augmix-m5'))
+    # at magnitude 10 PosterizeIncreasing keeps 0 bits: a black image (Pillow 13 raised)
+    strongest = TRANSFORMS.build(dict(type='RandAugment', policy='rand-m10-inc1'))
+    posterize = next(op for op in strongest.augment.ops if op.name == 'PosterizeIncreasing')
+    posterize.prob = 1.0
+    from PIL import Image
+    assert np.asarray(posterize(Image.fromarray(img))).max() == 0
 
 
 def test_label_split_is_deterministic_class_balanced_and_saved(tmp_path):

@@ -3,7 +3,7 @@ from typing import Optional
 
 import numpy as np
 from mmcv.transforms import BaseTransform
-from PIL import Image
+from PIL import Image, ImageOps
 
 from mimlab.registry import TRANSFORMS
 
@@ -26,6 +26,10 @@ class RandAugment(BaseTransform):
             raise ValueError(f"RandAugment policy must be a timm 'rand-...' string, got {policy!r}")
         self.policy = policy
         self.augment = rand_augment_transform(policy, dict(hparams or {}))
+        for op in self.augment.ops:
+            if op.name.startswith('Posterize'):
+                op.aug_fn = _posterize
+
 
     def transform(self, results: dict) -> dict:
         img = Image.fromarray(results['img'])
@@ -34,3 +38,13 @@ class RandAugment(BaseTransform):
 
     def __repr__(self) -> str:
         return f'{self.__class__.__name__}(policy={self.policy!r})'
+
+
+def _posterize(img: Image.Image, bits_to_keep: int, **_) -> Image.Image:
+    """timm's posterize, also for 0 bits (all black), which PosterizeIncreasing asks for at
+    magnitude 10 (m9 + noise reaches it) and which Pillow 13 refuses with a ValueError."""
+    if bits_to_keep >= 8:
+        return img
+    if bits_to_keep <= 0:
+        return Image.new(img.mode, img.size)
+    return ImageOps.posterize(img, bits_to_keep)
