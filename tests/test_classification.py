@@ -276,3 +276,40 @@ def test_demo_classifier_loads_the_mae_demo_backbone(tmp_path):
     model.init_weights()
     for name, value in model.backbone.state_dict().items():
         assert torch.equal(value, mae.backbone.state_dict()[name]), name
+
+
+@pytest.mark.parametrize('name', [
+    'finetune-1pct_mae-vit-base-p16_8xb128-coslr-100e_in1k.py',
+    'linear-probe-lars_mae-vit-base-p16_8xb2048-coslr-90e_in1k.py'])
+def test_paper_configs_train_and_validate_on_an_imagenet_layout_folder(name, tmp_path):
+    """The papers' configs, unchanged but for the data root, batch and a narrow encoder: 224-px
+    crops, RandAugment, mixup, layer decay, a 1% split (one image per class), LARS."""
+    from mmengine.runner import Runner
+    from PIL import Image
+    rng = np.random.default_rng(0)
+    for split in ('train', 'val'):
+        for cls in ('n01', 'n02'):
+            (tmp_path / split / cls).mkdir(parents=True)
+            for i in range(4):
+                Image.fromarray(rng.integers(0, 255, (80, 96, 3), dtype=np.uint8)).save(
+                    tmp_path / split / cls / f'{i}.JPEG')
+    cfg = Config.fromfile(osp.join(REPO, 'configs/benchmarks/classification', name))
+    few_label = cfg.train_dataloader.dataset.type == 'FewLabelDataset'
+    data = cfg.train_dataloader.dataset.dataset if few_label else cfg.train_dataloader.dataset
+    data.data_root = cfg.val_dataloader.dataset.data_root = str(tmp_path)
+    if few_label:
+        cfg.train_dataloader.dataset.split_file = str(tmp_path / 'split.json')
+    cfg.merge_from_dict({
+        'model.backbone.arch': dict(_delete_=True, embed_dim=32, depth=2, num_heads=2),
+        'model.backbone.init_cfg': None, 'model.head.num_classes': 2,
+        'train_dataloader.batch_size': 2, 'val_dataloader.batch_size': 4,
+        'train_cfg.max_epochs': 1, 'train_cfg.val_interval': 1, 'param_scheduler': [],
+        'work_dir': str(tmp_path / 'work'), 'experiment_name': name})
+    for loader in ('train_dataloader', 'val_dataloader'):
+        cfg[loader].update(num_workers=0, persistent_workers=False, pin_memory=False)
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    assert runner.iter == (1 if few_label else 4)
+    assert runner.message_hub.get_scalar('val/top1') is not None
+    if few_label:
+        assert json.loads((tmp_path / 'split.json').read_text())['num_images'] == 2
