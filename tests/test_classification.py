@@ -280,10 +280,11 @@ def test_demo_classifier_loads_the_mae_demo_backbone(tmp_path):
 
 @pytest.mark.parametrize('name', [
     'finetune-1pct_mae-vit-base-p16_8xb128-coslr-100e_in1k.py',
+    'finetune-ema_mae-vit-base-p16_8xb128-coslr-100e_in1k.py',
     'linear-probe-lars_mae-vit-base-p16_8xb2048-coslr-90e_in1k.py'])
 def test_paper_configs_train_and_validate_on_an_imagenet_layout_folder(name, tmp_path):
     """The papers' configs, unchanged but for the data root, batch and a narrow encoder: 224-px
-    crops, RandAugment, mixup, layer decay, a 1% split (one image per class), LARS."""
+    crops, RandAugment, mixup, layer decay, a 1% split (one image per class), EMA, LARS."""
     from mmengine.runner import Runner
     from PIL import Image
     rng = np.random.default_rng(0)
@@ -311,5 +312,8 @@ def test_paper_configs_train_and_validate_on_an_imagenet_layout_folder(name, tmp
     runner.train()
     assert runner.iter == (1 if few_label else 4)
     assert runner.message_hub.get_scalar('val/top1') is not None
+    if 'ema' in name:
+        ckpt = torch.load(tmp_path / 'work' / 'epoch_1.pth', weights_only=False)
+        assert any(k.startswith('module.backbone.') for k in ckpt['ema_state_dict'])
     if few_label:
         assert json.loads((tmp_path / 'split.json').read_text())['num_images'] == 2
