@@ -210,6 +210,7 @@ def test_label_split_is_deterministic_class_balanced_and_saved(tmp_path):
     assert len(few) == 100 and few.metainfo['classes'][0] == 'T-shirt/top'
     labels = [int(few[i]['data_samples'].gt_label) for i in range(len(few))]
     assert np.bincount(labels).tolist() == [10] * 10  # Fashion-MNIST test: 1000 per class
+    assert [few.get_data_info(i)['img_index'] for i in range(100)] == few.split_indices
     saved = json.loads(path.read_text())
     assert saved['indices'] == few.split_indices and saved['num_source'] == 10000
     # a saved split is read back, not drawn again

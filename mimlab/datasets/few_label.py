@@ -70,10 +70,16 @@ class FewLabelDataset:
     def __init__(self, dataset: Union[dict, BaseDataset], fraction: float, seed: int = 0,
                  split_file: Optional[str] = None) -> None:
         self.dataset = DATASETS.build(dataset) if isinstance(dataset, dict) else dataset
+        if not isinstance(self.dataset, BaseDataset):
+            raise TypeError(f'FewLabelDataset needs an mmengine BaseDataset (e.g. ImageDataset), '
+                            f'got {type(self.dataset).__name__}')
         self.dataset.full_init()
         labels = [self.dataset.get_data_info(i)['gt_label'] for i in range(len(self.dataset))]
         self.split_indices = load_or_draw_split(split_file, labels, fraction, seed)
         self.fraction, self.seed, self.split_file = fraction, seed, split_file
+        # in place, so that a sample the dataset replaces (a skipped bad image) comes from the
+        # split too
+        self.dataset.get_subset_(self.split_indices)
 
     @property
     def metainfo(self) -> dict:
@@ -83,10 +89,10 @@ class FewLabelDataset:
         """Done at construction (the runner calls it)."""
 
     def get_data_info(self, idx: int) -> dict:
-        return self.dataset.get_data_info(self.split_indices[idx])
+        return self.dataset.get_data_info(idx)
 
     def __getitem__(self, idx: int):
-        return self.dataset[self.split_indices[idx]]
+        return self.dataset[idx]
 
     def __len__(self) -> int:
-        return len(self.split_indices)
+        return len(self.dataset)
