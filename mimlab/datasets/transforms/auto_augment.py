@@ -30,7 +30,6 @@ class RandAugment(BaseTransform):
             if op.name.startswith('Posterize'):
                 op.aug_fn = _posterize
 
-
     def transform(self, results: dict) -> dict:
         img = Image.fromarray(results['img'])
         results['img'] = np.asarray(self.augment(img), dtype=np.uint8)
