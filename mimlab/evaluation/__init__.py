@@ -2,12 +2,13 @@ from .analysis import (layer_frequency_response, math_attention, radial_log_ampl
                        top_hessian_eigenvalue)
 from .knn import knn_accuracy, knn_predict
 from .linear_probe import extract_features, train_linear_probe
+from .attention import attention_weights, cls_attention
 from .metrics import Accuracy, ReconstructionLoss
 
 __all__ = [
-    'Accuracy', 'ReconstructionLoss', 'extract_features', 'knn_accuracy', 'knn_predict', 'layer_frequency_response',
-    'math_attention', 'radial_log_amplitude', 'top_hessian_eigenvalue', 'train_linear_probe'
+    'Accuracy', 'ReconstructionLoss', 'attention_weights', 'cls_attention', 'extract_features',
+    'knn_accuracy', 'knn_predict', 'layer_frequency_response', 'math_attention',
+    'radial_log_amplitude', 'top_hessian_eigenvalue', 'train_linear_probe'
 ]
-from .attention import attention_weights, cls_attention  # noqa: E402
 
 __all__ += ['attention_weights', 'cls_attention']

@@ -2,7 +2,8 @@
 # UPerHead, AdamW lr 1e-4, layer decay 0.65, 160k iterations, batch 16) with the backbone
 # replaced by mimlab.VisionTransformer, which reads a mimlab pretraining checkpoint directly
 # (`backbone.` keys, position embedding resampled from 224 to 512 px): no conversion step.
-#   python tools/train.py configs/benchmarks/mmseg/upernet_mae-vit-base-p16_8xb2-amp-160k_ade20k-512x512.py \
+#   python tools/train.py \
+#       configs/benchmarks/mmseg/upernet_mae-vit-base-p16_8xb2-amp-160k_ade20k-512x512.py \
 #       --cfg-options model.backbone.init_cfg.checkpoint=CKPT   (or edit the line below)
 _base_ = 'mmseg::mae/mae-base_upernet_8xb2-amp-160k_ade20k-512x512.py'
 custom_imports = dict(imports=['mimlab'], allow_failed_imports=False)
