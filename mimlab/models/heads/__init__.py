@@ -2,3 +2,7 @@ from .cls_head import LinearClsHead
 from .pixel_head import PixelReconstructionHead
 
 __all__ = ['LinearClsHead', 'PixelReconstructionHead']
+from .denoising_head import DenoisingHead  # noqa: E402
+from .downstream import build_unet_decode_head  # noqa: E402  (registers mimlab.UNetDecodeHead)
+
+__all__ += ['DenoisingHead', 'build_unet_decode_head']
