@@ -239,7 +239,7 @@ def test_ddep_decoder_loads_into_the_mmseg_decode_head(tmp_path):
                 widths=(16, 8, 4), num_classes=5, decoder_checkpoint=str(ckpt))
     seg_cfg = dict(
         type='EncoderDecoder',
-        data_preprocessor=dict(type='SegDataPreprocessor', mean=[0.0] * 3, std=[1.0] * 3,
+        data_preprocessor=dict(type='SegDataPreProcessor', mean=[0.0] * 3, std=[1.0] * 3,
                                size=(16, 16)),
         backbone=dict(type='mimlab.VisionTransformer', arch=dict(embed_dim=32, depth=2,
                                                                  num_heads=2),

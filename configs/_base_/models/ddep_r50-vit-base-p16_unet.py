@@ -12,6 +12,7 @@ model = dict(
         model_name='vit_base_r50_s16_224',
         img_size=224,
         out_indices=(-1, ),
+        norm_features=True,
         tap_modules=('patch_embed.backbone.stem.norm', 'patch_embed.backbone.stages.0',
                      'patch_embed.backbone.stages.1'),
         checkpoint='checkpoints/vit_base_r50_s16_224.orig_in21k.safetensors'),

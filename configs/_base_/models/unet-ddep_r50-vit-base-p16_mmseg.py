@@ -5,7 +5,7 @@ custom_imports = dict(imports=['mimlab'], allow_failed_imports=False)
 
 ddep_checkpoint = 'work_dirs/ddep_r50-vit-base-p16-unet1x_8xb64-adam-coslr-100e_in1k/epoch_100.pth'
 data_preprocessor = dict(
-    type='SegDataPreprocessor',
+    type='SegDataPreProcessor',
     mean=[123.675, 116.28, 103.53],
     std=[58.395, 57.12, 57.375],
     bgr_to_rgb=True,
@@ -20,6 +20,7 @@ model = dict(
         model_name='vit_base_r50_s16_224',
         img_size=(512, 512),
         out_indices=(-1, ),
+        norm_features=True,
         tap_modules=('patch_embed.backbone.stem.norm', 'patch_embed.backbone.stages.0',
                      'patch_embed.backbone.stages.1'),
         checkpoint=ddep_checkpoint,

@@ -57,7 +57,10 @@ class TimmEncoder(BaseModule):
         out_indices: which blocks / stages to return (negative counts from the end).
         tap_modules: names of inner modules whose outputs come first (see above).
         checkpoint: local weights file, or None for random initialisation.
-        checkpoint_prefix: strip this prefix from the checkpoint's keys (e.g. 'backbone.').
+        checkpoint_prefix: strip this prefix from the checkpoint's keys (e.g. 'backbone.model.'
+            for the encoder of a mimlab checkpoint).
+        norm_features: apply the model's final norm to the returned blocks (timm's
+            ``forward_intermediates(norm=True)``; TransUNet's bottleneck is the normed output).
         img_size: input size used to measure the features' channels and strides (default: the
             model's own); for ViTs also passed to the model.
         in_chans: image channels.
@@ -66,7 +69,7 @@ class TimmEncoder(BaseModule):
 
     def __init__(self, model_name: str, out_indices: Sequence[int] = (-1,),
                  tap_modules: Sequence[str] = (), checkpoint: Optional[str] = None,
-                 checkpoint_prefix: str = '', img_size: Optional[Union[int, Tuple[int, int]]] = None,
+                 checkpoint_prefix: str = '', norm_features: bool = False, img_size: Optional[Union[int, Tuple[int, int]]] = None,
                  in_chans: int = 3, init_cfg=None, **model_kwargs) -> None:
         super().__init__(init_cfg=init_cfg)
         import timm
@@ -76,6 +79,7 @@ class TimmEncoder(BaseModule):
                                        num_classes=0, **model_kwargs)
         self.in_chans = in_chans
         self.out_indices = list(out_indices)
+        self.norm_features = norm_features
         self.checkpoint, self.checkpoint_prefix = checkpoint, checkpoint_prefix
         self.features = None
         if not hasattr(self.model, 'forward_intermediates'):
@@ -142,7 +146,8 @@ class TimmEncoder(BaseModule):
         self._taps = []
         if self.features is None:
             feats = self.model.forward_intermediates(images, indices=self.out_indices,
-                                                     output_fmt='NCHW', intermediates_only=True)
+                                                     norm=self.norm_features, output_fmt='NCHW',
+                                                     intermediates_only=True)
         else:
             feats = self.features(images)
         taps, self._taps = self._taps, []
