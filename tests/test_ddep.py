@@ -12,7 +12,7 @@ from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 
 from mimlab.datasets.label_splits import label_fraction_split, split_size, write_label_splits
-from mimlab.models.necks.unet_decoder import UNetDecoder, load_decoder_weights
+from mimlab.models.necks.unet_decoder import UNetDecoder
 from mimlab.models.utils.noise import add_noise, check_noise, draw_noise_levels, noisy_batch
 from mimlab.registry import MODELS
 
@@ -170,7 +170,8 @@ def test_ddep_on_a_timm_encoder_with_weights_from_a_local_file(tmp_path):
     model = MODELS.build(cfg)
     assert model.backbone.out_channels == [32, 32] and model.backbone.out_strides == [4, 4]
     model.init_weights()
-    assert torch.equal(model.backbone.model.blocks[1].mlp.fc1.weight, source.blocks[1].mlp.fc1.weight)
+    assert torch.equal(model.backbone.model.blocks[1].mlp.fc1.weight,
+                       source.blocks[1].mlp.fc1.weight)
     loss = model.loss(torch.randn(2, 3, 32, 32))['loss_denoise']
     assert torch.isfinite(loss)
 
@@ -260,11 +261,13 @@ def test_ddep_decoder_loads_into_the_mmseg_decode_head(tmp_path):
         seg.init_weights()
         for k, v in ddep.neck.state_dict().items():
             assert torch.equal(seg.decode_head.decoder.state_dict()[k], v), k
-        assert torch.equal(seg.backbone.blocks[1].mlp.fc1.weight, ddep.backbone.blocks[1].mlp.fc1.weight)
+        assert torch.equal(seg.backbone.blocks[1].mlp.fc1.weight,
+                           ddep.backbone.blocks[1].mlp.fc1.weight)
         assert seg.decode_head.conv_seg.out_channels == 5
 
         with pytest.raises(RuntimeError, match='do not fit'):
-            SEG_MODELS.build(dict(seg_cfg, decode_head=dict(head, widths=(16, 8, 6)))).init_weights()
+            other_widths = dict(seg_cfg, decode_head=dict(head, widths=(16, 8, 6)))
+            SEG_MODELS.build(other_widths).init_weights()
     finally:
         init_default_scope('mimlab')
 
@@ -330,3 +333,27 @@ def test_paper_recipes(mult, lr, freeze, name):
     assert model.backbone.out_channels == [64, 256, 512, 768]
     assert model.backbone.out_strides == [2, 4, 8, 16]
     assert model.head.pred.out_channels == 3
+
+
+@pytest.mark.parametrize('name,crop,classes', [
+    ('unet-ddep_r50-vit-base-p16-1x_8xb2-adam-coslr-160k_ade20k-512x512.py', (512, 512), 150),
+    ('unet-ddep_r50-vit-base-p16-1x_8xb1-adam-coslr-80k_cityscapes-1024x1024.py', (1024, 1024),
+     19)])
+def test_paper_segmentation_recipes(name, crop, classes):
+    from conftest import import_tool
+    cfg = Config.fromfile(osp.join(REPO, 'configs/benchmarks/mmseg', name))
+    head = cfg.model.decode_head
+    assert head.type == 'mimlab.UNetDecodeHead' and head.num_classes == classes
+    assert head.loss_decode.type == 'CrossEntropyLoss'
+    assert head.decoder_checkpoint == cfg.model.backbone.checkpoint  # one DDeP checkpoint
+    steps = {t.type: t for t in cfg.train_dataloader.dataset.pipeline}
+    assert steps['RandomCrop'].crop_size == crop and steps['RandomFlip'].prob == 0.5
+    assert 'PhotoMetricDistortion' not in steps
+    assert cfg.model.data_preprocessor.size == crop == cfg.model.backbone.img_size
+    assert cfg.optim_wrapper.optimizer.type == 'Adam'
+    assert [s.type for s in cfg.param_scheduler] == ['CosineAnnealingLR']
+    # multi-scale + flip evaluation: tools/test.py --tta swaps in mmseg's TTA model and pipeline
+    import_tool('test').use_tta(cfg, name)
+    assert cfg.model.type == 'SegTTAModel' and cfg.model.module.type == 'EncoderDecoder'
+    scales = [t.scale_factor for t in cfg.test_dataloader.dataset.pipeline[1].transforms[0]]
+    assert scales == [0.5, 0.75, 1.0, 1.25, 1.5, 1.75]

@@ -2,7 +2,8 @@
 # ADE20KDataset and scored by its IoUMetric: Adam + cosine decay, pixel-wise cross-entropy,
 # random crop 512 x 512 (after mmseg's random rescaling 0.5-2.0) and horizontal flip, as the paper.
 # Iterations, batch and lr are mmseg's ADE20K budget and ours (not stated by the paper).
-#   Label fractions: python tools/dataset_converters/make_label_splits.py data/ade/ADEChallengeData2016
+#   Label fractions: python tools/dataset_converters/make_label_splits.py \
+#       data/ade/ADEChallengeData2016
 #     then --cfg-options train_dataloader.dataset.ann_file=splits/train_10pct_seed0.txt
 #   Random decoder (the baseline): --cfg-options model.decode_head.decoder_checkpoint=None
 #   Multi-scale (0.5-1.75) + flip evaluation: python tools/test.py CONFIG CKPT --tta

@@ -47,10 +47,10 @@ class TimmEncoder(BaseModule):
     the ViT's last block (stride 16).
 
     Weights never come from a hub: the model is built with ``pretrained=False`` and, in
-    ``init_weights`` (as mmengine's ``Pretrained`` init), loads ``checkpoint`` (a local .pth/.safetensors state dict, or timm's .npz for official ViT
-    weights), passed through the model's own timm ``checkpoint_filter_fn`` (format conversion,
-    position-embedding resizing). Every encoder weight must be found in it (a classifier head
-    may be missing or extra).
+    ``init_weights`` (as mmengine's ``Pretrained`` init), loads ``checkpoint`` (a local
+    .pth/.safetensors state dict, or timm's .npz for official ViT weights), passed through the
+    model's own timm ``checkpoint_filter_fn`` (format conversion, position-embedding resizing).
+    Every encoder weight must be found in it (a classifier head may be missing or extra).
 
     Args:
         model_name: a timm model name, e.g. 'vit_base_r50_s16_224', 'resnet50'.
@@ -69,8 +69,9 @@ class TimmEncoder(BaseModule):
 
     def __init__(self, model_name: str, out_indices: Sequence[int] = (-1,),
                  tap_modules: Sequence[str] = (), checkpoint: Optional[str] = None,
-                 checkpoint_prefix: str = '', norm_features: bool = False, img_size: Optional[Union[int, Tuple[int, int]]] = None,
-                 in_chans: int = 3, init_cfg=None, **model_kwargs) -> None:
+                 checkpoint_prefix: str = '', norm_features: bool = False,
+                 img_size: Optional[Union[int, Tuple[int, int]]] = None, in_chans: int = 3,
+                 init_cfg=None, **model_kwargs) -> None:
         super().__init__(init_cfg=init_cfg)
         import timm
         if img_size is not None and 'vit' in model_name:
