@@ -18,7 +18,7 @@ from mimlab.registry import MODELS
 
 DDEP_CONFIGS = osp.join(REPO, 'configs/ddep')
 SEG_DEMO = osp.join(REPO, 'configs/benchmarks/mmseg/'
-                    'unet-ddep_vit-tiny-p4_1xb16-adam-coslr-600i_ade20k-scenes-64x64.py')
+                    'unet-ddep_vit-tiny-p4_1xb8-adam-coslr-300i_ade20k-scenes-64x64.py')
 
 
 def tiny_ddep_cfg(**kwargs) -> dict:

@@ -32,6 +32,7 @@ model = dict(
         widths=(1024, 512, 256, 128, 64),
         decoder_checkpoint=ddep_checkpoint,  # None: a randomly initialised decoder
         num_classes=150,
-        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
+        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0,
+                         avg_non_ignore=True)),  # the mean over labelled pixels
     train_cfg=dict(),
     test_cfg=dict(mode='slide', crop_size=(512, 512), stride=(341, 341)))

@@ -40,7 +40,7 @@ test_pipeline = [
     dict(type='PackSegInputs'),
 ]
 train_dataloader = dict(
-    batch_size=16,
+    batch_size=8,
     num_workers=0,
     persistent_workers=False,
     dataset=dict(data_root=data_root, ann_file='splits/train_10pct_seed0.txt',
@@ -50,6 +50,6 @@ val_dataloader = dict(num_workers=0, persistent_workers=False,
 test_dataloader = val_dataloader
 
 optim_wrapper = dict(optimizer=dict(lr=1e-3))
-train_cfg = dict(max_iters=600, val_interval=600)
+train_cfg = dict(max_iters=300, val_interval=300)
 default_hooks = dict(logger=dict(interval=50),
-                     checkpoint=dict(by_epoch=False, interval=600))
+                     checkpoint=dict(by_epoch=False, interval=300))
