@@ -6,6 +6,7 @@ from typing import List, Optional, Sequence, Tuple
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmengine.logging import print_log
 from mmengine.model import BaseModule
 
 from mimlab.registry import MODELS
@@ -172,3 +173,5 @@ def load_decoder_weights(decoder: UNetDecoder, checkpoint: str, prefix: str = 'n
         raise RuntimeError(f'the decoder weights of {checkpoint} (prefix {prefix!r}) do not fit '
                            f'this decoder: give it the pretrained widths, width_mult and encoder '
                            f'features.\n{err}') from err
+    print_log(f'loaded the U-Net decoder ({len(weights)} tensors, {prefix!r}) from {checkpoint}',
+              logger='current')
