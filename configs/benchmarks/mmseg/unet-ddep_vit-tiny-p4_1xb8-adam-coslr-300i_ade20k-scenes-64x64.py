@@ -53,3 +53,4 @@ optim_wrapper = dict(optimizer=dict(lr=1e-3))
 train_cfg = dict(max_iters=300, val_interval=300)
 default_hooks = dict(logger=dict(interval=50),
                      checkpoint=dict(by_epoch=False, interval=300))
+randomness = dict(seed=0)  # mmseg's runtime base draws one per run
