@@ -1,4 +1,7 @@
 from . import transforms  # noqa: F401  (registers the transforms)
+from .few_label import FewLabelDataset, draw_label_split
 from .image_dataset import FASHION_MNIST_CLASSES, ImageDataset, read_idx
+from .tar_shards import TarShardDataset
 
-__all__ = ['FASHION_MNIST_CLASSES', 'ImageDataset', 'read_idx']
+__all__ = ['FASHION_MNIST_CLASSES', 'FewLabelDataset', 'ImageDataset', 'TarShardDataset',
+           'draw_label_split', 'read_idx']

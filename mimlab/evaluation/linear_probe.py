@@ -14,7 +14,8 @@ def extract_features(model: nn.Module, dataset, batch_size: int = 512,
     """Encode every image of ``dataset`` with the (frozen) backbone, unmasked.
 
     Args:
-        model: a pretraining algorithm (its ``data_preprocessor`` and ``backbone`` are used).
+        model: a pretraining algorithm or a classifier (its ``data_preprocessor`` and
+            ``backbone.encode`` are used).
         dataset: yields packed samples with ``gt_label``.
         pool: 'cls' (the cls token) or 'avg' (mean of the patch tokens).
 
@@ -25,7 +26,7 @@ def extract_features(model: nn.Module, dataset, batch_size: int = 512,
     feats, labels = [], []
     for batch in DataLoader(dataset, batch_size=batch_size, collate_fn=pseudo_collate):
         inputs = model.data_preprocessor(batch, training=False)['inputs']
-        tokens = model.backbone(inputs, mask=False).tokens
+        tokens = model.backbone.encode(inputs).tokens
         feats.append(tokens[:, 0] if pool == 'cls' else tokens[:, 1:].mean(dim=1))
         labels.append(torch.stack([s.gt_label for s in batch['data_samples']]))
     return torch.cat(feats), torch.cat(labels)

@@ -1,13 +1,16 @@
 """Linear probe of a pretrained encoder on cached features.
 
     python tools/analysis_tools/linear_probe.py CONFIG CKPT [--epochs 30] [--out probe.json]
+    python tools/analysis_tools/linear_probe.py --features feats.pth [--epochs 30]
 
 CKPT 'none' probes the randomly initialised encoder (seed 0): the baseline pretraining must beat.
 
 Features: the frozen encoder's output (after its final norm, unmasked) for every image of the
-config dataset's ``train`` and ``test`` splits, read through the ``test_pipeline``; extracted once.
+config dataset's ``train`` and ``test`` splits, read through the ``test_pipeline``; extracted once
+here, or read from a file written by ``extract_features.py`` (then the probe takes seconds).
 Classifier: BatchNorm1d without affine parameters + Linear (MAE's protocol), SGD with momentum
-and a cosine schedule. Prints and writes top-1 accuracy.
+and a cosine schedule. Prints and writes top-1 accuracy. The probe as a training run (LARS,
+augmentation, ``tools/train.py``) is configs/benchmarks/classification/*linear-probe*.
 """
 import argparse
 import json
@@ -16,14 +19,16 @@ import time
 import torch
 from mmengine.config import DictAction
 
-from mimlab.apis import build_split_dataset, init_model, load_config
-from mimlab.evaluation import extract_features, train_linear_probe
+from mimlab.apis import extract_split_features, init_model, load_config, load_features
+from mimlab.evaluation import train_linear_probe
 
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('config')
-    parser.add_argument('checkpoint', help="checkpoint file, or 'none' for random init")
+    parser.add_argument('config', nargs='?')
+    parser.add_argument('checkpoint', nargs='?', help="checkpoint file, or 'none' for random init")
+    parser.add_argument('--features', help='a features file from extract_features.py (instead '
+                        'of CONFIG CKPT)')
     parser.add_argument('--train-split', default='train')
     parser.add_argument('--test-split', default='test')
     parser.add_argument('--pool', choices=['cls', 'avg'], default='cls')
@@ -35,24 +40,34 @@ def main(argv=None) -> dict:
     parser.add_argument('--out', help='write the result as JSON')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args(argv)
+    if (args.features is None) == (args.checkpoint is None):
+        parser.error('give CONFIG CKPT, or --features FILE')
 
-    checkpoint = None if args.checkpoint == 'none' else args.checkpoint
-    torch.manual_seed(args.seed)
-    model = init_model(load_config(args.config, args.cfg_options), checkpoint)
+    splits = (args.train_split, args.test_split)
     start = time.time()
-    train_set = build_split_dataset(model.cfg, args.train_split, indices=args.max_images)
-    classes = train_set.metainfo.get('classes')
-    if not classes:
-        raise SystemExit(f'{args.config}: the {args.train_split} split has no class labels '
-                         '(a plain folder of images cannot be probed)')
-    train = extract_features(model, train_set, pool=args.pool)
-    test_set = build_split_dataset(model.cfg, args.test_split, indices=args.max_images)
-    test = extract_features(model, test_set, pool=args.pool)
+    if args.features:
+        try:
+            record = load_features(args.features, splits)
+        except (OSError, ValueError, KeyError) as err:
+            raise SystemExit(str(err).strip('"'))
+        features, classes = record['splits'], record['classes']
+        source = dict(features=args.features, **record['meta'])
+    else:
+        checkpoint = None if args.checkpoint == 'none' else args.checkpoint
+        torch.manual_seed(args.seed)
+        model = init_model(load_config(args.config, args.cfg_options), checkpoint)
+        try:
+            features, classes = extract_split_features(model, splits, args.pool, args.max_images)
+        except ValueError as err:
+            raise SystemExit(f'{args.config}: {err}')
+        source = dict(config=args.config, checkpoint=args.checkpoint, pool=args.pool)
+    train, test = features[args.train_split], features[args.test_split]
+    if args.features and args.max_images:
+        train, test = [(f[:args.max_images], y[:args.max_images]) for f, y in (train, test)]
     extract_s = time.time() - start
     acc = train_linear_probe(train, test, len(classes), epochs=args.epochs, lr=args.lr,
                              seed=args.seed)
-    result = dict(config=args.config, checkpoint=args.checkpoint, pool=args.pool,
-                  epochs=args.epochs, num_train=len(train[0]), num_test=len(test[0]),
+    result = dict(source, epochs=args.epochs, num_train=len(train[0]), num_test=len(test[0]),
                   feature_dim=train[0].shape[1], extract_seconds=round(extract_s, 1),
                   probe_seconds=round(time.time() - start - extract_s, 1), **acc)
     print(json.dumps(result, indent=1))

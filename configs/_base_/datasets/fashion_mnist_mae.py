@@ -10,10 +10,24 @@ data_preprocessor = dict(
     std=[90.02, 90.02, 90.02],
 )
 
+# MAE's augmentation ablation (Table 1e) as named choices; the default is 'crop' (random-size
+# crop + flip, the paper's); pick another with one override:
+#   --cfg-options train_dataloader.dataset.pipeline.1.choice=none|crop|crop_jitter
+augmentations = dict(
+    none=[],
+    crop=[
+        dict(type='RandomResizedCrop', size=28, scale=(0.5, 1.0), interpolation='bicubic'),
+        dict(type='mmcv.RandomFlip', prob=0.5, direction='horizontal'),
+    ],
+    crop_jitter=[
+        dict(type='RandomResizedCrop', size=28, scale=(0.5, 1.0), interpolation='bicubic'),
+        dict(type='mmcv.RandomFlip', prob=0.5, direction='horizontal'),
+        dict(type='ColorJitter', brightness=0.4, contrast=0.4),  # grey: no saturation or hue
+    ],
+)
 train_pipeline = [
     dict(type='LoadImage'),
-    dict(type='RandomResizedCrop', size=28, scale=(0.5, 1.0), interpolation='bicubic'),
-    dict(type='mmcv.RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='AugmentationChoice', choice='crop', choices=augmentations),
     dict(type='PackInputs'),
 ]
 test_pipeline = [

@@ -1,8 +1,12 @@
+from .augment import AugmentationChoice, ColorJitter
+from .auto_augment import RandAugment
+from .corruption import ImageCorruption, corrupt_image, corruption_names
 from .formatting import PackInputs
-from .loading import BadImageError, LoadImage, read_image
+from .loading import BadImageError, LoadImage, decode_image, read_image
 from .processing import CenterCrop, RandomCrop, RandomResizedCrop, ResizeShortEdge
 
 __all__ = [
-    'BadImageError', 'CenterCrop', 'LoadImage', 'PackInputs', 'RandomCrop', 'RandomResizedCrop',
-    'ResizeShortEdge', 'read_image'
+    'AugmentationChoice', 'BadImageError', 'CenterCrop', 'ColorJitter', 'ImageCorruption',
+    'LoadImage', 'PackInputs', 'RandAugment', 'RandomCrop', 'RandomResizedCrop', 'ResizeShortEdge',
+    'corrupt_image', 'corruption_names', 'decode_image', 'read_image'
 ]

@@ -1,3 +1,5 @@
+from .autocast_wrapper import AutocastOptimWrapper
+from .lars import Lars
 from .layer_decay import LayerDecayOptimWrapperConstructor
 
-__all__ = ['LayerDecayOptimWrapperConstructor']
+__all__ = ['AutocastOptimWrapper', 'LayerDecayOptimWrapperConstructor', 'Lars']

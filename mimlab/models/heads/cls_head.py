@@ -5,6 +5,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.model import BaseModule
+from timm.loss import SoftTargetCrossEntropy
 
 from mimlab.registry import MODELS
 from ..utils import EncoderSpec
@@ -18,17 +19,23 @@ class LinearClsHead(BaseModule):
         encoder_spec: the encoder's :class:`EncoderSpec` (filled in by the algorithm).
         num_classes: classes.
         pool: 'cls' or 'avg'.
-        label_smoothing: cross-entropy label smoothing.
+        label_smoothing: cross-entropy label smoothing (hard labels only; mixup's soft targets
+            carry their own smoothing).
+        batch_norm: BatchNorm1d without affine parameters (eps 1e-6) before the linear layer:
+            MAE's linear-probing head, which normalises the frozen features' scale.
     """
 
     def __init__(self, encoder_spec: EncoderSpec, num_classes: int, pool: str = 'cls',
-                 label_smoothing: float = 0.0, init_cfg=None) -> None:
+                 label_smoothing: float = 0.0, batch_norm: bool = False, init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
         if pool not in ('cls', 'avg'):
             raise ValueError(f"head pool must be 'cls' or 'avg', got {pool!r}")
         self.pool = pool
+        self.num_classes = num_classes
         self.num_prefix_tokens = encoder_spec.num_prefix_tokens
         self.label_smoothing = label_smoothing
+        self.bn = (nn.BatchNorm1d(encoder_spec.embed_dim, affine=False, eps=1e-6)
+                   if batch_norm else None)
         self.fc = nn.Linear(encoder_spec.embed_dim, num_classes)
         nn.init.trunc_normal_(self.fc.weight, std=0.02)
         nn.init.zeros_(self.fc.bias)
@@ -36,10 +43,18 @@ class LinearClsHead(BaseModule):
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         """(B, N, D) -> (B, num_classes) logits."""
         pooled = tokens[:, 0] if self.pool == 'cls' else tokens[:, self.num_prefix_tokens:].mean(1)
+        if self.bn is not None:
+            pooled = self.bn(pooled)
         return self.fc(pooled)
 
     def loss(self, tokens: torch.Tensor, labels: torch.Tensor) -> Dict[str, torch.Tensor]:
+        """``labels``: (B,) class indices, or (B, num_classes) soft targets (mixup/cutmix),
+        which take timm's soft-target cross-entropy."""
         logits = self(tokens)
-        return dict(loss_cls=F.cross_entropy(logits, labels,
-                                             label_smoothing=self.label_smoothing),
+        if labels.ndim == 2:
+            loss = SoftTargetCrossEntropy()(logits, labels)
+            labels = labels.argmax(1)
+        else:
+            loss = F.cross_entropy(logits, labels, label_smoothing=self.label_smoothing)
+        return dict(loss_cls=loss,
                     accuracy=(logits.argmax(1) == labels).float().mean().detach() * 100)

@@ -51,7 +51,9 @@ class MAEPretrainDecoder(BaseModule):
 
     def forward(self, tokens: torch.Tensor, ids_restore: torch.Tensor) -> torch.Tensor:
         """Args:
-            tokens: (B, 1 + L_keep, D_enc) encoder output (prefix tokens first).
+            tokens: (B, 1 + L_keep, D_enc) encoder output (prefix tokens first); the decoder's
+                mask token fills the L - L_keep missing places (none when the encoder saw mask
+                tokens and returns all L).
             ids_restore: (B, L) from the mask.
 
         Returns:

@@ -1,11 +1,12 @@
 from .frequency import low_pass, radial_frequency
 from .layers import LayerNorm6
 from .masking import MASK_MODES, PatchMask, generate_mask, num_masked_patches
+from .pca import fit_pca, load_pca
 from .patch import patchify, sincos_pos_embed_2d, unpatchify
 from .structures import EncoderOutput, EncoderSpec
 
 __all__ = [
-    'EncoderOutput', 'EncoderSpec', 'LayerNorm6', 'MASK_MODES', 'PatchMask', 'generate_mask',
-    'low_pass', 'num_masked_patches', 'patchify', 'radial_frequency', 'sincos_pos_embed_2d',
-    'unpatchify'
+    'EncoderOutput', 'EncoderSpec', 'LayerNorm6', 'MASK_MODES', 'PatchMask', 'fit_pca',
+    'generate_mask', 'load_pca', 'low_pass', 'num_masked_patches', 'patchify', 'radial_frequency',
+    'sincos_pos_embed_2d', 'unpatchify'
 ]

@@ -33,7 +33,9 @@ class EncoderOutput:
     """What a masked encoder returns.
 
     Attributes:
-        tokens: (B, 1 + L_keep, D) the cls token and the visible patch tokens after the final norm.
+        tokens: (B, 1 + L_keep, D) the cls token and the visible patch tokens after the final norm
+            (an encoder that sees mask tokens returns all L, kept first: ``ids_restore`` orders
+            either).
         patch_mask: the mask drawn for this batch (None when nothing was masked).
         hidden_states: the outputs of the requested blocks, {block index: (B, 1 + L_keep, D)},
             before the final norm.

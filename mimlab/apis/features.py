@@ -1,0 +1,57 @@
+"""Encoder features extracted once and cached in a file, for the linear probe and kNN."""
+import os
+import os.path as osp
+from typing import Dict, Optional, Sequence, Tuple
+
+import torch
+
+from mimlab.evaluation import extract_features
+from .inference import build_split_dataset
+
+FEATURES_VERSION = 1
+
+
+def extract_split_features(model: torch.nn.Module, splits: Sequence[str] = ('train', 'test'),
+                           pool: str = 'cls', max_images: Optional[int] = None
+                           ) -> Tuple[Dict[str, Tuple[torch.Tensor, torch.Tensor]], tuple]:
+    """{split: ((N, D) features, (N,) labels)} of the model's config dataset, read through its
+    ``test_pipeline`` (see :func:`~mimlab.evaluation.extract_features`), and the class names."""
+    out, classes = {}, ()
+    for split in splits:
+        dataset = build_split_dataset(model.cfg, split, indices=max_images)
+        if not dataset.metainfo.get('classes'):
+            raise ValueError(f'the {split!r} split has no class labels (a plain folder of images '
+                             'cannot be probed)')
+        classes = classes or tuple(dataset.metainfo['classes'])
+        out[split] = extract_features(model, dataset, pool=pool)
+    return out, classes
+
+
+def save_features(path: str, features: Dict[str, Tuple[torch.Tensor, torch.Tensor]],
+                  classes: Sequence[str], **meta) -> None:
+    """Write ``features`` ({split: (feats, labels)}) with the class names and ``meta`` (config,
+    checkpoint, pool, ...) to ``path`` (a torch file of tensors, strings and numbers only)."""
+    record = dict(version=FEATURES_VERSION, classes=list(classes), meta=meta,
+                  splits={k: dict(feats=f.float().contiguous(), labels=y.long().contiguous())
+                          for k, (f, y) in features.items()})
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    tmp = f'{path}.{os.getpid()}.tmp'
+    torch.save(record, tmp)
+    os.replace(tmp, path)
+
+
+def load_features(path: str, splits: Sequence[str] = ()) -> dict:
+    """A file written by :func:`save_features` (loaded with ``weights_only=True``), checked to
+    hold ``splits``. Returns dict(classes, meta, splits={name: (feats, labels)})."""
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'features file {path} does not exist (write it with '
+                                'tools/analysis_tools/extract_features.py)')
+    record = torch.load(path, map_location='cpu', weights_only=True)
+    if not isinstance(record, dict) or record.get('version') != FEATURES_VERSION:
+        raise ValueError(f'{path} is not a features file of version {FEATURES_VERSION} '
+                         '(written by tools/analysis_tools/extract_features.py)')
+    missing = [s for s in splits if s not in record['splits']]
+    if missing:
+        raise KeyError(f'{path} holds the splits {sorted(record["splits"])}, not {missing}')
+    record['splits'] = {k: (v['feats'], v['labels']) for k, v in record['splits'].items()}
+    return record
