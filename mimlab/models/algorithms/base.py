@@ -29,7 +29,10 @@ class BaseAlgorithm(BaseModel):
         super().__init__(data_preprocessor=data_preprocessor or dict(DEFAULT_PREPROCESSOR),
                          init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
-        spec = dict(encoder_spec=self.backbone.spec)
+        # only asked for when a part needs it: encoders with no ViT spec (TimmEncoder) build
+        # their parts themselves
+        needs_spec = any(cfg is not None for cfg in (neck, head, fusion_neck))
+        spec = dict(encoder_spec=self.backbone.spec) if needs_spec else {}
         self.fusion_neck = (MODELS.build(fusion_neck, default_args=spec)
                             if fusion_neck is not None else None)
         self.neck = MODELS.build(neck, default_args=spec) if neck is not None else None

@@ -5,3 +5,6 @@ __all__ = ['MAEPretrainDecoder', 'MultiLevelFusionNeck', 'default_fusion_layers'
 from .cae_regressor import CAEPretrainDecoder, LatentContextualRegressor  # noqa: E402
 
 __all__ += ['CAEPretrainDecoder', 'LatentContextualRegressor']
+from .unet_decoder import DDEP_WIDTHS, UNetDecoder  # noqa: E402
+
+__all__ += ['DDEP_WIDTHS', 'UNetDecoder']
