@@ -1,7 +1,9 @@
+from .export import convert_checkpoint, export_backbone
 from .inference import (build_split_dataset, heldout_batch, init_model, load_config,
                         prepare_batch, reconstruct, sample_indices)
 
 __all__ = [
     'build_split_dataset', 'heldout_batch', 'init_model', 'load_config', 'prepare_batch',
-    'reconstruct', 'sample_indices'
+    'reconstruct', 'sample_indices', 'export_backbone',
+    'convert_checkpoint'
 ]

@@ -1,4 +1,6 @@
 from .fusion_neck import MultiLevelFusionNeck, default_fusion_layers
+from .feature_pyramid import MultiDepthFeaturePyramid, NeckSequence, SimpleFeaturePyramid
 from .mae_decoder import MAEPretrainDecoder
 
-__all__ = ['MAEPretrainDecoder', 'MultiLevelFusionNeck', 'default_fusion_layers']
+__all__ = ['MAEPretrainDecoder', 'MultiLevelFusionNeck', 'default_fusion_layers',
+           'MultiDepthFeaturePyramid', 'NeckSequence', 'SimpleFeaturePyramid']
