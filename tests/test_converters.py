@@ -51,7 +51,8 @@ def test_official_mae_checkpoint_round_trip_and_outputs(tmp_path, capsys):
     ref = timm_vit()
     encoder = ref.state_dict()
     decoder = random_state({'mask_token': (1, 1, 16), 'decoder_embed.weight': (16, D),
-                            'decoder_pos_embed': (1, 17, 16), 'decoder_blocks.0.norm1.weight': (16,),
+                            'decoder_pos_embed': (1, 17, 16),
+                            'decoder_blocks.0.norm1.weight': (16,),
                             'decoder_norm.weight': (16,), 'decoder_pred.weight': (48, 16)})
     src = tmp_path / 'mae_pretrain_vit_tiny.pth'
     torch.save(dict(model={**encoder, **decoder}), src)

@@ -132,8 +132,8 @@ def mimlab_to_timm(state_dict: Mapping[str, torch.Tensor]) -> StateDict:
     place there."""
     extra = [k for k in state_dict if 'relative_position' in k]
     if extra:
-        raise ValueError(f"timm's VisionTransformer has no relative position bias, found {extra[:2]}"
-                         ': export such an encoder in mimlab layout')
+        raise ValueError("timm's VisionTransformer has no relative position bias, found "
+                         f'{extra[:2]}: export such an encoder in mimlab layout')
     return {k: v for k, v in state_dict.items() if ENCODER_KEYS.match(k)}
 
 

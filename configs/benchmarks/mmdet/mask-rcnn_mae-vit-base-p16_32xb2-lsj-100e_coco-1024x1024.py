@@ -4,7 +4,7 @@
 # jitter at 1024x1024 for 100 epochs (mmdet's LSJ Mask R-CNN baseline: 2-conv RPN, 4conv1fc box
 # head, SyncBN, batch 64); AdamW lr 1e-4, weight decay 0.1, layer decay 0.7, drop path 0.1 (the
 # ViTDet paper's ViT-B values). The encoder reads a mimlab pretraining checkpoint directly.
-#   python tools/train.py configs/benchmarks/mmdet/mask-rcnn_mae-vit-base-p16_32xb2-lsj-100e_coco-1024x1024.py \
+#   tools/dist_train.sh configs/benchmarks/mmdet/<this file> 8 \
 #       --cfg-options model.backbone.init_cfg.checkpoint=CKPT
 _base_ = 'mmdet::strong_baselines/mask-rcnn_r50_fpn_rpn-2conv_4conv1fc_syncbn-all_lsj-100e_coco.py'
 custom_imports = dict(imports=['mimlab'], allow_failed_imports=False)

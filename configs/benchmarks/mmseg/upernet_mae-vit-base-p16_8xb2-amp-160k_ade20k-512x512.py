@@ -1,8 +1,8 @@
 # UperNet on ADE20K with a mimlab MAE encoder: mmseg's own MAE recipe (UPerHead, AdamW lr 1e-4,
-# layer decay 0.65, 160k iterations, batch 16) with the backbone replaced by
-# mimlab.VisionTransformer and the neck by mimlab's MultiDepthFeaturePyramid (the same BEiT/MAE
-# deconv/identity/pool neck as mmseg's Feature2Pyramid), which reads a mimlab pretraining checkpoint directly
-# (`backbone.` keys, position embedding resampled from 224 to 512 px): no conversion step.
+# layer decay 0.65, 160k iterations, batch 16) with the neck replaced by mimlab's
+# MultiDepthFeaturePyramid (the BEiT/MAE deconv/identity/pool neck, as mmseg's Feature2Pyramid)
+# and the backbone by mimlab.VisionTransformer, which reads a mimlab pretraining checkpoint
+# directly (`backbone.` keys, position embedding resampled from 224 to 512 px): no conversion.
 #   python tools/train.py configs/benchmarks/mmseg/upernet_mae-vit-base-p16_8xb2-amp-160k_ade20k-512x512.py \
 #       --cfg-options model.backbone.init_cfg.checkpoint=CKPT   (or edit the line below)
 _base_ = 'mmseg::mae/mae-base_upernet_8xb2-amp-160k_ade20k-512x512.py'

@@ -12,7 +12,8 @@ A ViT keeps one resolution (1/p of the input) through all its blocks. Two ways t
   each followed by 1x1 and 3x3 convolutions to ``out_channels``, plus an optional extra
   top level (stride-2 subsampling) for an RPN's fifth anchor scale.
 
-With patch size 16 the scale factors (4, 2, 1, 0.5) give strides 4, 8, 16, 32.
+With patch size 16 the scale factors (4, 2, 1, 0.5) give strides 4, 8, 16, 32; with the demo's
+4-px patches (1, 0.5, 0.25, 0.125) do.
 """
 from typing import List, Optional, Sequence, Tuple
 
@@ -45,8 +46,9 @@ def build_norm_2d(norm_cfg: Optional[dict], channels: int) -> nn.Module:
 
 def _rescale(scale: float, channels: int, norm_cfg: Optional[dict],
              halve_channels: bool) -> Tuple[nn.Module, int]:
-    """The op that rescales a (B, C, h, w) map by ``scale`` in (4, 2, 1, 0.5); returns it and
-    its output width (ViTDet halves the width at each deconvolution, BEiT keeps it)."""
+    """The op that rescales a (B, C, h, w) map by ``scale``: 4 or 2 (stride-2 deconvolutions),
+    1 (identity) or 1/2^k (max-pooling with window and stride 2^k). Returns it and its output
+    width (ViTDet halves the width at each deconvolution, BEiT keeps it)."""
     def deconv(c_in: int) -> Tuple[nn.Module, int]:
         c_out = c_in // 2 if halve_channels else c_in
         return nn.ConvTranspose2d(c_in, c_out, kernel_size=2, stride=2), c_out
@@ -56,13 +58,13 @@ def _rescale(scale: float, channels: int, norm_cfg: Optional[dict],
         second, out = deconv(mid)
         return nn.Sequential(first, build_norm_2d(norm_cfg, mid), nn.GELU(), second), out
     if scale == 2.0:
-        op, out = deconv(channels)
-        return op, out
+        return deconv(channels)
     if scale == 1.0:
         return nn.Identity(), channels
-    if scale == 0.5:
-        return nn.MaxPool2d(kernel_size=2, stride=2), channels
-    raise ValueError(f'scale factors must be among 4, 2, 1, 0.5, got {scale}')
+    pool = round(1 / scale) if scale > 0 else 0
+    if pool >= 2 and pool & (pool - 1) == 0 and pool * scale == 1.0:
+        return nn.MaxPool2d(kernel_size=pool, stride=pool), channels
+    raise ValueError(f'scale factors must be 4, 2, 1 or 1/2^k (0.5, 0.25, ...), got {scale}')
 
 
 @MODELS.register_module()
@@ -71,7 +73,8 @@ class MultiDepthFeaturePyramid(BaseModule):
 
     Args:
         in_channels: the encoder's width (each input map's channels).
-        scale_factors: one per input map, among 4, 2, 1, 0.5.
+        scale_factors: one per input map: 4, 2, 1 or 1/2^k (with 4-px patches, (1, 0.5, 0.25,
+            0.125) gives strides 4..32).
         norm_cfg: the norm between the two deconvolutions of the x4 branch (BEiT: SyncBN;
             BN on one process).
 
@@ -103,7 +106,7 @@ class SimpleFeaturePyramid(BaseModule):
     Args:
         in_channels: the encoder's width.
         out_channels: width of every output level (256 for mmdet's RPN/RoI heads).
-        scale_factors: the levels, among 4, 2, 1, 0.5.
+        scale_factors: the levels: 4, 2, 1 or 1/2^k.
         num_outs: ``len(scale_factors)``, or one more for an extra top level (the last level
             subsampled by 2, as FPN's P6 for the RPN).
         norm_cfg: norm after each of the output convolutions and inside the x4 branch
