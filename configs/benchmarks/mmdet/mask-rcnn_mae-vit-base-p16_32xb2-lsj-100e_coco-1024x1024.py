@@ -18,6 +18,9 @@ model = dict(
         arch='base',
         img_size=image_size,
         patch_size=16,
+        # MAE fine-tuning: the pretrained (sin-cos) table, resampled to 1024 px, is learned on
+        # (and resampled from there for the test images' other sizes)
+        pos_embed_type='learned',
         drop_path_rate=0.1,
         out_indices=(2, 5, 8, 11),
         out_type='featmap',

@@ -74,3 +74,4 @@ param_scheduler = [
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 default_hooks = dict(logger=dict(interval=25), checkpoint=dict(interval=max_epochs))
 auto_scale_lr = dict(enable=False)
+randomness = dict(seed=0)  # random init and pretrained runs draw the same data order

@@ -17,6 +17,8 @@ model = dict(
         arch='base',
         img_size=512,
         patch_size=16,
+        # MAE fine-tuning: the pretrained (sin-cos) table, resampled to 512 px, is learned on
+        pos_embed_type='learned',
         drop_path_rate=0.1,
         out_indices=(3, 5, 7, 11),
         out_type='featmap',
