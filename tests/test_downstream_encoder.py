@@ -142,10 +142,14 @@ def test_partial_load_reports_grouped_keys(tmp_path):
     assert 'blocks.2.attn.qkv.weight' in diff.missing and 'blocks.0.ls1.gamma' in diff.missing
     assert diff.unexpected == []
     report = diff.report('ckpt')
-    assert 'blocks.{0..2}.ls1.gamma (3 keys)' in report
+    assert 'blocks.2.* (14 keys)' in report  # the block the checkpoint lacks, as one line
+    assert 'blocks.{0..1}.ls1.gamma (2 keys)' in report
     assert 'blocks.{0..1}.mlp.fc1.weight (2 keys): [128, 32] in the ckpt, [64, 32] in the model' \
         in report
     assert group_keys(['a.1.b', 'a.3.b', 'c']) == ['a.{1,3}.b (2 keys)', 'c']
+    decoder = [f'decoder_blocks.{i}.{n}' for i in range(8) for n in 'abcd']
+    assert group_keys(decoder + ['mask_token']) == ['decoder_blocks.{0..7}.* (32 keys)',
+                                                    'mask_token']
 
 
 def test_load_that_matches_nothing_says_why(tmp_path):

@@ -64,27 +64,52 @@ class KeyDiff:
         return '\n'.join(lines)
 
 
+def _fold(numbers: List[List[int]]) -> List[str]:
+    """Per numeric slot, the values as '3', '{0..11}' or '{1,3}'."""
+    slots = []
+    for values in zip(*numbers):
+        lo, hi, n = min(values), max(values), len(set(values))
+        if n == 1:
+            slots.append(str(lo))
+        elif n == hi - lo + 1:
+            slots.append(f'{{{lo}..{hi}}}')
+        else:
+            slots.append('{' + ','.join(str(v) for v in sorted(set(values))) + '}')
+    return slots
+
+
+def _pattern(key: str) -> Tuple[str, List[int]]:
+    parts = key.split('.')
+    return ('.'.join('{}' if p.isdigit() else p for p in parts),
+            [int(p) for p in parts if p.isdigit()])
+
+
 def group_keys(keys: List[str], max_groups: int = 12) -> List[str]:
-    """Keys grouped by their pattern with numeric parts folded into ranges:
-    ``['blocks.0.a', 'blocks.1.a', 'norm.w']`` -> ``['blocks.{0..1}.a', 'norm.w']``."""
-    groups: Dict[str, List[List[int]]] = {}
+    """Keys grouped for reading: a numbered submodule with many keys (a whole block) as
+    ``blocks.2.* (12 keys)``, identical ones together (``decoder_blocks.{0..7}.* (96 keys)``),
+    the rest by pattern with numbers folded (``blocks.{0..11}.ls1.gamma (12 keys)``)."""
+    by_head: Dict[str, List[str]] = {}
     for key in keys:
         parts = key.split('.')
-        numbers = [int(p) for p in parts if p.isdigit()]
-        pattern = '.'.join('{}' if p.isdigit() else p for p in parts)
-        groups.setdefault(pattern, []).append(numbers)
-    out = []
+        cut = next((i for i, p in enumerate(parts) if p.isdigit()), None)
+        if cut is not None and cut + 1 < len(parts):
+            by_head.setdefault('.'.join(parts[:cut + 1]), []).append('.'.join(parts[cut + 1:]))
+    whole: Dict[Tuple[str, frozenset], List[List[int]]] = {}
+    folded = set()
+    for head, rests in by_head.items():
+        if len(rests) >= 4:
+            pattern, numbers = _pattern(head)
+            whole.setdefault((pattern, frozenset(rests)), []).append(numbers)
+            folded.update(f'{head}.{r}' for r in rests)
+    out = [f'{pattern.format(*_fold(numbers))}.* ({len(numbers) * len(rests)} keys)'
+           for (pattern, rests), numbers in whole.items()]
+    groups: Dict[str, List[List[int]]] = {}
+    for key in keys:
+        if key not in folded:
+            pattern, numbers = _pattern(key)
+            groups.setdefault(pattern, []).append(numbers)
     for pattern, numbers in groups.items():
-        slots = []
-        for values in zip(*numbers):
-            lo, hi, n = min(values), max(values), len(set(values))
-            if n == 1:
-                slots.append(str(lo))
-            elif n == hi - lo + 1:
-                slots.append(f'{{{lo}..{hi}}}')
-            else:
-                slots.append('{' + ','.join(str(v) for v in sorted(set(values))) + '}')
-        text = pattern.format(*slots)
+        text = pattern.format(*_fold(numbers))
         out.append(text if len(numbers) == 1 else f'{text} ({len(numbers)} keys)')
     if len(out) > max_groups:
         out = out[:max_groups] + [f'... and {len(out) - max_groups} more patterns']
