@@ -80,6 +80,10 @@ def test_forward_on_a_non_square_input_of_another_size():
     assert learned(x)[0].shape == (1, 1 + 128, 32)
     with pytest.raises(ValueError, match='not divisible by patch_size=4'):
         model(torch.randn(1, 3, 30, 64))
+    # the real case: a 224-px, 16-px-patch encoder on a 512 x 1024 crop (Cityscapes-like)
+    big = vit(img_size=224, patch_size=16, pos_embed_type='learned').eval()
+    with torch.no_grad():
+        assert big(torch.randn(1, 3, 512, 1024))[0].shape == (1, 32, 32, 64)
 
 
 def test_relative_position_bias_matches_timm_beit():
