@@ -121,7 +121,13 @@ def tiny_checkpoint(tmp_path, **backbone):
     return model, str(path)
 
 
-def test_pretrained_init_loads_and_reports(tmp_path, capsys):
+def test_pretrained_init_loads_and_reports(tmp_path, monkeypatch):
+    import logging
+
+    from mimlab.models.backbones import vision_transformer
+    logged = []
+    monkeypatch.setattr(vision_transformer, 'print_log',
+                        lambda msg, logger=None, level=logging.INFO: logged.append((level, msg)))
     pretrain, ckpt = tiny_checkpoint(tmp_path)
     model = vit(img_size=32, init_cfg=dict(type='Pretrained', checkpoint=ckpt,
                                            prefix='backbone.'))
@@ -130,8 +136,9 @@ def test_pretrained_init_loads_and_reports(tmp_path, capsys):
     assert model.pos_embed.shape == (1, 1 + 64, 32)  # resampled from the 16-px checkpoint
     n = len(model.state_dict())  # 4 embedding tensors, 12 per block, 2 of the final norm
     assert n == 30
-    assert f'loaded {n} tensors, 0 missing, 0 unexpected, 0 shape-mismatched' in \
-        capsys.readouterr().out
+    [(level, message)] = logged
+    assert level == logging.INFO
+    assert f'loaded {n} tensors, 0 missing, 0 unexpected, 0 shape-mismatched' in message
 
 
 def test_partial_load_reports_grouped_keys(tmp_path):
