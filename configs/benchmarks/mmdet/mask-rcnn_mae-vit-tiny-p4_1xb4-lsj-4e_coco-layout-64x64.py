@@ -71,7 +71,7 @@ param_scheduler = [
     dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True, milestones=[max_epochs - 1],
          gamma=0.1),
 ]
-train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
+train_cfg = dict(max_epochs=max_epochs, val_interval=1)  # AP after every epoch
 default_hooks = dict(logger=dict(interval=25), checkpoint=dict(interval=max_epochs))
 auto_scale_lr = dict(enable=False)
 randomness = dict(seed=0)  # random init and pretrained runs draw the same data order

@@ -49,7 +49,7 @@ param_scheduler = [
     dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0, end=30),
     dict(type='PolyLR', eta_min=0.0, power=1.0, begin=30, end=max_iters, by_epoch=False),
 ]
-train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
+train_cfg = dict(max_iters=max_iters, val_interval=100)  # mIoU after 100, 200, 300 iterations
 default_hooks = dict(logger=dict(interval=25),
                      checkpoint=dict(by_epoch=False, interval=max_iters, max_keep_ckpts=1))
 randomness = dict(seed=0)  # random init and pretrained runs draw the same data order
