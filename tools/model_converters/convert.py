@@ -12,6 +12,7 @@ import os.path as osp
 
 from mimlab.apis import convert_checkpoint
 from mimlab.apis.converters import CONVERTERS
+from mimlab.engine.errors import one_line_errors
 from mimlab.models.utils.state_dict import group_keys
 
 
@@ -30,7 +31,11 @@ def main(argv=None, source=None) -> None:
     if not osp.isfile(args.src):
         raise SystemExit(f'checkpoint {args.src} does not exist')
     options = dict(no_embed_class=True) if getattr(args, 'no_embed_class', False) else {}
-    encoder, dropped = convert_checkpoint(args.src, args.dst, source, **options)
+    with one_line_errors():
+        try:
+            encoder, dropped = convert_checkpoint(args.src, args.dst, source, **options)
+        except (KeyError, ValueError) as err:  # a checkpoint of another layout
+            raise SystemExit(str(err).strip('"')) from err
     print(f'{args.dst}: {len(encoder)} encoder tensors (as backbone.*) from the {source} '
           f'layout of {args.src}')
     if dropped:

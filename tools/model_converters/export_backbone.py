@@ -10,6 +10,7 @@ import os.path as osp
 
 from mimlab.apis import export_backbone
 from mimlab.apis.export import LAYOUTS
+from mimlab.engine.errors import one_line_errors
 
 
 def main(argv=None) -> None:
@@ -21,7 +22,11 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     if not osp.isfile(args.checkpoint):
         raise SystemExit(f'checkpoint {args.checkpoint} does not exist')
-    exported = export_backbone(args.checkpoint, args.out, args.layout, args.prefix)
+    with one_line_errors():
+        try:
+            exported = export_backbone(args.checkpoint, args.out, args.layout, args.prefix)
+        except (KeyError, ValueError) as err:  # not a mimlab checkpoint, or no such layout
+            raise SystemExit(str(err).strip('"')) from err
     print(f'{args.out}: {len(exported)} encoder tensors in the {args.layout} layout')
 
 
