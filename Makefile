@@ -38,7 +38,7 @@ clean:
 #                        scenes) and Mask R-CNN (generated COCO-layout scenes) on the CPU and print
 #                        mIoU / AP; DOWNSTREAM_INIT=random runs the same from a random encoder
 SEG_DEMO        := configs/benchmarks/mmseg/upernet_mae-vit-tiny-p4_1xb8-300it_ade20k-layout-64x64.py
-DET_DEMO        := configs/benchmarks/mmdet/mask-rcnn_mae-vit-tiny-p4_1xb4-lsj-4e_coco-layout-64x64.py
+DET_DEMO        := configs/benchmarks/mmdet/mask-rcnn_mae-vit-tiny-p4_1xb4-lsj-2e_coco-layout-64x64.py
 DOWNSTREAM_INIT ?= mae
 DOWNSTREAM_OPTS := $(if $(filter random,$(DOWNSTREAM_INIT)),--cfg-options model.backbone.init_cfg=None)
 DOWNSTREAM_DIRS := work_dirs/demo_upernet_$(DOWNSTREAM_INIT) work_dirs/demo_mask_rcnn_$(DOWNSTREAM_INIT)

@@ -14,7 +14,7 @@ from mmengine.registry import init_default_scope
 SEG = osp.join(REPO, 'configs/benchmarks/mmseg')
 DET = osp.join(REPO, 'configs/benchmarks/mmdet')
 SEG_DEMO = osp.join(SEG, 'upernet_mae-vit-tiny-p4_1xb8-300it_ade20k-layout-64x64.py')
-DET_DEMO = osp.join(DET, 'mask-rcnn_mae-vit-tiny-p4_1xb4-lsj-4e_coco-layout-64x64.py')
+DET_DEMO = osp.join(DET, 'mask-rcnn_mae-vit-tiny-p4_1xb4-lsj-2e_coco-layout-64x64.py')
 LABELME = '/usr/share/doc/labelme-examples/examples/instance_segmentation/data_dataset_coco'
 
 

@@ -1,7 +1,7 @@
 # Demo size (`make demo-downstream`, CPU): the Mask R-CNN recipe of mask-rcnn_mae-vit-base-p16
 # with the encoder of the MAE demo (`make demo`: 6 blocks, 128-d, 4-px patches, pretrained on
 # 28-px Fashion-MNIST) on the generated COCO-layout scenes
-# (tools/dataset_converters/generate_scenes.py), large-scale jitter at 64x64, 4 epochs of
+# (tools/dataset_converters/generate_scenes.py), large-scale jitter at 64x64, 2 epochs of
 # batch 4. Narrower heads (64 channels), smaller anchors (8..128 px), fewer sampled RoIs and BN
 # instead of SyncBN; the pyramid takes strides 4..32 from the 4-px patches (scale factors 1, 1/2,
 # 1/4, 1/8). Random init: --cfg-options model.backbone.init_cfg=None
@@ -9,7 +9,7 @@ _base_ = './mask-rcnn_mae-vit-base-p16_32xb2-lsj-100e_coco-1024x1024.py'
 
 data_root = 'data/demo/coco/'
 image_size = (64, 64)
-max_epochs = 4
+max_epochs = 2
 width = 64
 norm_cfg = dict(type='BN', requires_grad=True)
 pretrained_checkpoint = 'work_dirs/demo/epoch_6.pth'
