@@ -43,8 +43,8 @@ def test_ade20k_layout_reads_through_mmseg(tmp_path):
     dataset = ADE20KDataset(
         data_root=data_root, data_prefix=dict(img_path='images/validation',
                                               seg_map_path='annotations/validation'),
-        pipeline=[dict(type='LoadImageFromFile'), dict(type='LoadAnnotations',
-                                                       reduce_zero_label=True)])
+        pipeline=[dict(type='mmseg.LoadImageFromFile'),
+                  dict(type='mmseg.LoadAnnotations')])  # the dataset reduces 0
     assert len(dataset) == 2
     sample = dataset[0]
     seg = sample['gt_seg_map']
