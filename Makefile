@@ -1,5 +1,6 @@
 # make demo   install (once) and run the main job: MAE pretraining on Fashion-MNIST, on the CPU
 # make test   install (once) and run the whole test suite
+# make benchmarks   the CPU figures of docs/benchmarks.md, mimlab beside mmpretrain (~10 min)
 VENV        ?= .venv
 PY          := $(VENV)/bin/python
 STAMP       := $(VENV)/.mimlab-installed
@@ -7,7 +8,7 @@ DEMO_CONFIG := configs/mae/mae_vit-tiny-p4_1xb256-coslr-6e_fashion-mnist.py
 DEMO_DIR    := work_dirs/demo
 FMNIST      := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: install data demo test clean
+.PHONY: install data demo test clean benchmarks
 
 install: $(STAMP)
 
@@ -33,6 +34,19 @@ test: install data
 
 clean:
 	rm -rf work_dirs
+
+# Rerunnable CPU figures (docs/benchmarks.md, "Performance"): 2 threads for the model steps, one
+# process per data-pipeline worker; results in work_dirs/benchmarks/.
+BENCH_DIR := work_dirs/benchmarks
+benchmarks: install data
+	OMP_WAIT_POLICY=PASSIVE $(PY) tools/analysis_tools/compare_peer.py --threads 2 --rounds 3 \
+		--cases vit-b tiny data data-cv2 --out $(BENCH_DIR)/compare_peer.json
+	OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=2 $(PY) tools/analysis_tools/mask_cost.py \
+		--threads 2 --batch-size 2 --out-dir $(BENCH_DIR)
+	OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=2 $(PY) tools/analysis_tools/benchmark.py \
+		$(DEMO_CONFIG) --threads 2 --iters 10 --out $(BENCH_DIR)/demo.json
+	OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=2 $(PY) tools/analysis_tools/benchmark.py \
+		$(DEMO_CONFIG) --threads 2 --iters 10 --amp bf16 --no-data --out $(BENCH_DIR)/demo_bf16.json
 
 # make demo-downstream   fine-tune the `make demo` encoder in UperNet (generated ADE20K-layout
 #                        scenes) and Mask R-CNN (generated COCO-layout scenes) on the CPU and print

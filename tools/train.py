@@ -5,6 +5,7 @@ import os.path as osp
 
 import torch
 from mmengine.config import Config, DictAction
+from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from mimlab.engine.checkpoint import (allow_unsafe_load, find_resume_checkpoint,
@@ -21,8 +22,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='resume from CKPT, or with no value from the last checkpoint in the '
                         'work dir (the newest epoch_N.pth when last_checkpoint is broken; starting '
                         'afresh if there is none)')
-    parser.add_argument('--amp', action='store_true',
-                        help='automatic mixed precision (fp16, dynamic loss scaling); GPU only')
+    parser.add_argument('--amp', nargs='?', const='fp16', choices=['fp16', 'bf16'],
+                        help='automatic mixed precision: fp16 (the default; dynamic loss '
+                        'scaling, GPU only) or bf16 (autocast without a scaler, GPU or CPU)')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help="scale the lr by the actual total batch / the config's "
                         'auto_scale_lr.base_batch_size')
@@ -49,7 +51,12 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.merge_from_dict(args.cfg_options)
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
         'work_dirs', osp.splitext(osp.basename(args.config))[0])
-    if args.amp:
+    if args.amp == 'bf16':
+        if cfg.optim_wrapper.get('type', 'OptimWrapper') != 'OptimWrapper':
+            raise SystemExit(f'--amp: the config already uses {cfg.optim_wrapper.type}')
+        cfg.optim_wrapper.type = 'AutocastOptimWrapper'
+        cfg.optim_wrapper.dtype = 'bfloat16'
+    elif args.amp:
         if not torch.cuda.is_available():
             raise SystemExit('--amp needs a CUDA GPU (mmengine AmpOptimWrapper); run without it '
                              'on the CPU')
@@ -64,10 +71,17 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         torch.distributed.init_process_group(backend='gloo')
         cfg.setdefault('model_wrapper_cfg', dict(type='MMDistributedDataParallel',
                                                  device_ids=None, broadcast_buffers=False))
+        if cfg.get('strategy', {}).get('type') == 'FSDPStrategy':
+            cfg.strategy.setdefault('model_wrapper', {}).setdefault('device_id',
+                                                                    torch.device('cpu'))
     if args.auto_scale_lr:
         if 'base_batch_size' not in cfg.get('auto_scale_lr', {}):
             raise SystemExit('--auto-scale-lr needs auto_scale_lr.base_batch_size in the config')
         cfg.auto_scale_lr.enable = True
+        # The paper's rule counts every image of an optimizer step; mmengine counts GPUs x
+        # batch_size only, so fold gradient accumulation into the base batch.
+        accumulate = cfg.optim_wrapper.get('accumulative_counts', 1)
+        cfg.auto_scale_lr.base_batch_size = cfg.auto_scale_lr.base_batch_size / accumulate
     if args.resume == 'auto':
         # not mmengine's own search: it trusts last_checkpoint, which a kill can leave empty
         cfg.load_from = find_resume_checkpoint(cfg.work_dir)
@@ -108,7 +122,8 @@ def main(argv=None) -> None:
         for path in remove_stale_temporaries(cfg.work_dir):
             print(f'removed {path}, left by a run killed while saving', flush=True)
     with one_line_errors():
-        runner = Runner.from_cfg(cfg)
+        # FlexibleRunner (FSDP, DeepSpeed) when the config names it
+        runner = RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
         with torch.autograd.set_detect_anomaly(args.detect_anomaly):
             runner.train()
     if runner.rank == 0:

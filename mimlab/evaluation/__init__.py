@@ -8,3 +8,6 @@ __all__ = [
     'Accuracy', 'ReconstructionLoss', 'extract_features', 'knn_accuracy', 'knn_predict', 'layer_frequency_response',
     'math_attention', 'radial_log_amplitude', 'top_hessian_eigenvalue', 'train_linear_probe'
 ]
+from .attention import attention_weights, cls_attention  # noqa: E402
+
+__all__ += ['attention_weights', 'cls_attention']

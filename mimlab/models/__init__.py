@@ -1,1 +1,1 @@
-from . import algorithms, backbones, heads, necks  # noqa: F401  (registers the components)
+from . import algorithms, backbones, heads, necks, tokenizers  # noqa: F401  (registration)

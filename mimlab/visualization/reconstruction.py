@@ -42,6 +42,11 @@ def draw_reconstructions(rec, mean: torch.Tensor, std: torch.Tensor,
         if titles is not None:
             label = f'{titles[i]}\n{label}'
         axes[i, 0].set_ylabel(label, fontsize=7)
+    return figure_to_array(fig)
+
+
+def figure_to_array(fig) -> np.ndarray:
+    """Lay out, render and close a matplotlib figure; (H, W, 3) uint8 RGB."""
     fig.tight_layout()
     fig.canvas.draw()
     picture = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()

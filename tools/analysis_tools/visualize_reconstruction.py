@@ -55,6 +55,18 @@ def collect_images(paths) -> list:
     return files
 
 
+def pick_samples(cfg, images, split, num_images):
+    """The samples to draw and their row titles: image files/folders, or ``num_images`` evenly
+    spaced images of the config dataset's ``split``."""
+    if split:
+        dataset = build_split_dataset(cfg, split, pipeline=[])
+        indices = sample_indices(len(dataset), num_images)
+        return ([dataset.get_data_info(i) for i in indices],
+                [f'{split} #{i}' for i in indices])
+    files = collect_images(images)
+    return [dict(img_path=f) for f in files], [osp.basename(f) for f in files]
+
+
 def main(argv=None) -> str:
     args = parse_args(argv)
     allow_unsafe_load(args.unsafe_load)
@@ -62,15 +74,7 @@ def main(argv=None) -> str:
     if 'test_pipeline' not in cfg:
         raise SystemExit(f'{args.config} defines no test_pipeline to prepare images with')
     model = init_model(cfg, args.checkpoint, device=args.device)
-    if args.split:
-        dataset = build_split_dataset(cfg, args.split, pipeline=[])
-        indices = sample_indices(len(dataset), args.num_images)
-        samples = [dataset.get_data_info(i) for i in indices]
-        titles = [f'{args.split} #{i}' for i in indices]
-    else:
-        files = collect_images(args.images)
-        samples = [dict(img_path=f) for f in files]
-        titles = [osp.basename(f) for f in files]
+    samples, titles = pick_samples(cfg, args.images, args.split, args.num_images)
     inputs = prepare_batch(model, samples, cfg.test_pipeline)
     rec = reconstruct(model, inputs, seed=args.seed)
     pre = model.data_preprocessor

@@ -22,4 +22,6 @@ fi
 echo "[install] runtime, downstream and test requirements, and mimlab itself (editable)"
 pip_install -r requirements/runtime.txt -r requirements/downstream.txt -r requirements/tests.txt
 pip_install --no-deps --no-build-isolation -e .
+echo "[install] benchmark peer and photos (requirements/benchmark.txt, without their own pins)"
+pip_install --no-deps -r requirements/benchmark.txt
 "$PY" -c "import mimlab, mmcv.ops, mmdet, mmseg, timm; print('[install] ok: mimlab', mimlab.__version__, '| mmcv', mmcv.__version__, '| torch', __import__('torch').__version__)"

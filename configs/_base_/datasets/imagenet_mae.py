@@ -9,7 +9,8 @@ data_preprocessor = dict(
 )
 
 train_pipeline = [
-    dict(type='LoadImage'),
+    # the JPEG is decoded by the crop, only at the DCT scale (1, 1/2, 1/4, 1/8) the crop needs
+    dict(type='LoadImage', defer_decode=True),
     dict(type='RandomResizedCrop', size=224, scale=(0.2, 1.0), interpolation='bicubic'),
     dict(type='mmcv.RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PackInputs'),

@@ -4,7 +4,10 @@
 # epoch budget is one key).
 optim_wrapper = dict(
     type='OptimWrapper',
-    optimizer=dict(type='AdamW', lr=1.5e-4 * 4096 / 256, betas=(0.9, 0.95), weight_decay=0.05),
+    optimizer=dict(type='AdamW', lr=1.5e-4 * 4096 / 256, betas=(0.9, 0.95), weight_decay=0.05,
+                   # one fused kernel per step on the CPU and the GPU: 7x faster than torch's
+                   # per-tensor loop on the CPU for ViT-B (docs/performance.md)
+                   fused=True),
     paramwise_cfg=dict(
         norm_decay_mult=0.0,
         bias_decay_mult=0.0,

@@ -7,7 +7,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 
 from mimlab.registry import TRANSFORMS
-from .loading import BadImageError
+from .loading import BadImageError, decode_crop_bgr, ensure_decoded
 
 
 def _size_hw(size: Union[int, Sequence[int]]) -> Tuple[int, int]:
@@ -64,11 +64,18 @@ class RandomResizedCrop(BaseTransform):
         return (height - h) // 2, (width - w) // 2, h, w
 
     def transform(self, results: dict) -> dict:
-        img = results['img']
-        top, left, h, w = self.crop_box(*img.shape[:2])
-        crop = img[top:top + h, left:left + w]
         out_h, out_w = self.size
-        results['img'] = mmcv.imresize(crop, (out_w, out_h), interpolation=self.interpolation)
+        if results.get('img') is None:  # LoadImage(defer_decode=True): decode what the crop needs
+            top, left, h, w = self.crop_box(*results['ori_shape'])
+            crop = decode_crop_bgr(results.pop('img_bytes'), (top, left, h, w), self.size,
+                                   results.get('img_path', 'in-memory sample'))
+            results['img'] = mmcv.bgr2rgb(
+                mmcv.imresize(crop, (out_w, out_h), interpolation=self.interpolation))
+        else:
+            img = results['img']
+            top, left, h, w = self.crop_box(*img.shape[:2])
+            crop = img[top:top + h, left:left + w]
+            results['img'] = mmcv.imresize(crop, (out_w, out_h), interpolation=self.interpolation)
         results['img_shape'] = results['img'].shape[:2]
         results['crop_bbox'] = (left, top, left + w, top + h)
         return results
@@ -87,7 +94,7 @@ class ResizeShortEdge(BaseTransform):
         self.interpolation = interpolation
 
     def transform(self, results: dict) -> dict:
-        h, w = results['img'].shape[:2]
+        h, w = ensure_decoded(results).shape[:2]
         scale = self.size / min(h, w)
         new_w, new_h = max(1, int(round(w * scale))), max(1, int(round(h * scale)))
         results['img'] = mmcv.imresize(results['img'], (new_w, new_h),
@@ -104,7 +111,7 @@ class CenterCrop(BaseTransform):
         self.size = _size_hw(size)
 
     def transform(self, results: dict) -> dict:
-        img = results['img']
+        img = ensure_decoded(results)
         h, w = img.shape[:2]
         ch, cw = self.size
         if h < ch or w < cw:
@@ -128,7 +135,7 @@ class RandomCrop(BaseTransform):
         self.padding_mode = padding_mode
 
     def transform(self, results: dict) -> dict:
-        img = results['img']
+        img = ensure_decoded(results)
         if self.padding:
             p = self.padding
             img = np.pad(img, ((p, p), (p, p), (0, 0)), mode=self.padding_mode)

@@ -4,7 +4,7 @@ from typing import Optional, Sequence
 import torch
 
 from mimlab.registry import MODELS
-from ..utils import EncoderOutput, generate_mask, num_masked_patches
+from ..utils import EncoderOutput, PatchMask, generate_mask, num_masked_patches
 from ..utils.masking import MASK_MODES, grid_stride
 from .vision_transformer import VisionTransformer
 
@@ -19,9 +19,13 @@ class MaskedViT(VisionTransformer):
     Args:
         mask_ratio: fraction of patches removed, in (0, 1).
         mask_mode: 'random' (MAE), 'block' or 'grid' (see :func:`generate_mask`).
+        block_min_patches, block_max_aspect: the smallest rectangle and the largest aspect ratio
+            of 'block' masking (BEiT/CAE: 16 patches, 1 / 0.3).
     """
 
-    def __init__(self, mask_ratio: float = 0.75, mask_mode: str = 'random', **kwargs) -> None:
+    def __init__(self, mask_ratio: float = 0.75, mask_mode: str = 'random',
+                 block_min_patches: int = 16, block_max_aspect: float = 1 / 0.3,
+                 **kwargs) -> None:
         kwargs.setdefault('out_type', 'raw')
         super().__init__(**kwargs)
         num_masked_patches(self.patch_embed.num_patches, mask_ratio)  # validates the ratio
@@ -29,12 +33,17 @@ class MaskedViT(VisionTransformer):
             raise ValueError(f'backbone mask_mode {mask_mode!r} is not one of {MASK_MODES}')
         if mask_mode == 'grid':
             grid_stride(mask_ratio)
+        if block_min_patches < 1 or block_max_aspect < 1:
+            raise ValueError('backbone block_min_patches must be >= 1 and block_max_aspect >= 1, '
+                             f'got {block_min_patches} and {block_max_aspect}')
         self.mask_ratio = mask_ratio
         self.mask_mode = mask_mode
+        self.block_options = dict(min_block=block_min_patches, max_aspect=block_max_aspect)
 
     def forward(self, images: torch.Tensor, mask: bool = True,
                 hidden_layers: Sequence[int] = (),
-                generator: Optional[torch.Generator] = None) -> EncoderOutput:
+                generator: Optional[torch.Generator] = None,
+                patch_mask: Optional[PatchMask] = None) -> EncoderOutput:
         """Encode a batch.
 
         Args:
@@ -42,6 +51,7 @@ class MaskedViT(VisionTransformer):
             mask: remove ``mask_ratio`` of the patches (False: encode all of them).
             hidden_layers: blocks whose outputs to return in ``hidden_states`` (for fusion necks).
             generator: random generator for the mask (None: torch's global RNG).
+            patch_mask: use this mask instead of drawing one (e.g. its ``complement()``).
 
         Returns:
             EncoderOutput with tokens (B, 1 + L_keep, D).
@@ -49,8 +59,10 @@ class MaskedViT(VisionTransformer):
         if not mask:
             return self.encode(images, hidden_layers)
         x, grid = self.embed(images)
-        patch_mask = generate_mask(x.shape[0], grid, self.mask_ratio, self.mask_mode,
-                                   generator=generator, device=x.device)
+        if patch_mask is None:
+            patch_mask = generate_mask(x.shape[0], grid, self.mask_ratio, self.mask_mode,
+                                       generator=generator, device=x.device,
+                                       **self.block_options)
         index = patch_mask.ids_keep.unsqueeze(-1).expand(-1, -1, x.shape[-1])
         x = torch.gather(x, 1, index)
         tokens, hidden = self.run_blocks(self.with_cls_token(x), hidden_layers)

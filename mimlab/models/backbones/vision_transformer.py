@@ -9,6 +9,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
+import torch.utils.checkpoint as cp
 from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from timm.layers import PatchEmbed, resample_abs_pos_embed
@@ -61,6 +62,9 @@ class VisionTransformer(BaseModule):
         use_rel_pos_bias: BEiT-style relative position bias in every block (a table per block,
             ``blocks.i.attn.relative_position_bias_table``, zeros at start), on top of the absolute
             position embedding; resized to the input's grid. Needs all patches (no masking).
+        with_cp: activation checkpointing: in training, each block's activations are recomputed
+            in the backward pass instead of stored (less memory for large encoders, ~1/3 more
+            compute).
         init_cfg: mmengine init config, e.g. ``dict(type='Pretrained', checkpoint=...,
             prefix='backbone.')`` for a mimlab pretraining checkpoint. Such a load logs what did not
             load (missing, unexpected, shape-mismatched keys, grouped) and fails when nothing does.
@@ -81,7 +85,8 @@ class VisionTransformer(BaseModule):
                  frozen_stages: int = -1,
                  layer_scale_init_value: float = 0.0,
                  use_rel_pos_bias: bool = False,
-                 init_cfg: Optional[dict] = None) -> None:
+                 init_cfg: Optional[dict] = None,
+                 with_cp: bool = False) -> None:
         super().__init__(init_cfg=init_cfg)
         if isinstance(arch, str):
             if arch not in ARCH_SETTINGS:
@@ -110,6 +115,7 @@ class VisionTransformer(BaseModule):
         self.out_type = out_type
         self.final_norm = final_norm
         self.frozen_stages = frozen_stages
+        self.with_cp = with_cp
         self.pos_embed_type = pos_embed_type
 
         self.patch_embed = PatchEmbed(img_size=img_size, patch_size=patch_size, in_chans=in_chans,
@@ -233,6 +239,13 @@ class VisionTransformer(BaseModule):
         return [relative_position_bias(b.attn.relative_position_bias_table, self.grid_size, grid)
                 for b in self.blocks]
 
+    def _run_block(self, block: nn.Module, x: torch.Tensor,
+                   bias: Optional[torch.Tensor] = None) -> torch.Tensor:
+        kwargs = {} if bias is None else dict(attn_mask=bias)
+        if self.with_cp and self.training and torch.is_grad_enabled():
+            return cp.checkpoint(block, x, use_reentrant=False, **kwargs)
+        return block(x, **kwargs)
+
     def run_blocks(self, x: torch.Tensor, hidden_layers: Sequence[int] = (),
                    grid: Optional[Tuple[int, int]] = None
                    ) -> Tuple[torch.Tensor, Dict[int, torch.Tensor]]:
@@ -242,7 +255,7 @@ class VisionTransformer(BaseModule):
         wanted = {self._check_index(i, 'hidden_layers') for i in hidden_layers}
         hidden = {}
         for i, (block, bias) in enumerate(zip(self.blocks, self.attn_biases(grid))):
-            x = block(x) if bias is None else block(x, attn_mask=bias)
+            x = self._run_block(block, x, bias)
             if i in wanted:
                 hidden[i] = x
         return self.norm(x), hidden
@@ -260,7 +273,7 @@ class VisionTransformer(BaseModule):
         x = self.with_cls_token(x)
         outs = []
         for i, (block, bias) in enumerate(zip(self.blocks, self.attn_biases(grid))):
-            x = block(x) if bias is None else block(x, attn_mask=bias)
+            x = self._run_block(block, x, bias)
             if i in self.out_indices:
                 out = self.norm(x) if i == self.depth - 1 else x
                 outs.append(self._format(out, grid))

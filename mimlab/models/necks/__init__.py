@@ -4,3 +4,6 @@ from .mae_decoder import MAEPretrainDecoder
 
 __all__ = ['MAEPretrainDecoder', 'MultiLevelFusionNeck', 'default_fusion_layers',
            'MultiDepthFeaturePyramid', 'NeckSequence', 'SimpleFeaturePyramid']
+from .cae_regressor import CAEPretrainDecoder, LatentContextualRegressor  # noqa: E402
+
+__all__ += ['CAEPretrainDecoder', 'LatentContextualRegressor']

@@ -31,12 +31,26 @@ class PatchMask:
     def num_keep(self) -> int:
         return self.ids_keep.shape[1]
 
+    @property
+    def ids_removed(self) -> torch.Tensor:
+        """(B, L - L_keep) long, the removed patches' indices (in the mask's own order)."""
+        return torch.argsort(self.ids_restore, dim=1)[:, self.num_keep:]
+
+    def complement(self) -> 'PatchMask':
+        """The opposite mask: the removed patches are kept and the kept ones removed (CAE feeds
+        the masked patches alone through the encoder for its alignment target)."""
+        ids_shuffle = torch.argsort(self.ids_restore, dim=1).roll(-self.num_keep, dims=1)
+        num_removed = self.mask.shape[1] - self.num_keep
+        return PatchMask(mask=~self.mask, ids_keep=ids_shuffle[:, :num_removed],
+                         ids_restore=torch.argsort(ids_shuffle, dim=1))
+
 
 def num_masked_patches(num_patches: int, mask_ratio: float) -> int:
     """How many of ``num_patches`` a ratio removes (MAE rounds the kept count down)."""
     if not 0.0 < mask_ratio < 1.0:
         raise ValueError(f'mask_ratio must lie in (0, 1), got {mask_ratio}')
-    num_keep = int(num_patches * (1 - mask_ratio))
+    # the tolerance makes a ratio written as a count (75 / 196) give that count
+    num_keep = int(num_patches * (1 - mask_ratio) + 1e-6)
     if num_keep < 1:
         raise ValueError(f'mask_ratio={mask_ratio} keeps no patch of {num_patches}')
     if num_keep == num_patches:  # nothing to reconstruct: the loss would be 0 / 0
@@ -62,28 +76,32 @@ def _order_from_scores(scores: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor
 
 
 def _block_mask(grid: Tuple[int, int], num_masked: int, generator: Optional[torch.Generator],
-                min_block: int = 4, max_aspect: float = 3.0) -> torch.Tensor:
-    """BEiT-style block masking for one image: rectangles of random area and aspect ratio are
-    added until ``num_masked`` patches are covered; a rectangle never overshoots the target, and
-    if rectangles stop fitting, the last few patches are drawn at random, so the count is exact."""
+                min_block: int = 16, max_aspect: float = 1 / 0.3) -> torch.Tensor:
+    """BEiT-style block masking for one image, (h * w,) bool.
+
+    Rectangles of random area (at least ``min_block`` patches, at most what is still missing) and
+    random aspect ratio (log-uniform in [1 / max_aspect, max_aspect]) are added while at least
+    ``min_block`` patches are missing; a rectangle never overshoots the target. The last patches
+    (fewer than ``min_block``, or all that are missing after 10 rectangles in a row did not fit)
+    are grown one at a time onto the border of the masked region, so the count is exact and every
+    4-connected masked region holds at least one whole rectangle (or is the only region).
+    """
     h, w = grid
     mask = torch.zeros(h, w, dtype=torch.bool)
+    min_block = max(1, min(min_block, num_masked))
     log_aspect = (math.log(1 / max_aspect), math.log(max_aspect))
 
     def rand() -> float:
         return torch.rand((), generator=generator).item()
 
-    failures = 0
-    while int(mask.sum()) < num_masked and failures < 10:
-        remaining = num_masked - int(mask.sum())
-        max_area = remaining
-        if max_area < min_block:
-            break
-        area = min_block + rand() * (max_area - min_block)
+    count = failures = 0
+    while num_masked - count >= min_block and failures < 10:
+        remaining = num_masked - count
+        area = min_block + rand() * (remaining - min_block)
         aspect = math.exp(log_aspect[0] + rand() * (log_aspect[1] - log_aspect[0]))
         bh = int(round(math.sqrt(area * aspect)))
         bw = int(round(math.sqrt(area / aspect)))
-        if not (1 <= bh <= h and 1 <= bw <= w):
+        if not (1 <= bh <= h and 1 <= bw <= w and bh * bw >= min_block):
             failures += 1
             continue
         top = int(rand() * (h - bh + 1))
@@ -92,21 +110,30 @@ def _block_mask(grid: Tuple[int, int], num_masked: int, generator: Optional[torc
         new = int((~block).sum())
         if 0 < new <= remaining:
             block.fill_(True)
+            count += new
             failures = 0
         else:
             failures += 1
-    flat = mask.flatten()
-    missing = num_masked - int(flat.sum())
-    if missing > 0:
-        free = torch.nonzero(~flat).squeeze(1)
-        pick = free[torch.randperm(free.numel(), generator=generator)[:missing]]
-        flat[pick] = True
-    return flat
+    while count < num_masked:
+        # free patches with a masked 4-neighbour (any free patch while nothing is masked yet)
+        touching = torch.nn.functional.conv2d(mask.float()[None, None], _CROSS,
+                                              padding=1)[0, 0] > 0
+        free = torch.nonzero((~mask & touching).flatten()).squeeze(1)
+        if free.numel() == 0:
+            free = torch.nonzero(~mask.flatten()).squeeze(1)
+        pick = free[torch.randint(free.numel(), (), generator=generator)]
+        mask.view(-1)[pick] = True
+        count += 1
+    return mask.flatten()
+
+
+_CROSS = torch.tensor([[0., 1., 0.], [1., 0., 1.], [0., 1., 0.]]).view(1, 1, 3, 3)
 
 
 def generate_mask(batch_size: int, grid: Tuple[int, int], mask_ratio: float,
                   mode: str = 'random', generator: Optional[torch.Generator] = None,
-                  device: Optional[torch.device] = None) -> PatchMask:
+                  device: Optional[torch.device] = None, min_block: int = 16,
+                  max_aspect: float = 1 / 0.3) -> PatchMask:
     """Draw a mask for each of ``batch_size`` images over a ``grid`` (h, w) of patches.
 
     Args:
@@ -118,6 +145,9 @@ def generate_mask(batch_size: int, grid: Tuple[int, int], mask_ratio: float,
         mode: ``random`` (MAE), ``block`` (BEiT/CAE) or ``grid``.
         generator: the random generator; None uses torch's global one (seeded by the runner).
         device: where the result lives.
+        min_block: ``block`` mode: the smallest rectangle, in patches (BEiT/CAE: 16).
+        max_aspect: ``block`` mode: rectangles' aspect ratios lie in [1 / max_aspect,
+            max_aspect] (BEiT/CAE: 1 / 0.3).
 
     Returns:
         PatchMask with every sample keeping the same number of patches.
@@ -132,7 +162,7 @@ def generate_mask(batch_size: int, grid: Tuple[int, int], mask_ratio: float,
     elif mode == 'block':
         num_masked = num_masked_patches(num_patches, mask_ratio)
         num_keep = num_patches - num_masked
-        masks = torch.stack([_block_mask(grid, num_masked, generator)
+        masks = torch.stack([_block_mask(grid, num_masked, generator, min_block, max_aspect)
                              for _ in range(batch_size)])
         # Kept patches first, in patch order; removed after (scores in [0, 1) keep it stable).
         scores = masks.float() + torch.arange(num_patches) / num_patches

@@ -1,0 +1,19 @@
+# CAE with ViT-B/16 (Chen et al. 2022): block masking of 75 of the 196 patches, a 4-block latent
+# contextual regressor and a 4-block decoder at the encoder's width (LayerScale 0.1), DALL-E token
+# targets from a 112-px view of the same crop, alignment weight 2. Sizes come from the backbone.
+model = dict(
+    type='CAE',
+    backbone=dict(type='MaskedViT', arch='base', img_size=224, patch_size=16, mask_ratio=75 / 196,
+                  mask_mode='block', block_min_patches=16, block_max_aspect=1 / 0.3,
+                  drop_path_rate=0.1),
+    neck=dict(type='LatentContextualRegressor', depth=4, init_values=0.1),
+    decoder=dict(type='CAEPretrainDecoder', depth=4, init_values=0.1),
+    head=dict(
+        type='DVAETokenHead',
+        view_size=112,
+        # tools/model_converters/dalle_to_mimlab.py writes this file from OpenAI's encoder.pkl
+        tokenizer=dict(type='DALLEEncoder', init_cfg=dict(
+            type='Pretrained', checkpoint='checkpoints/dalle_encoder.pth'))),
+    align_weight=2.0,
+    momentum=0.0,
+)

@@ -1,0 +1,121 @@
+"""CAE: Context Autoencoder for Self-Supervised Representation Learning (Chen et al. 2022)."""
+import copy
+from typing import Dict, List, Optional, Tuple
+
+import torch
+import torch.nn.functional as F
+
+from mimlab.registry import MODELS
+from ..utils import EncoderOutput, unpatchify
+from .base import BaseAlgorithm
+
+
+@MODELS.register_module()
+class CAE(BaseAlgorithm):
+    """CAE: block mask -> encode the visible patches -> regress the masked patches' latents ->
+    decode them (positions only) -> target loss; plus the alignment of the regressed latents with
+    the encoder's own latents of the masked patches.
+
+    ``backbone`` is a :class:`MaskedViT` (block masking), ``neck`` a
+    :class:`LatentContextualRegressor`, ``decoder`` a :class:`CAEPretrainDecoder`, ``head`` a
+    :class:`DVAETokenHead` (the paper) or :class:`CAEPixelHead`. All take their sizes from the
+    backbone.
+
+    Alignment target: the masked patches alone (with their positions) through the encoder, with
+    no gradient. With ``momentum`` 0 (the paper) that is the live encoder under ``no_grad`` (in
+    eval mode, so without stochastic depth); with ``momentum`` > 0 an EMA copy of the encoder,
+    updated before every training step.
+
+    Loss dict: ``loss_target`` (cross-entropy or MSE), ``loss_align`` (``align_weight`` x MSE),
+    both summed by mmengine; ``align_mse`` (the unweighted MSE) is only logged.
+
+    Args:
+        decoder: config of the decoder.
+        align_weight: lambda (CAE: 2); 0 turns the alignment off (the MSE is still logged).
+        momentum: EMA momentum of the alignment teacher; 0 uses the live encoder.
+    """
+
+    def __init__(self, backbone: dict, neck: dict, decoder: dict, head: dict,
+                 align_weight: float = 2.0, momentum: float = 0.0,
+                 data_preprocessor: Optional[dict] = None, init_cfg=None) -> None:
+        super().__init__(backbone, neck=neck, head=head, data_preprocessor=data_preprocessor,
+                         init_cfg=init_cfg)
+        if not 0.0 <= momentum < 1.0:
+            raise ValueError(f'CAE momentum must lie in [0, 1), got {momentum}')
+        if align_weight < 0:
+            raise ValueError(f'CAE align_weight must be >= 0, got {align_weight}')
+        self.decoder = MODELS.build(decoder, default_args=dict(encoder_spec=self.backbone.spec))
+        self.align_weight = align_weight
+        self.momentum = momentum
+        self.teacher = None
+        if momentum > 0:
+            self.teacher = copy.deepcopy(self.backbone).requires_grad_(False)
+
+    def init_weights(self) -> None:
+        super().init_weights()
+        if self.teacher is not None:
+            self.teacher.load_state_dict(self.backbone.state_dict())
+
+    @torch.no_grad()
+    def momentum_update(self) -> None:
+        """teacher = momentum * teacher + (1 - momentum) * encoder."""
+        teacher = list(self.teacher.state_dict().values())
+        student = list(self.backbone.state_dict().values())
+        floats = [(t, s) for t, s in zip(teacher, student) if t.is_floating_point()]
+        torch._foreach_lerp_([t for t, _ in floats], [s for _, s in floats], 1 - self.momentum)
+
+    def encode(self, inputs: torch.Tensor, generator: Optional[torch.Generator] = None
+               ) -> Tuple[EncoderOutput, torch.Tensor, torch.Tensor]:
+        """Masked encoding and regression: (EncoderOutput, ids of the masked patches (B, L_mask),
+        their regressed latents (B, L_mask, D))."""
+        latent = self.backbone(inputs, mask=True, generator=generator)
+        ids_masked = latent.patch_mask.ids_removed
+        pred = self.neck(latent.tokens, latent.patch_mask.ids_keep, ids_masked)
+        return latent, ids_masked, pred
+
+    @torch.no_grad()
+    def alignment_target(self, inputs: torch.Tensor, latent: EncoderOutput) -> torch.Tensor:
+        """(B, L_mask, D): the encoder's latents of the masked patches, fed alone, no gradient."""
+        encoder = self.teacher if self.teacher is not None else self.backbone
+        was_training = encoder.training
+        encoder.eval()
+        try:
+            out = encoder(inputs, patch_mask=latent.patch_mask.complement())
+        finally:
+            encoder.train(was_training)
+        return out.tokens[:, self.backbone.num_prefix_tokens:]
+
+    def loss(self, inputs: torch.Tensor,
+             data_samples: Optional[list] = None) -> Dict[str, torch.Tensor]:
+        if self.teacher is not None and self.training:
+            self.momentum_update()
+        latent, ids_masked, pred = self.encode(inputs)
+        losses = self.head.loss(self.decoder(pred, ids_masked), inputs, ids_masked)
+        align = F.mse_loss(pred.float(), self.alignment_target(inputs, latent).float())
+        losses.update(loss_align=self.align_weight * align, align_mse=align.detach())
+        return losses
+
+    @torch.no_grad()
+    def reconstruct_from_encoder(self, inputs: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """The paper's alignment check: every patch through the encoder, its output straight
+        into the decoder and the (pixel) head, no regressor. Returns the (B, C, H, W) picture in
+        the inputs' normalised space and the (B,) per-image MSE against the head's target."""
+        if not hasattr(self.head, 'to_pixels'):
+            raise TypeError('the alignment check needs a pixel-target CAE (head=CAEPixelHead), '
+                            f'got {type(self.head).__name__}')
+        tokens = self.backbone(inputs, mask=False).tokens[:, self.backbone.num_prefix_tokens:]
+        ids = torch.arange(tokens.shape[1], device=inputs.device).expand(tokens.shape[0], -1)
+        pred = self.head.predict(self.decoder(tokens, ids))
+        error = self.head.patch_errors(pred, inputs).mean(dim=1)
+        spec = self.backbone.spec
+        grid = (inputs.shape[2] // spec.patch_size, inputs.shape[3] // spec.patch_size)
+        picture = unpatchify(self.head.to_pixels(pred, inputs), spec.patch_size, grid,
+                             spec.in_chans)
+        return picture, error
+
+    def predict(self, inputs: torch.Tensor, data_samples: Optional[list] = None) -> List[dict]:
+        """Per-image target loss on the masked patches (for ``tools/test.py``)."""
+        with torch.no_grad():
+            _, ids_masked, pred = self.encode(inputs)
+            losses = self.head.patch_losses(self.decoder(pred, ids_masked), inputs, ids_masked)
+        return [dict(loss_rec=float(v)) for v in losses.mean(dim=1)]
