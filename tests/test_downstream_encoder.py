@@ -105,6 +105,9 @@ def test_relative_position_bias_matches_timm_beit():
         assert ours(torch.randn(1, 3, 24, 32))[0].shape == (1, 1 + 6 * 8, 32)
     with pytest.raises(ValueError, match='masked'):
         ours.run_blocks(torch.randn(1, 5, 32))
+    ours.with_cp = True  # activation checkpointing passes the bias on
+    ours.train()
+    assert torch.allclose(ours(x)[0], beit.forward_features(x), atol=1e-5)
 
 
 def test_layer_decay_groups_relative_position_tables_with_their_block():
