@@ -338,7 +338,9 @@ def test_paper_recipes(mult, lr, freeze, name):
 @pytest.mark.parametrize('name,crop,classes', [
     ('unet-ddep_r50-vit-base-p16-1x_8xb2-adam-coslr-160k_ade20k-512x512.py', (512, 512), 150),
     ('unet-ddep_r50-vit-base-p16-1x_8xb1-adam-coslr-80k_cityscapes-1024x1024.py', (1024, 1024),
-     19)])
+     19),
+    ('unet-ddep_r50-vit-base-p16-1x_8xb2-adam-coslr-80k_pascal-context-59-512x512.py',
+     (512, 512), 59)])
 def test_paper_segmentation_recipes(name, crop, classes):
     from conftest import import_tool
     cfg = Config.fromfile(osp.join(REPO, 'configs/benchmarks/mmseg', name))
