@@ -52,9 +52,9 @@ def test_loss_is_cross_entropy_over_removed_patches():
     log_p = torch.log_softmax(logits.detach(), dim=-1)
     total, count = 0.0, 0
     for b in range(x.shape[0]):
-        for l in range(ids.shape[1]):
-            if latent.mask[b, l]:
-                total -= float(log_p[b, l, ids[b, l]])
+        for j in range(ids.shape[1]):
+            if latent.mask[b, j]:
+                total -= float(log_p[b, j, ids[b, j]])
                 count += 1
     assert count == 2 * 12  # 75% of 16 patches per image
     assert loss['loss_target'].item() == pytest.approx(total / count, rel=1e-5)
