@@ -34,7 +34,7 @@ def test_upernet_config_trains_on_a_mimlab_checkpoint(tmp_path):
         'model.backbone.img_size': 32, 'model.backbone.patch_size': 4,
         'model.backbone.out_indices': [0, 1, 2, 3],
         'model.backbone.init_cfg.checkpoint': str(ckpt),
-        'model.neck.embed_dim': 32, 'model.decode_head.in_channels': [32] * 4,
+        'model.neck.in_channels': 32, 'model.decode_head.in_channels': [32] * 4,
         'model.decode_head.channels': 16, 'model.decode_head.norm_cfg.type': 'BN',
         'model.auxiliary_head.in_channels': 32, 'model.auxiliary_head.channels': 8,
         'model.auxiliary_head.norm_cfg.type': 'BN', 'model.neck.norm_cfg': dict(type='BN'),

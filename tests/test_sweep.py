@@ -195,3 +195,30 @@ def test_documented_studies_plan_and_build(tmp_path):
                     assert sweep._lookup(cfg, key) == (True, value)
     assert {'model.backbone.mask_ratio', 'model.backbone.mask_tokens', 'model.backbone.mask_mode',
             'model.neck.depth', 'model.neck.embed_dim', 'model.head.norm_pix'} <= swept
+
+
+def test_checkpoint_key_puts_the_checkpoint_where_the_eval_config_says(tmp_path, monkeypatch):
+    """DDeP's pretrained part is the decoder: --checkpoint-key names the eval config's key."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    eval_config = os.path.join(
+        root, 'configs/benchmarks/mmseg/unet-ddep_vit-tiny-p4_1xb8-adam-coslr-300i_'
+        'ade20k-scenes-64x64.py')
+    seen = {}
+    monkeypatch.setattr(sweep, 'run_training', lambda cfg, work_dir, name: seen.update(cfg=cfg))
+    monkeypatch.setattr(sweep, 'read_scalars', lambda work_dir: [dict(mIoU=42.0, step=300)])
+    monkeypatch.setattr(sweep, 'last_metric', lambda scalars, metric: scalars[-1][metric])
+    args = sweep.parse_args([DEMO_CONFIG, '--grid', 'model.neck.depth=1', '--eval', 'miou',
+                             '--eval-config', eval_config, '--work-dir', str(tmp_path),
+                             '--checkpoint-key', 'model.decode_head.decoder_checkpoint'])
+    settings = sweep.eval_settings('miou', args)
+    assert settings['checkpoint_key'] == 'model.decode_head.decoder_checkpoint'
+    result = sweep.evaluate_by_training(str(tmp_path), 'miou', 'cell/epoch_5.pth', 'c', args,
+                                        settings)
+    assert result == dict(miou=42.0)
+    cfg = seen['cfg']
+    assert cfg.model.decode_head.decoder_checkpoint == os.path.abspath('cell/epoch_5.pth')
+    # the encoder keeps the eval config's own initialisation
+    assert cfg.model.backbone.init_cfg.checkpoint == 'work_dirs/demo/epoch_6.pth'
+    args.checkpoint_key = 'model.decode_head.no_such_key'
+    with pytest.raises(SystemExit, match='no_such_key'):
+        sweep.evaluate_by_training(str(tmp_path), 'miou', 'x.pth', 'c', args, settings)

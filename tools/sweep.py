@@ -266,6 +266,8 @@ def eval_settings(kind: str, args: argparse.Namespace) -> dict:
     if kind in ('finetune', 'miou'):
         settings['eval_metric'] = args.eval_metric or DEFAULT_EVAL_METRIC[kind]
         settings['eval_config'] = osp.abspath(args.eval_config)
+        if args.checkpoint_key:  # (absent by default, so earlier result files keep their names)
+            settings['checkpoint_key'] = args.checkpoint_key
     return settings
 
 
@@ -304,11 +306,20 @@ def evaluate_by_training(cell_dir: str, kind: str, checkpoint: str, name: str,
     cfg = Config.fromfile(args.eval_config)
     if args.eval_cfg_options:
         cfg.merge_from_dict(args.eval_cfg_options)
-    if not _lookup(cfg, 'model.backbone')[0]:
+    if args.checkpoint_key:
+        # e.g. DDeP: the pretrained part is the decoder, named by a key of the eval config
+        if not _lookup(cfg, args.checkpoint_key)[0]:
+            raise SystemExit(f'--eval-config {args.eval_config} has no key '
+                             f'{args.checkpoint_key!r} (--checkpoint-key) to put the '
+                             'pretraining checkpoint in')
+        cfg.merge_from_dict({args.checkpoint_key: osp.abspath(checkpoint)})
+    elif not _lookup(cfg, 'model.backbone')[0]:
         raise SystemExit(f'--eval-config {args.eval_config} has no model.backbone to load the '
                          'pretrained encoder into')
-    cfg.model.backbone['init_cfg'] = dict(type='Pretrained', checkpoint=osp.abspath(checkpoint),
-                                          prefix='backbone.')
+    else:
+        cfg.model.backbone['init_cfg'] = dict(type='Pretrained',
+                                              checkpoint=osp.abspath(checkpoint),
+                                              prefix='backbone.')
     cfg.randomness = dict(cfg.get('randomness', {}), seed=args.seed)
     work_dir = osp.splitext(eval_file(cell_dir, kind, settings))[0]
     run_training(cfg, work_dir, f'{name}_{kind}')
@@ -448,6 +459,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--eval-config', help='finetune / miou: the config tools/train.py runs '
                         'with the pretrained encoder')
     parser.add_argument('--eval-cfg-options', nargs='+', action=DictAction)
+    parser.add_argument('--checkpoint-key', help='finetune / miou: the eval config key that '
+                        'takes the pretraining checkpoint path (e.g. '
+                        'model.decode_head.decoder_checkpoint for DDeP); default: the backbone '
+                        "is initialised from the checkpoint's backbone. keys")
     parser.add_argument('--eval-metric', help='finetune / miou: the logged metric to report '
                         '(default top1 / mIoU)')
     args = parser.parse_args(argv)

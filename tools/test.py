@@ -23,11 +23,25 @@ def parse_args(argv=None) -> argparse.Namespace:
                         'run code when unpickled; only for checkpoints from a source you trust')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys, e.g. test_dataloader.batch_size=64')
+    parser.add_argument('--tta', action='store_true',
+                        help="test-time augmentation of an mmseg config: its tta_pipeline "
+                        "(e.g. scales 0.5-1.75 and flips) and tta_model")
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
+
+
+def use_tta(cfg: Config, path: str) -> None:
+    """Evaluate with the config's ``tta_pipeline`` and ``tta_model`` wrapping its model (as
+    mmseg's own test tool does)."""
+    missing = [k for k in ('tta_model', 'tta_pipeline') if k not in cfg]
+    if missing:
+        raise SystemExit(f'--tta: {path} has no {" or ".join(missing)}')
+    cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+    cfg.tta_model.module = cfg.model
+    cfg.model = cfg.tta_model
 
 
 def main(argv=None) -> dict:
@@ -46,6 +60,8 @@ def main(argv=None) -> dict:
         'work_dirs', osp.splitext(osp.basename(args.config))[0])
     cfg.load_from = args.checkpoint
     cfg.resume = False
+    if args.tta:
+        use_tta(cfg, args.config)
     with one_line_errors():
         runner = Runner.from_cfg(cfg)
         metrics = runner.test()

@@ -7,7 +7,7 @@ from mmengine.optim import DefaultOptimWrapperConstructor
 
 from mimlab.registry import OPTIM_WRAPPER_CONSTRUCTORS
 
-NO_DECAY_NAMES = ('cls_token', 'pos_embed', 'mask_token')
+NO_DECAY_NAMES = ('cls_token', 'pos_embed', 'mask_token', 'relative_position_bias_table')
 
 
 @OPTIM_WRAPPER_CONSTRUCTORS.register_module()

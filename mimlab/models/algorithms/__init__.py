@@ -7,3 +7,6 @@ from .cae import CAE  # noqa: E402
 from .dvae import DVAEPretrain  # noqa: E402
 
 __all__ += ['CAE', 'DVAEPretrain']
+from .ddep import DDeP  # noqa: E402
+
+__all__ += ['DDeP']

@@ -1,8 +1,10 @@
 """Shared plumbing of the pretraining algorithms: building parts from the encoder's spec and
 dispatching mmengine's forward modes."""
+import sys
 from typing import Dict, List, Optional, Union
 
 import torch
+import torch.nn as nn
 from mmengine.model import BaseModel
 
 from mimlab.registry import MODELS
@@ -10,6 +12,34 @@ from ..utils import EncoderOutput
 
 DEFAULT_PREPROCESSOR = dict(type='ImgDataPreprocessor', mean=[123.675, 116.28, 103.53],
                             std=[58.395, 57.12, 57.375])
+
+
+# Packages whose models take a backbone: a mimlab algorithm built inside one of their models
+# was put where a backbone belongs.
+_DOWNSTREAM_PACKAGES = ('mmseg', 'mmdet', 'mmpretrain', 'mmpose', 'mmaction', 'mmrotate',
+                        'mmyolo', 'mmdet3d', 'mmocr')
+
+
+def refuse_as_backbone(algorithm: nn.Module) -> None:
+    """Raise TypeError when ``algorithm`` is being built inside another library's model (e.g.
+    ``backbone=dict(type='mimlab.MAE', ...)`` in an mmseg or mmdet config): the nearest enclosing
+    module under construction is found on the call stack."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        owner = frame.f_locals.get('self')
+        if (frame.f_code.co_name == '__init__' and isinstance(owner, nn.Module)
+                and owner is not algorithm):
+            if type(owner).__module__.split('.')[0] in _DOWNSTREAM_PACKAGES:
+                name = type(algorithm).__name__
+                raise TypeError(
+                    f'mimlab.{name} is a whole pretraining algorithm (encoder + decoder + head), '
+                    f'not a backbone, and cannot be part of {type(owner).__name__}. Use its '
+                    "encoder: backbone=dict(type='mimlab.VisionTransformer', arch=..., "
+                    "patch_size=..., init_cfg=dict(type='Pretrained', checkpoint=CKPT, "
+                    "prefix='backbone.')), or write the encoder out first with "
+                    'mimlab.apis.export_backbone (tools/model_converters/export_backbone.py).')
+            return
+        frame = frame.f_back
 
 
 class BaseAlgorithm(BaseModel):
@@ -26,10 +56,14 @@ class BaseAlgorithm(BaseModel):
     def __init__(self, backbone: dict, neck: Optional[dict] = None, head: Optional[dict] = None,
                  fusion_neck: Optional[dict] = None, data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
+        refuse_as_backbone(self)
         super().__init__(data_preprocessor=data_preprocessor or dict(DEFAULT_PREPROCESSOR),
                          init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
-        spec = dict(encoder_spec=self.backbone.spec)
+        # only asked for when a part needs it: encoders with no ViT spec (TimmEncoder) build
+        # their parts themselves
+        needs_spec = any(cfg is not None for cfg in (neck, head, fusion_neck))
+        spec = dict(encoder_spec=self.backbone.spec) if needs_spec else {}
         self.fusion_neck = (MODELS.build(fusion_neck, default_args=spec)
                             if fusion_neck is not None else None)
         self.neck = (MODELS.build(neck, default_args=dict(spec, **self.neck_args(head)))

@@ -4,18 +4,22 @@ Its parameter names are the same whether it is built inside a pretraining algori
 pretraining checkpoint's ``backbone.`` keys load into it unchanged, at any input size (position
 embeddings are resampled on load).
 """
-import math
-from typing import Dict, Optional, Sequence, Tuple, Union
+import logging
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
 import torch.utils.checkpoint as cp
+from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from timm.layers import PatchEmbed, resample_abs_pos_embed
 from timm.models.vision_transformer import Block
 
 from mimlab.registry import MODELS
 from ..utils import EncoderOutput, EncoderSpec, LayerNorm6, sincos_pos_embed_2d
+from ..utils.rel_pos import (infer_grid, num_relative_positions, relative_position_bias,
+                             resize_rel_pos_table)
+from ..utils.state_dict import load_pretrained
 
 ARCH_SETTINGS: Dict[str, Dict[str, int]] = {
     'tiny': dict(embed_dim=192, depth=12, num_heads=3),
@@ -53,11 +57,17 @@ class VisionTransformer(BaseModule):
         final_norm: apply the last LayerNorm to the last block's output.
         frozen_stages: freeze the patch embedding and the first ``frozen_stages`` blocks (0 freezes
             only the embedding, -1 nothing).
+        layer_scale_init_value: > 0 adds timm's LayerScale (``ls1``/``ls2``, BEiT's and CAE's
+            ``gamma_1``/``gamma_2``) initialised to this value.
+        use_rel_pos_bias: BEiT-style relative position bias in every block (a table per block,
+            ``blocks.i.attn.relative_position_bias_table``, zeros at start), on top of the absolute
+            position embedding; resized to the input's grid. Needs all patches (no masking).
         with_cp: activation checkpointing: in training, each block's activations are recomputed
             in the backward pass instead of stored (less memory for large encoders, ~1/3 more
             compute).
         init_cfg: mmengine init config, e.g. ``dict(type='Pretrained', checkpoint=...,
-            prefix='backbone.')`` for a mimlab pretraining checkpoint.
+            prefix='backbone.')`` for a mimlab pretraining checkpoint. Such a load logs what did not
+            load (missing, unexpected, shape-mismatched keys, grouped) and fails when nothing does.
     """
 
     def __init__(self,
@@ -73,6 +83,8 @@ class VisionTransformer(BaseModule):
                  out_type: str = 'featmap',
                  final_norm: bool = True,
                  frozen_stages: int = -1,
+                 layer_scale_init_value: float = 0.0,
+                 use_rel_pos_bias: bool = False,
                  init_cfg: Optional[dict] = None,
                  with_cp: bool = False) -> None:
         super().__init__(init_cfg=init_cfg)
@@ -117,8 +129,14 @@ class VisionTransformer(BaseModule):
         dpr = [drop_path_rate * i / max(self.depth - 1, 1) for i in range(self.depth)]
         self.blocks = nn.ModuleList([
             Block(self.embed_dim, self.num_heads, mlp_ratio=mlp_ratio, qkv_bias=qkv_bias,
-                  drop_path=dpr[i], norm_layer=LayerNorm6) for i in range(self.depth)
+                  init_values=layer_scale_init_value or None, drop_path=dpr[i],
+                  norm_layer=LayerNorm6) for i in range(self.depth)
         ])
+        self.use_rel_pos_bias = use_rel_pos_bias
+        if use_rel_pos_bias:
+            for block in self.blocks:  # timm's Attention takes the bias as its attn_mask
+                block.attn.relative_position_bias_table = nn.Parameter(
+                    torch.zeros(num_relative_positions(self.grid_size), self.num_heads))
         self.norm = LayerNorm6(self.embed_dim) if final_norm else nn.Identity()
 
         indices = [out_indices] if isinstance(out_indices, int) else list(out_indices)
@@ -210,19 +228,34 @@ class VisionTransformer(BaseModule):
         cls = self.cls_token + self.pos_embed[:, :self.num_prefix_tokens]
         return torch.cat([cls.expand(x.shape[0], -1, -1), x], dim=1)
 
-    def _run_block(self, block: nn.Module, x: torch.Tensor) -> torch.Tensor:
-        if self.with_cp and self.training and torch.is_grad_enabled():
-            return cp.checkpoint(block, x, use_reentrant=False)
-        return block(x)
+    def attn_biases(self, grid: Optional[Tuple[int, int]]) -> List[Optional[torch.Tensor]]:
+        """Each block's additive attention bias for cls + the patches of ``grid`` (None without
+        relative position bias)."""
+        if not self.use_rel_pos_bias:
+            return [None] * self.depth
+        if grid is None:
+            raise ValueError('use_rel_pos_bias=True needs the full patch grid: relative position '
+                             'bias is not supported on masked inputs')
+        return [relative_position_bias(b.attn.relative_position_bias_table, self.grid_size, grid)
+                for b in self.blocks]
 
-    def run_blocks(self, x: torch.Tensor, hidden_layers: Sequence[int] = ()
+    def _run_block(self, block: nn.Module, x: torch.Tensor,
+                   bias: Optional[torch.Tensor] = None) -> torch.Tensor:
+        kwargs = {} if bias is None else dict(attn_mask=bias)
+        if self.with_cp and self.training and torch.is_grad_enabled():
+            return cp.checkpoint(block, x, use_reentrant=False, **kwargs)
+        return block(x, **kwargs)
+
+    def run_blocks(self, x: torch.Tensor, hidden_layers: Sequence[int] = (),
+                   grid: Optional[Tuple[int, int]] = None
                    ) -> Tuple[torch.Tensor, Dict[int, torch.Tensor]]:
         """Blocks over a token sequence (cls first): the final-normed output and the requested
-        blocks' outputs (before the final norm)."""
+        blocks' outputs (before the final norm). ``grid``: the patch grid when the sequence holds
+        all patches (needed by relative position bias)."""
         wanted = {self._check_index(i, 'hidden_layers') for i in hidden_layers}
         hidden = {}
-        for i, block in enumerate(self.blocks):
-            x = self._run_block(block, x)
+        for i, (block, bias) in enumerate(zip(self.blocks, self.attn_biases(grid))):
+            x = self._run_block(block, x, bias)
             if i in wanted:
                 hidden[i] = x
         return self.norm(x), hidden
@@ -230,8 +263,8 @@ class VisionTransformer(BaseModule):
     def encode(self, images: torch.Tensor, hidden_layers: Sequence[int] = ()) -> EncoderOutput:
         """All patches, no masking, as the typed :class:`EncoderOutput` (for classifiers and
         analyses that need intermediate blocks)."""
-        x, _ = self.embed(images)
-        tokens, hidden = self.run_blocks(self.with_cls_token(x), hidden_layers)
+        x, grid = self.embed(images)
+        tokens, hidden = self.run_blocks(self.with_cls_token(x), hidden_layers, grid)
         return EncoderOutput(tokens=tokens, patch_mask=None, hidden_states=hidden)
 
     def forward(self, images: torch.Tensor) -> Tuple[torch.Tensor, ...]:
@@ -239,8 +272,8 @@ class VisionTransformer(BaseModule):
         x, grid = self.embed(images)
         x = self.with_cls_token(x)
         outs = []
-        for i, block in enumerate(self.blocks):
-            x = self._run_block(block, x)
+        for i, (block, bias) in enumerate(zip(self.blocks, self.attn_biases(grid))):
+            x = self._run_block(block, x, bias)
             if i in self.out_indices:
                 out = self.norm(x) if i == self.depth - 1 else x
                 outs.append(self._format(out, grid))
@@ -257,20 +290,48 @@ class VisionTransformer(BaseModule):
         b, _, d = patches.shape
         return patches.transpose(1, 2).reshape(b, d, *grid)
 
+    def init_weights(self) -> None:
+        """MAE's initialisation (done at build), or with ``init_cfg=dict(type='Pretrained',
+        checkpoint=..., prefix=...)`` a load that reports its key diff (see
+        :func:`~mimlab.models.utils.state_dict.load_pretrained`)."""
+        cfg = self.init_cfg
+        if isinstance(cfg, dict) and cfg.get('type') == 'Pretrained':
+            diff = load_pretrained(self, cfg['checkpoint'], prefix=cfg.get('prefix'))
+            print_log(diff.report(f"{cfg['checkpoint']} ({type(self).__name__}, prefix "
+                                  f"{cfg.get('prefix')!r})"), logger='current',
+                      level=logging.INFO if diff.clean else logging.WARNING)
+            self._is_init = True
+            return
+        super().init_weights()
+
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
                               unexpected_keys, error_msgs):
-        # Resample a checkpoint's position embedding to this model's grid (e.g. a 224-px MAE
-        # checkpoint into a 512-px UperNet backbone), so no conversion step is needed.
+        # Resample a checkpoint's position embedding (and relative position tables) to this
+        # model's grid (e.g. a 224-px MAE checkpoint into a 512-px UperNet backbone, or a 512x1024
+        # one), so no conversion step is needed. A stored grid is taken to be square, else of this
+        # model's aspect ratio.
         key = prefix + 'pos_embed'
         if key in state_dict and state_dict[key].shape != self.pos_embed.shape:
             old = state_dict[key]
-            old_len = old.shape[1] - self.num_prefix_tokens
-            side = int(math.isqrt(old_len))
-            if side * side != old_len:
-                error_msgs.append(f'{key}: cannot resample a non-square grid of {old_len} patches')
+            try:
+                old_grid = infer_grid(old.shape[1] - self.num_prefix_tokens, self.grid_size)
+            except ValueError as err:
+                error_msgs.append(f'{key}: {err}')
             else:
                 state_dict[key] = resample_abs_pos_embed(
-                    old, list(self.grid_size), [side, side],
+                    old, list(self.grid_size), list(old_grid),
                     num_prefix_tokens=self.num_prefix_tokens)
+        for i, block in enumerate(self.blocks if self.use_rel_pos_bias else ()):
+            key = f'{prefix}blocks.{i}.attn.relative_position_bias_table'
+            own = block.attn.relative_position_bias_table
+            if key in state_dict and state_dict[key].shape != own.shape:
+                old = state_dict[key]
+                try:
+                    old_grid = infer_grid(old.shape[0], self.grid_size,
+                                          lambda h, w: num_relative_positions((h, w)))
+                except ValueError as err:
+                    error_msgs.append(f'{key}: {err}')
+                else:
+                    state_dict[key] = resize_rel_pos_table(old, old_grid, self.grid_size)
         super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys,
                                       unexpected_keys, error_msgs)

@@ -5,3 +5,7 @@ __all__ = ['LinearClsHead', 'PixelReconstructionHead']
 from .cae_head import CAEPixelHead, DVAETokenHead  # noqa: E402
 
 __all__ += ['CAEPixelHead', 'DVAETokenHead']
+from .denoising_head import DenoisingHead  # noqa: E402
+from .downstream import build_unet_decode_head  # noqa: E402  (registers mimlab.UNetDecodeHead)
+
+__all__ += ['DenoisingHead', 'build_unet_decode_head']

@@ -1,0 +1,23 @@
+# Fine-tuning after DDeP on Cityscapes (mmseg's CityscapesDataset, 19 classes) with the paper's
+# 1024 x 1024 random crops and horizontal flip; Adam + cosine decay over mmseg's 80k iterations.
+_base_ = [
+    '../../_base_/models/unet-ddep_r50-vit-base-p16_mmseg.py',
+    'mmseg::_base_/datasets/cityscapes_1024x1024.py', 'mmseg::_base_/default_runtime.py',
+    'mmseg::_base_/schedules/schedule_80k.py'
+]
+model = dict(
+    data_preprocessor=dict(size=(1024, 1024)),
+    backbone=dict(img_size=(1024, 1024)),
+    decode_head=dict(num_classes=19),
+    test_cfg=dict(crop_size=(1024, 1024), stride=(768, 768)))
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
+    dict(type='RandomResize', scale=(2048, 1024), ratio_range=(0.5, 2.0), keep_ratio=True),
+    dict(type='RandomCrop', crop_size=(1024, 1024), cat_max_ratio=0.75),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackSegInputs'),
+]
+train_dataloader = dict(batch_size=1, dataset=dict(pipeline=train_pipeline))
+optim_wrapper = dict(_delete_=True, type='OptimWrapper', optimizer=dict(type='Adam', lr=6e-5))
+param_scheduler = [dict(type='CosineAnnealingLR', eta_min=0.0, begin=0, by_epoch=False)]

@@ -1,0 +1,69 @@
+"""Checkpoints in and out: others' weights into a mimlab checkpoint, mimlab's encoder out."""
+import os.path as osp
+from typing import Dict, List, Optional, Tuple
+
+import torch
+from mmengine.runner import CheckpointLoader
+
+from mimlab.models.utils.state_dict import checkpoint_state_dict
+from .converters import CONVERTERS, mimlab_to_cae, mimlab_to_mmpretrain, mimlab_to_timm
+
+LAYOUTS = ('mimlab', 'timm', 'mmpretrain', 'cae')
+
+
+def backbone_state_dict(state_dict: Dict[str, torch.Tensor], prefix: str = 'backbone.'
+                        ) -> Dict[str, torch.Tensor]:
+    """The encoder's entries of a model's state dict, ``prefix`` removed."""
+    out = {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
+    if not out:
+        raise KeyError(f'no key starts with {prefix!r} (keys: {sorted(state_dict)[:4]} ...): '
+                       'is it a mimlab checkpoint?')
+    return out
+
+
+def export_backbone(checkpoint: str, out: Optional[str] = None, layout: str = 'mimlab',
+                    prefix: str = 'backbone.') -> Dict[str, torch.Tensor]:
+    """The encoder of ``checkpoint`` (loaded safely) in ``layout``, saved to ``out`` if given.
+
+    Layouts: 'mimlab' (``{'state_dict': encoder keys}``, for ``init_cfg=dict(type='Pretrained',
+    checkpoint=out)`` with no prefix), 'timm' (a plain dict that timm's ``VisionTransformer``
+    loads with ``load_state_dict``), 'mmpretrain' (``backbone.layers...``) and 'cae' (the official
+    CAE ``encoder.`` keys). Returns the exported tensors.
+    """
+    if layout not in LAYOUTS:
+        raise ValueError(f'layout must be one of {LAYOUTS}, got {layout!r}')
+    loaded = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
+    encoder = backbone_state_dict(checkpoint_state_dict(loaded), prefix)
+    if layout == 'timm':
+        exported, payload = mimlab_to_timm(encoder), None
+    elif layout == 'mmpretrain':
+        has_qv = any('.ls1.' in k for k in encoder)  # BEiT/CAE-style encoders
+        exported = mimlab_to_mmpretrain(encoder, qv_bias=has_qv)
+        payload = dict(state_dict=exported)
+    elif layout == 'cae':
+        exported = mimlab_to_cae(encoder)
+        payload = dict(model=exported)
+    else:
+        exported = encoder
+        payload = dict(state_dict=exported, meta=dict(exported_from=osp.abspath(checkpoint)))
+    if out is not None:
+        torch.save(exported if payload is None else payload, out)
+    return exported
+
+
+def convert_checkpoint(checkpoint: str, out: str, source: str, **options
+                       ) -> Tuple[Dict[str, torch.Tensor], List[str]]:
+    """Weights published in another layout (``source``: 'mae'/'timm', 'cae', 'mmpretrain'; see
+    :mod:`mimlab.apis.converters`) into a mimlab checkpoint at ``out``: the encoder under
+    ``backbone.``, as a pretraining run writes it, so the same
+    ``init_cfg=dict(type='Pretrained', checkpoint=out, prefix='backbone.')`` loads it. Returns the
+    encoder's tensors and the source keys that were dropped."""
+    if source not in CONVERTERS:
+        raise ValueError(f'source must be one of {sorted(CONVERTERS)}, got {source!r}')
+    loaded = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
+    encoder, dropped = CONVERTERS[source](checkpoint_state_dict(loaded), **options)
+    if not encoder:
+        raise ValueError(f'{checkpoint}: no encoder key in the {source} layout was found')
+    torch.save(dict(state_dict={f'backbone.{k}': v for k, v in encoder.items()},
+                    meta=dict(converted_from=osp.abspath(checkpoint), source_layout=source)), out)
+    return encoder, dropped

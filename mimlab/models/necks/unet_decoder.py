@@ -1,0 +1,177 @@
+"""The U-Net-style decoder of DDeP (TransUNet-like): encoder features at several depths in, a
+full-resolution feature map out. Its sizes come from the encoder's features (channels, strides)."""
+import math
+from typing import List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.logging import print_log
+from mmengine.model import BaseModule
+
+from mimlab.registry import MODELS
+
+# The paper's decoder widths at 1x; 2x and 3x multiply every width (``width_mult``).
+DDEP_WIDTHS = (1024, 512, 256, 128, 64)
+
+
+def conv_bn_relu(in_channels: int, out_channels: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False),
+                         nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True))
+
+
+def upsampler(in_channels: int, out_channels: int, factor: int) -> nn.Sequential:
+    """log2(factor) x (2x transposed conv, BN, ReLU): brings a coarse skip feature (a plain ViT's
+    block output at the patch stride) to a finer stage, as UNETR does."""
+    layers = []
+    for i in range(int(math.log2(factor))):
+        layers += [nn.ConvTranspose2d(in_channels if i == 0 else out_channels, out_channels, 2,
+                                      stride=2, bias=False),
+                   nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True)]
+    return nn.Sequential(*layers)
+
+
+def _is_power_of_two(n: int) -> bool:
+    return n >= 1 and n & (n - 1) == 0
+
+
+def encoder_feature_layout(backbone: nn.Module) -> Tuple[List[int], List[int]]:
+    """(channels, strides) of the feature maps an encoder's ``forward`` returns, shallow first:
+    a backbone's own ``out_channels``/``out_strides`` (:class:`TimmEncoder`), or for
+    :class:`VisionTransformer` its width and patch size once per ``out_indices`` entry."""
+    if hasattr(backbone, 'out_channels') and hasattr(backbone, 'out_strides'):
+        return list(backbone.out_channels), list(backbone.out_strides)
+    if getattr(backbone, 'out_type', None) != 'featmap':
+        raise ValueError(f'a U-Net decoder needs feature maps: set the backbone out_type='
+                         f"'featmap' (got {getattr(backbone, 'out_type', None)!r})")
+    spec = backbone.spec
+    count = len(backbone.out_indices)
+    return [spec.embed_dim] * count, [spec.patch_size] * count
+
+
+@MODELS.register_module()
+class UNetDecoder(BaseModule):
+    """U-Net decoder with skip connections on a (hybrid) ViT encoder (TransUNet, DDeP).
+
+    The last (deepest) encoder feature is the bottleneck: a 3x3 conv maps it to ``widths[0]`` at
+    its stride S. Each further stage doubles the resolution (bilinear), concatenates a skip
+    feature and applies two 3x3 conv-BN-ReLU layers of the stage's width. The other encoder
+    features are the skips, deepest first: the second-to-last feature joins stage 1 (stride S/2),
+    the one before it stage 2, and so on; later stages have none. A skip at the stage's stride is
+    concatenated as it is (the ResNet features of the hybrid encoder); a coarser one (a plain
+    ViT's blocks, all at the patch stride) is first brought to the stage's stride and width by
+    transposed convolutions (UNETR). If the last stage is above stride 1, its output is resized
+    bilinearly to the input size.
+
+    Args:
+        in_channels: channels of the encoder's feature maps, shallow first (filled in from the
+            encoder by the algorithm; stated in an mmseg config).
+        in_strides: their strides (input size / feature size), each a power of two.
+        widths: stage widths; at most log2(S) + 1 stages. Paper 1x: (1024, 512, 256, 128, 64).
+        width_mult: multiplies every width (the paper's 2x and 3x decoders).
+    """
+
+    def __init__(self, in_channels: Sequence[int], in_strides: Sequence[int],
+                 widths: Sequence[int] = DDEP_WIDTHS, width_mult: float = 1.0,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        in_channels, in_strides = list(in_channels), list(in_strides)
+        if not in_channels or len(in_channels) != len(in_strides):
+            raise ValueError(f'decoder in_channels {in_channels} and in_strides {in_strides} '
+                             'must be non-empty and of equal length (one per encoder feature)')
+        if not all(_is_power_of_two(s) for s in in_strides):
+            raise ValueError(f'decoder in_strides must be powers of two, got {in_strides} (e.g. '
+                             'a patch size of 14 cannot be upsampled 2x at a time)')
+        if width_mult <= 0:
+            raise ValueError(f'decoder width_mult must be > 0, got {width_mult}')
+        self.widths = [max(1, round(w * width_mult)) for w in widths]
+        bottleneck_stride = in_strides[-1]
+        max_stages = int(math.log2(bottleneck_stride)) + 1
+        if not 1 <= len(self.widths) <= max_stages:
+            raise ValueError(
+                f'decoder widths has {len(self.widths)} entries, but an encoder of stride '
+                f'{bottleneck_stride} allows 1 to {max_stages} (the bottleneck, then one per 2x '
+                'upsampling)')
+        skips = list(range(len(in_channels) - 1))[::-1]  # encoder feature per stage 1, 2, ...
+        if len(skips) > len(self.widths) - 1:
+            raise ValueError(
+                f'the encoder gives {len(skips)} skip features but the decoder has only '
+                f'{len(self.widths) - 1} upsampling stages: give fewer out_indices or more '
+                'widths')
+        self.in_channels, self.in_strides = in_channels, in_strides
+        self.stage_strides = [bottleneck_stride >> i for i in range(len(self.widths))]
+        self.skip_of_stage = {stage: feature for stage, feature in enumerate(skips, start=1)}
+
+        self.bottleneck = conv_bn_relu(in_channels[-1], self.widths[0])
+        self.skip_adapters = nn.ModuleDict()
+        self.stages = nn.ModuleList()
+        for stage in range(1, len(self.widths)):
+            width, skip_channels = self.widths[stage], 0
+            feature = self.skip_of_stage.get(stage)
+            if feature is not None:
+                factor = in_strides[feature] // self.stage_strides[stage]
+                if in_strides[feature] < self.stage_strides[stage]:
+                    raise ValueError(
+                        f'encoder feature {feature} (stride {in_strides[feature]}) is finer '
+                        f'than decoder stage {stage} (stride {self.stage_strides[stage]}) it '
+                        'joins: give the features shallow (fine) first')
+                skip_channels = in_channels[feature]
+                if factor > 1:
+                    self.skip_adapters[str(stage)] = upsampler(skip_channels, width, factor)
+                    skip_channels = width
+            self.stages.append(nn.Sequential(conv_bn_relu(self.widths[stage - 1] + skip_channels,
+                                                          width),
+                                             conv_bn_relu(width, width)))
+
+    @property
+    def out_channels(self) -> int:
+        return self.widths[-1]
+
+    @property
+    def out_stride(self) -> int:
+        return self.stage_strides[-1]
+
+    def forward(self, features: Sequence[torch.Tensor]) -> torch.Tensor:
+        """Args:
+            features: the encoder's feature maps, shallow first, (B, C_i, H / s_i, W / s_i).
+
+        Returns:
+            (B, widths[-1], H, W) decoder features at the input resolution.
+        """
+        if len(features) != len(self.in_channels):
+            raise ValueError(f'the decoder was built for {len(self.in_channels)} encoder '
+                             f'features, got {len(features)}')
+        x = self.bottleneck(features[-1])
+        for stage, block in enumerate(self.stages, start=1):
+            x = F.interpolate(x, scale_factor=2, mode='bilinear', align_corners=False)
+            feature = self.skip_of_stage.get(stage)
+            if feature is not None:
+                skip = features[feature]
+                if str(stage) in self.skip_adapters:
+                    skip = self.skip_adapters[str(stage)](skip)
+                x = torch.cat([x, skip], dim=1)
+            x = block(x)
+        if self.out_stride > 1:
+            x = F.interpolate(x, scale_factor=self.out_stride, mode='bilinear',
+                              align_corners=False)
+        return x
+
+
+def load_decoder_weights(decoder: UNetDecoder, checkpoint: str, prefix: str = 'neck.') -> None:
+    """Load a DDeP checkpoint's decoder (keys ``prefix`` + name) into ``decoder``; every weight
+    must be there with its shape, so a decoder of other widths or skips fails with the keys."""
+    from mmengine.runner.checkpoint import _load_checkpoint
+    state = _load_checkpoint(checkpoint, map_location='cpu')
+    state = state.get('state_dict', state)
+    weights = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+    if not weights:
+        raise KeyError(f'checkpoint {checkpoint} has no decoder weights (no key starts with '
+                       f'{prefix!r})')
+    try:
+        decoder.load_state_dict(weights, strict=True)
+    except RuntimeError as err:
+        raise RuntimeError(f'the decoder weights of {checkpoint} (prefix {prefix!r}) do not fit '
+                           f'this decoder: give it the pretrained widths, width_mult and encoder '
+                           f'features.\n{err}') from err
+    print_log(f'loaded the U-Net decoder ({len(weights)} tensors, {prefix!r}) from {checkpoint}',
+              logger='current')

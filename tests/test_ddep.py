@@ -1,0 +1,361 @@
+"""DDeP / DeP: noise, loss, frozen encoder, U-Net decoder, timm encoder, label splits, and the
+decoder reused as an mmseg decode head."""
+import math
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+import torch
+from conftest import REPO
+from mmengine.config import Config
+from mmengine.optim import build_optim_wrapper
+
+from mimlab.datasets.label_splits import label_fraction_split, split_size, write_label_splits
+from mimlab.models.necks.unet_decoder import UNetDecoder
+from mimlab.models.utils.noise import add_noise, check_noise, draw_noise_levels, noisy_batch
+from mimlab.registry import MODELS
+
+DDEP_CONFIGS = osp.join(REPO, 'configs/ddep')
+SEG_DEMO = osp.join(REPO, 'configs/benchmarks/mmseg/'
+                    'unet-ddep_vit-tiny-p4_1xb8-adam-coslr-300i_ade20k-scenes-64x64.py')
+
+
+def tiny_ddep_cfg(**kwargs) -> dict:
+    cfg = dict(
+        type='DDeP',
+        backbone=dict(type='VisionTransformer', arch=dict(embed_dim=32, depth=2, num_heads=2),
+                      img_size=16, patch_size=4, out_indices=(0, 1)),
+        neck=dict(type='UNetDecoder', widths=(16, 8, 4)),
+        data_preprocessor=dict(type='ImgDataPreprocessor', mean=[0.0] * 3, std=[1.0] * 3))
+    cfg.update(kwargs)
+    return cfg
+
+
+# ---- noise -------------------------------------------------------------------------------------
+
+def test_noise_on_a_hand_example():
+    x = torch.tensor([1.0, -1.0]).view(2, 1, 1, 1)
+    eps = torch.tensor([0.5, 2.0]).view(2, 1, 1, 1)
+    sigma = torch.tensor([0.6, 0.6])  # gamma = 1 - 0.36 = 0.64, sqrt(gamma) = 0.8
+    scaled = add_noise(x, sigma, eps, 'scaled').flatten()
+    assert scaled.tolist() == pytest.approx([0.8 + 0.3, -0.8 + 1.2])
+    additive = add_noise(x, sigma, eps, 'additive').flatten()
+    assert additive.tolist() == pytest.approx([1.0 + 0.3, -1.0 + 1.2])
+
+
+def test_scaled_noise_gives_the_stated_variance():
+    g = torch.Generator().manual_seed(0)
+    # a constant image: the noisy image's variance is sigma^2 = 1 - gamma
+    noisy, eps, levels = noisy_batch(torch.full((4, 3, 64, 64), 0.7), 0.22, 'scaled', g)
+    assert levels.tolist() == pytest.approx([0.22] * 4)
+    assert noisy.var().item() == pytest.approx(0.22 ** 2, rel=0.03)
+    assert noisy.mean().item() == pytest.approx(math.sqrt(1 - 0.22 ** 2) * 0.7, abs=2e-3)
+    # unit-variance data keeps unit variance; additive noise adds sigma^2
+    x = torch.randn(4, 3, 64, 64, generator=g)
+    scaled, _, _ = noisy_batch(x, 0.5, 'scaled', g)
+    additive, _, _ = noisy_batch(x, 0.5, 'additive', g)
+    assert x.var().item() == pytest.approx(1.0, rel=0.03)
+    assert scaled.var().item() == pytest.approx(1.0, rel=0.03)
+    assert additive.var().item() == pytest.approx(1.25, rel=0.03)
+
+
+def test_variable_noise_draws_a_level_per_image_in_the_range():
+    levels = draw_noise_levels(1000, (0.1, 0.3), torch.Generator().manual_seed(0))
+    assert levels.min() >= 0.1 and levels.max() <= 0.3
+    assert levels.mean().item() == pytest.approx(0.2, abs=0.01)
+    assert levels.std().item() == pytest.approx(0.2 / math.sqrt(12), rel=0.1)  # uniform
+
+
+@pytest.mark.parametrize('sigma,form,message', [
+    (1.2, 'scaled', r'\(0, 1\]'), (0.0, 'additive', r'\(0, inf\)'), ((0.3, 0.1), 'scaled', 'low'),
+    (0.2, 'gaussian', 'form')])
+def test_bad_noise_settings_are_refused(sigma, form, message):
+    with pytest.raises(ValueError, match=message):
+        check_noise(sigma, form)
+    with pytest.raises(ValueError, match=message):
+        MODELS.build(tiny_ddep_cfg(noise_sigma=sigma, noise_form=form))
+
+
+# ---- loss --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize('form', ['scaled', 'additive'])
+def test_a_perfect_noise_predictor_has_zero_loss(form):
+    model = MODELS.build(tiny_ddep_cfg(noise_sigma=0.3, noise_form=form))
+    x = torch.randn(2, 3, 16, 16, generator=torch.Generator().manual_seed(1))
+    keep = math.sqrt(1 - 0.09) if form == 'scaled' else 1.0
+    # knows the clean image, so recovers eps from the noisy one exactly
+    model.denoise = lambda noisy: (noisy - keep * x) / 0.3
+    assert model.loss(x)['loss_denoise'].item() == pytest.approx(0.0, abs=1e-10)
+
+    torch.manual_seed(5)
+    _, eps, _ = noisy_batch(x, 0.3, form)
+    torch.manual_seed(5)
+    model.denoise = torch.zeros_like
+    assert model.loss(x)['loss_denoise'].item() == pytest.approx(eps.pow(2).mean().item())
+
+
+def test_clean_image_target_option():
+    model = MODELS.build(tiny_ddep_cfg(target='image'))
+    x = torch.randn(2, 3, 16, 16)
+    model.denoise = lambda noisy: x
+    assert model.loss(x)['loss_denoise'].item() == 0.0
+    model.denoise = lambda noisy: (noisy - math.sqrt(1 - 0.22 ** 2) * x) / 0.22  # the noise
+    assert model.loss(x)['loss_denoise'].item() > 0.5
+
+
+# ---- DDeP vs DeP -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize('freeze', [True, False])
+def test_ddep_freezes_the_encoder_and_dep_trains_it(freeze):
+    torch.manual_seed(0)
+    model = MODELS.build(tiny_ddep_cfg(freeze_encoder=freeze))
+    model.train()
+    assert model.backbone.training is not freeze and model.neck.training
+    encoder = {k: v.clone() for k, v in model.backbone.state_dict().items()}
+    decoder = {k: v.clone() for k, v in model.neck.state_dict().items()}
+    wrapper = build_optim_wrapper(model, dict(optimizer=dict(type='Adam', lr=1e-2)))
+    data = dict(inputs=[torch.randint(0, 255, (3, 16, 16), dtype=torch.uint8)] * 2)
+    log = model.train_step(data, wrapper)
+    assert torch.isfinite(log['loss'])
+    changed = [k for k, v in model.backbone.state_dict().items() if not torch.equal(v, encoder[k])]
+    assert (changed == []) is freeze, changed
+    if not freeze:
+        assert 'blocks.0.attn.qkv.weight' in changed
+    assert not torch.equal(model.neck.state_dict()['bottleneck.0.weight'],
+                           decoder['bottleneck.0.weight'])
+
+
+# ---- U-Net decoder -----------------------------------------------------------------------------
+
+def test_unet_decoder_on_hybrid_features():
+    # TransUNet's layout: ResNet features at strides 2, 4, 8 and the ViT at 16
+    decoder = UNetDecoder([8, 16, 24, 32], [2, 4, 8, 16], widths=(40, 20, 10, 6, 4))
+    feats = [torch.randn(2, c, 64 // s, 64 // s) for c, s in zip([8, 16, 24, 32], [2, 4, 8, 16])]
+    assert decoder(feats).shape == (2, 4, 64, 64)
+    assert decoder.skip_of_stage == {1: 2, 2: 1, 3: 0} and len(decoder.skip_adapters) == 0
+    # stage 1 joins the stride-8 feature (24 channels) to the 40-channel bottleneck
+    assert decoder.stages[0][0][0].in_channels == 40 + 24
+    assert decoder.stages[3][0][0].in_channels == 6  # the last stage has no skip
+
+
+def test_unet_decoder_widths_and_plain_vit_skips():
+    paper = UNetDecoder([768] * 4, [16] * 4, width_mult=2)
+    assert paper.widths == [2048, 1024, 512, 256, 128] and paper.out_stride == 1
+    # plain ViT: skips at the patch stride are upsampled to each stage (2x, 4x, 8x)
+    adapters = paper.skip_adapters
+    assert [sum(isinstance(m, torch.nn.ConvTranspose2d) for m in adapters[s].modules())
+            for s in ('1', '2', '3')] == [1, 2, 3]
+    short = UNetDecoder([32, 32], [4, 4], widths=(16, 8))  # ends at stride 2: resized to input
+    assert short.out_stride == 2
+    assert short([torch.randn(1, 32, 4, 4)] * 2).shape == (1, 8, 16, 16)
+    with pytest.raises(ValueError, match='allows 1 to 3'):
+        UNetDecoder([32], [4], widths=(16, 8, 4, 2))
+    with pytest.raises(ValueError, match='powers of two'):
+        UNetDecoder([32], [14])
+    with pytest.raises(ValueError, match='skip features'):
+        UNetDecoder([32] * 4, [4] * 4, widths=(16, 8))
+
+
+def test_ddep_on_a_timm_encoder_with_weights_from_a_local_file(tmp_path):
+    import timm
+    kwargs = dict(embed_dim=32, depth=2, num_heads=2)
+    source = timm.create_model('vit_tiny_patch16_224', pretrained=False, num_classes=0,
+                               img_size=32, patch_size=4, **kwargs)
+    torch.save(source.state_dict(), tmp_path / 'vit.pth')
+    cfg = tiny_ddep_cfg(backbone=dict(
+        type='TimmEncoder', model_name='vit_tiny_patch16_224', img_size=32, patch_size=4,
+        out_indices=(0, 1), checkpoint=str(tmp_path / 'vit.pth'), **kwargs))
+    cfg['neck']['widths'] = (16, 8, 4)
+    model = MODELS.build(cfg)
+    assert model.backbone.out_channels == [32, 32] and model.backbone.out_strides == [4, 4]
+    model.init_weights()
+    assert torch.equal(model.backbone.model.blocks[1].mlp.fc1.weight,
+                       source.blocks[1].mlp.fc1.weight)
+    loss = model.loss(torch.randn(2, 3, 32, 32))['loss_denoise']
+    assert torch.isfinite(loss)
+
+    missing = dict(cfg['backbone'], checkpoint=str(tmp_path / 'nothing.pth'))
+    with pytest.raises(FileNotFoundError, match='nothing.pth'):
+        MODELS.build(missing).init_weights()
+
+
+def test_timm_hybrid_encoder_taps_the_resnet_stages():
+    encoder = MODELS.build(dict(
+        type='TimmEncoder', model_name='vit_base_r50_s16_224', img_size=64, embed_dim=32,
+        depth=1, num_heads=2, out_indices=(-1, ),
+        tap_modules=('patch_embed.backbone.stem.norm', 'patch_embed.backbone.stages.0',
+                     'patch_embed.backbone.stages.1')))
+    assert encoder.out_channels == [64, 256, 512, 32]
+    assert encoder.out_strides == [2, 4, 8, 16]
+    with pytest.raises(KeyError, match='no module'):
+        MODELS.build(dict(type='TimmEncoder', model_name='resnet18', tap_modules=('stem.x', )))
+
+
+# ---- label-fraction splits ---------------------------------------------------------------------
+
+def test_label_splits_are_deterministic_nested_sized_and_disjoint_from_validation():
+    names = [f'ADE_train_{i:08d}' for i in range(1, 201)]
+    val = [f'ADE_val_{i:08d}' for i in range(1, 51)]
+    splits = {p: label_fraction_split(names + val[:5], p, seed=0, exclude=val)
+              for p in (1, 5, 10, 20, 100)}
+    assert {p: len(s) for p, s in splits.items()} == {1: 2, 5: 10, 10: 20, 20: 40, 100: 200}
+    assert splits[10] == label_fraction_split(names, 10, seed=0)
+    assert splits[10] != label_fraction_split(names, 10, seed=1)
+    assert set(splits[1]) <= set(splits[5]) <= set(splits[10]) <= set(splits[20])
+    assert all(not set(s) & set(val) for s in splits.values())
+    assert split_size(7, 1) == 1
+    with pytest.raises(ValueError, match=r'\(0, 100\]'):
+        split_size(10, 0)
+
+
+def test_split_file_is_read_by_mmseg_ade20k_dataset(tmp_path):
+    from mmseg.datasets import ADE20KDataset
+    for split, tag, count in (('training', 'train', 30), ('validation', 'val', 5)):
+        for folder in ('images', 'annotations'):
+            (tmp_path / folder / split).mkdir(parents=True)
+        for i in range(1, count + 1):
+            (tmp_path / 'images' / split / f'ADE_{tag}_{i:08d}.jpg').touch()
+    paths = write_label_splits(str(tmp_path), [10, 100], seed=0)
+    lines = open(paths[10]).read().split()
+    assert len(lines) == 3 and all(n.startswith('ADE_train_') for n in lines)
+    dataset = ADE20KDataset(data_root=str(tmp_path), ann_file='splits/train_10pct_seed0.txt',
+                            data_prefix=dict(img_path='images/training',
+                                             seg_map_path='annotations/training'),
+                            pipeline=[])
+    assert sorted(osp.basename(d['img_path'])[:-4] for d in dataset) == sorted(lines)
+
+
+# ---- the decoder in an mmseg segmentor ---------------------------------------------------------
+
+def test_ddep_decoder_loads_into_the_mmseg_decode_head(tmp_path):
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import MODELS as SEG_MODELS
+
+    torch.manual_seed(0)
+    ddep = MODELS.build(tiny_ddep_cfg())
+    ckpt = tmp_path / 'ddep.pth'
+    torch.save(dict(meta=dict(epoch=1), state_dict=ddep.state_dict()), ckpt)
+    head = dict(type='mimlab.UNetDecodeHead', in_channels=[32, 32], in_strides=[4, 4],
+                widths=(16, 8, 4), num_classes=5, decoder_checkpoint=str(ckpt))
+    seg_cfg = dict(
+        type='EncoderDecoder',
+        data_preprocessor=dict(type='SegDataPreProcessor', mean=[0.0] * 3, std=[1.0] * 3,
+                               size=(16, 16)),
+        backbone=dict(type='mimlab.VisionTransformer', arch=dict(embed_dim=32, depth=2,
+                                                                 num_heads=2),
+                      img_size=16, patch_size=4, out_indices=(0, 1),
+                      init_cfg=dict(type='Pretrained', checkpoint=str(ckpt),
+                                    prefix='backbone.')),
+        decode_head=head, test_cfg=dict(mode='whole'))
+    init_default_scope('mmseg')
+    try:
+        seg = SEG_MODELS.build(seg_cfg)
+        renamed = {('decode_head.decoder.' + k[len('neck.'):] if k.startswith('neck.') else k): v
+                   for k, v in ddep.state_dict().items() if not k.startswith('head.')}
+        missing, unexpected = seg.load_state_dict(renamed, strict=False)
+        assert sorted(missing) == ['decode_head.conv_seg.bias', 'decode_head.conv_seg.weight']
+        assert unexpected == []
+
+        seg = SEG_MODELS.build(seg_cfg)
+        seg.init_weights()
+        for k, v in ddep.neck.state_dict().items():
+            assert torch.equal(seg.decode_head.decoder.state_dict()[k], v), k
+        assert torch.equal(seg.backbone.blocks[1].mlp.fc1.weight,
+                           ddep.backbone.blocks[1].mlp.fc1.weight)
+        assert seg.decode_head.conv_seg.out_channels == 5
+
+        with pytest.raises(RuntimeError, match='do not fit'):
+            other_widths = dict(seg_cfg, decode_head=dict(head, widths=(16, 8, 6)))
+            SEG_MODELS.build(other_widths).init_weights()
+    finally:
+        init_default_scope('mimlab')
+
+
+def test_demo_segmentation_config_builds_and_trains_a_step():
+    from mmengine.registry import init_default_scope
+    from mmengine.structures import PixelData
+    from mmseg.registry import MODELS as SEG_MODELS
+    from mmseg.structures import SegDataSample
+
+    cfg = Config.fromfile(SEG_DEMO)
+    assert cfg.train_dataloader.dataset.ann_file == 'splits/train_10pct_seed0.txt'
+    assert cfg.model.decode_head.type == 'mimlab.UNetDecodeHead'
+    cfg.model.backbone.init_cfg = None
+    cfg.model.decode_head.decoder_checkpoint = None  # the random-decoder baseline
+    init_default_scope('mmseg')
+    try:
+        model = SEG_MODELS.build(cfg.model)
+        model.init_weights()
+        wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+        sample = SegDataSample(metainfo=dict(img_shape=(64, 64), pad_shape=(64, 64),
+                                             ori_shape=(64, 64)))
+        sample.gt_sem_seg = PixelData(data=torch.randint(0, 150, (1, 64, 64)))
+        frozen = model.backbone.blocks[5].mlp.fc1.weight.clone()
+        log = model.train_step(dict(inputs=[torch.randint(0, 255, (3, 64, 64),
+                                                          dtype=torch.uint8)] * 2,
+                                    data_samples=[sample, sample]), wrapper)
+        assert torch.isfinite(log['decode.loss_ce'])
+        assert torch.equal(model.backbone.blocks[5].mlp.fc1.weight, frozen)  # frozen_stages=6
+    finally:
+        init_default_scope('mimlab')
+
+
+def test_pretraining_does_not_import_mmseg():
+    code = ('import sys, torch; import mimlab; from mimlab.registry import MODELS; '
+            'sys.path.insert(0, "tests"); from test_ddep import tiny_ddep_cfg; '
+            'm = MODELS.build(tiny_ddep_cfg()); m.loss(torch.randn(1, 3, 16, 16)); '
+            'bad = [k for k in sys.modules if k.split(".")[0] in ("mmseg", "mmdet")] '
+            '+ [k for k in sys.modules if k.startswith("mmcv.ops")]; '
+            'assert not bad, bad')
+    subprocess.run([sys.executable, '-c', code], cwd=REPO, check=True, timeout=120)
+
+
+# ---- configs -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize('mult,lr,freeze,name', [
+    (1, 6e-5, True, 'ddep_r50-vit-base-p16-unet1x_8xb64-adam-coslr-100e_in1k.py'),
+    (2, 1e-4, True, 'ddep_r50-vit-base-p16-unet2x_8xb64-adam-coslr-100e_in1k.py'),
+    (3, 6e-5, True, 'ddep_r50-vit-base-p16-unet3x_8xb64-adam-coslr-100e_in1k.py'),
+    (1, 6e-5, False, 'dep_r50-vit-base-p16-unet1x_8xb64-adam-coslr-100e_in1k.py')])
+def test_paper_recipes(mult, lr, freeze, name):
+    cfg = Config.fromfile(osp.join(DDEP_CONFIGS, name))
+    assert cfg.optim_wrapper.optimizer.type == 'Adam'
+    assert cfg.optim_wrapper.optimizer.lr == lr
+    assert cfg.param_scheduler[0].type == 'CosineAnnealingLR'
+    assert cfg.train_cfg.max_epochs == 100 and cfg.train_dataloader.batch_size * 8 == 512
+    assert cfg.train_pipeline[1].size == 224
+    assert cfg.model.noise_sigma == 0.22 and cfg.model.target == 'noise'
+    with torch.device('meta'):
+        model = MODELS.build(dict(cfg.model, data_preprocessor=cfg.data_preprocessor))
+    assert model.freeze_encoder is freeze
+    assert model.neck.widths == [w * mult for w in (1024, 512, 256, 128, 64)]
+    assert model.backbone.out_channels == [64, 256, 512, 768]
+    assert model.backbone.out_strides == [2, 4, 8, 16]
+    assert model.head.pred.out_channels == 3
+
+
+@pytest.mark.parametrize('name,crop,classes', [
+    ('unet-ddep_r50-vit-base-p16-1x_8xb2-adam-coslr-160k_ade20k-512x512.py', (512, 512), 150),
+    ('unet-ddep_r50-vit-base-p16-1x_8xb1-adam-coslr-80k_cityscapes-1024x1024.py', (1024, 1024),
+     19),
+    ('unet-ddep_r50-vit-base-p16-1x_8xb2-adam-coslr-80k_pascal-context-59-512x512.py',
+     (512, 512), 59)])
+def test_paper_segmentation_recipes(name, crop, classes):
+    from conftest import import_tool
+    cfg = Config.fromfile(osp.join(REPO, 'configs/benchmarks/mmseg', name))
+    head = cfg.model.decode_head
+    assert head.type == 'mimlab.UNetDecodeHead' and head.num_classes == classes
+    assert head.loss_decode.type == 'CrossEntropyLoss'
+    assert head.decoder_checkpoint == cfg.model.backbone.checkpoint  # one DDeP checkpoint
+    steps = {t.type: t for t in cfg.train_dataloader.dataset.pipeline}
+    assert steps['RandomCrop'].crop_size == crop and steps['RandomFlip'].prob == 0.5
+    assert 'PhotoMetricDistortion' not in steps
+    assert cfg.model.data_preprocessor.size == crop == cfg.model.backbone.img_size
+    assert cfg.optim_wrapper.optimizer.type == 'Adam'
+    assert [s.type for s in cfg.param_scheduler] == ['CosineAnnealingLR']
+    # multi-scale + flip evaluation: tools/test.py --tta swaps in mmseg's TTA model and pipeline
+    import_tool('test').use_tta(cfg, name)
+    assert cfg.model.type == 'SegTTAModel' and cfg.model.module.type == 'EncoderDecoder'
+    scales = [t.scale_factor for t in cfg.test_dataloader.dataset.pipeline[1].transforms[0]]
+    assert scales == [0.5, 0.75, 1.0, 1.25, 1.5, 1.75]

@@ -1,0 +1,226 @@
+"""The downstream ViT: position embeddings at any size, relative position bias, loading with a
+key diff, the algorithm-as-backbone error, exporting the encoder, the multi-scale necks."""
+import pytest
+import torch
+from conftest import tiny_mae_cfg
+
+from mimlab.apis import export_backbone
+from mimlab.models.backbones import VisionTransformer
+from mimlab.models.necks import MultiDepthFeaturePyramid, SimpleFeaturePyramid
+from mimlab.models.utils import sincos_pos_embed_2d
+from mimlab.models.utils.rel_pos import infer_grid, num_relative_positions
+from mimlab.models.utils.state_dict import group_keys, load_pretrained, load_with_report
+from mimlab.registry import MODELS
+
+TINY = dict(embed_dim=32, depth=2, num_heads=2)
+
+
+def vit(**kwargs) -> VisionTransformer:
+    kwargs.setdefault('arch', dict(TINY))
+    kwargs.setdefault('patch_size', 4)
+    return VisionTransformer(**kwargs)
+
+
+def randomised(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.randn(p.shape, generator=gen) * 0.5)
+    return model
+
+
+def test_pos_embed_load_is_exact_at_the_same_size():
+    src = randomised(vit(img_size=16, pos_embed_type='learned'))
+    dst = vit(img_size=16, pos_embed_type='learned')
+    diff = load_with_report(dst, src.state_dict())
+    assert diff.clean and len(diff.loaded) == len(src.state_dict())
+    assert torch.equal(dst.pos_embed, src.pos_embed)
+    assert dst.pos_embed_for(dst.grid_size) is dst.pos_embed
+
+
+def test_pos_embed_resizes_in_both_directions_with_rows_and_columns_kept_apart():
+    # rows carry the values, columns are constant: resizing must keep columns constant and
+    # must not swap height and width on a non-square grid
+    src = vit(img_size=(16, 32), pos_embed_type='learned')  # grid 4 x 8
+    rows = torch.linspace(-1, 1, 4).repeat_interleave(8)
+    with torch.no_grad():
+        src.pos_embed[0, 1:] = rows[:, None].expand(-1, 32)
+        src.pos_embed[0, 0] = 7.0
+    up = vit(img_size=(32, 64), pos_embed_type='learned')  # 8 x 16, e.g. 512 x 1024 px at p=64
+    load_with_report(up, src.state_dict())
+    grid = up.pos_embed[0, 1:].reshape(8, 16, 32)
+    assert up.pos_embed.shape == (1, 1 + 128, 32)
+    assert torch.equal(up.pos_embed[0, 0], torch.full((32,), 7.0))
+    assert torch.allclose(grid, grid[:, :1].expand_as(grid), atol=1e-6)
+    assert grid[-1, 0, 0] > grid[0, 0, 0]  # the ramp still runs down the rows
+
+    down = vit(img_size=(8, 16), pos_embed_type='learned')  # 2 x 4, read from the 8 x 16 one
+    load_with_report(down, up.state_dict())
+    small = down.pos_embed[0, 1:].reshape(2, 4, 32)
+    assert torch.allclose(small, small[:, :1].expand_as(small), atol=1e-6)
+    assert small[1, 0, 0] > small[0, 0, 0]
+
+
+def test_stored_grid_is_square_or_of_the_model_aspect_ratio():
+    assert infer_grid(196, (32, 64)) == (14, 14)
+    assert infer_grid(128, (32, 64)) == (8, 16)
+    assert infer_grid(num_relative_positions((8, 16)), (32, 64),
+                      lambda h, w: num_relative_positions((h, w))) == (8, 16)
+    with pytest.raises(ValueError, match='aspect ratio'):
+        infer_grid(7, (32, 64))
+
+
+def test_forward_on_a_non_square_input_of_another_size():
+    model = vit(img_size=16, out_indices=(0, 1), pos_embed_type='sincos').eval()
+    x = torch.randn(1, 3, 32, 64)  # grid 8 x 16, e.g. 512 x 1024 px at patch 64
+    outs = model(x)
+    assert [o.shape for o in outs] == [(1, 32, 8, 16)] * 2
+    assert torch.equal(model.pos_embed_for((8, 16)), sincos_pos_embed_2d(32, (8, 16), True))
+    learned = vit(img_size=16, pos_embed_type='learned', out_type='raw')
+    assert learned(x)[0].shape == (1, 1 + 128, 32)
+    with pytest.raises(ValueError, match='not divisible by patch_size=4'):
+        model(torch.randn(1, 3, 30, 64))
+    # the real case: a 224-px, 16-px-patch encoder on a 512 x 1024 crop (Cityscapes-like)
+    big = vit(img_size=224, patch_size=16, pos_embed_type='learned').eval()
+    with torch.no_grad():
+        assert big(torch.randn(1, 3, 512, 1024))[0].shape == (1, 32, 32, 64)
+
+
+def test_relative_position_bias_matches_timm_beit():
+    from timm.models.beit import Beit
+
+    from mimlab.apis.converters import cae_to_mimlab
+    beit = randomised(Beit(img_size=16, patch_size=4, embed_dim=32, depth=2, num_heads=2,
+                           num_classes=0, global_pool='token', use_abs_pos_emb=True,
+                           use_rel_pos_bias=True, init_values=0.1)).eval()
+    ours = vit(img_size=16, pos_embed_type='learned', out_type='raw', use_rel_pos_bias=True,
+               layer_scale_init_value=0.1).eval()
+    weights, dropped = cae_to_mimlab(beit.state_dict())
+    assert set(weights) == set(ours.state_dict())
+    ours.load_state_dict(weights, strict=True)
+    x = torch.randn(2, 3, 16, 16)
+    with torch.no_grad():
+        assert torch.allclose(ours(x)[0], beit.forward_features(x), atol=1e-5)
+        # another input size: the tables are resized, the output keeps its shape
+        assert ours(torch.randn(1, 3, 24, 32))[0].shape == (1, 1 + 6 * 8, 32)
+    with pytest.raises(ValueError, match='masked'):
+        ours.run_blocks(torch.randn(1, 5, 32))
+    ours.with_cp = True  # activation checkpointing passes the bias on
+    ours.train()
+    assert torch.allclose(ours(x)[0], beit.forward_features(x), atol=1e-5)
+
+
+def test_layer_decay_groups_relative_position_tables_with_their_block():
+    model = vit(img_size=16, use_rel_pos_bias=True)
+    assert model.get_layer_depth('blocks.1.attn.relative_position_bias_table') == (2, 4)
+
+
+def tiny_checkpoint(tmp_path, **backbone):
+    cfg = tiny_mae_cfg()
+    cfg['backbone'].update(backbone)
+    model = randomised(MODELS.build(cfg))
+    path = tmp_path / 'epoch_1.pth'
+    torch.save(dict(meta=dict(epoch=1), state_dict=model.state_dict()), path)
+    return model, str(path)
+
+
+def test_pretrained_init_loads_and_reports(tmp_path, monkeypatch):
+    import logging
+
+    from mimlab.models.backbones import vision_transformer
+    logged = []
+    monkeypatch.setattr(vision_transformer, 'print_log',
+                        lambda msg, logger=None, level=logging.INFO: logged.append((level, msg)))
+    pretrain, ckpt = tiny_checkpoint(tmp_path)
+    model = vit(img_size=32, init_cfg=dict(type='Pretrained', checkpoint=ckpt,
+                                           prefix='backbone.'))
+    model.init_weights()
+    assert torch.equal(model.blocks[1].mlp.fc2.weight, pretrain.backbone.blocks[1].mlp.fc2.weight)
+    assert model.pos_embed.shape == (1, 1 + 64, 32)  # resampled from the 16-px checkpoint
+    n = len(model.state_dict())  # 4 embedding tensors, 12 per block, 2 of the final norm
+    assert n == 30
+    [(level, message)] = logged
+    assert level == logging.INFO
+    assert f'loaded {n} tensors, 0 missing, 0 unexpected, 0 shape-mismatched' in message
+
+
+def test_partial_load_reports_grouped_keys(tmp_path):
+    _, ckpt = tiny_checkpoint(tmp_path)
+    # deeper, with layer scale and a wider MLP than the checkpoint
+    model = VisionTransformer(arch=dict(embed_dim=32, depth=3, num_heads=2), img_size=16,
+                              patch_size=4, mlp_ratio=2.0, layer_scale_init_value=0.1)
+    diff = load_pretrained(model, ckpt, prefix='backbone.')
+    assert sorted(k for k, _, _ in diff.mismatched) == [
+        f'blocks.{i}.mlp.{n}' for i in (0, 1) for n in ('fc1.bias', 'fc1.weight', 'fc2.weight')]
+    assert ('blocks.0.mlp.fc1.weight', (128, 32), (64, 32)) in diff.mismatched
+    assert 'blocks.2.attn.qkv.weight' in diff.missing and 'blocks.0.ls1.gamma' in diff.missing
+    assert diff.unexpected == []
+    report = diff.report('ckpt')
+    assert 'blocks.2.* (14 keys)' in report  # the block the checkpoint lacks, as one line
+    assert 'blocks.{0..1}.ls1.gamma (2 keys)' in report
+    assert 'blocks.{0..1}.mlp.fc1.weight (2 keys): [128, 32] in the ckpt, [64, 32] in the model' \
+        in report
+    assert group_keys(['a.1.b', 'a.3.b', 'c']) == ['a.{1,3}.b (2 keys)', 'c']
+    decoder = [f'decoder_blocks.{i}.{n}' for i in range(8) for n in 'abcd']
+    assert group_keys(decoder + ['mask_token']) == ['decoder_blocks.{0..7}.* (32 keys)',
+                                                    'mask_token']
+
+
+def test_load_that_matches_nothing_says_why(tmp_path):
+    _, ckpt = tiny_checkpoint(tmp_path)
+    with pytest.raises(ValueError, match=r"prefix 'backbone\.'"):
+        load_pretrained(vit(img_size=16), ckpt)
+    with pytest.raises(ValueError, match=r"prefix='encoder\.': no key .* starts with it"):
+        load_pretrained(vit(img_size=16), ckpt, prefix='encoder.')
+    mmpretrain_like = {'backbone.layers.0.ln1.weight': torch.ones(32)}
+    with pytest.raises(ValueError, match='mmpretrain_to_mimlab'):
+        load_with_report(vit(img_size=16), {k[9:]: v for k, v in mmpretrain_like.items()})
+
+
+def test_algorithm_as_backbone_is_refused_with_a_way_out():
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import MODELS as SEG_MODELS
+    init_default_scope('mmseg')
+    backbone = tiny_mae_cfg()
+    backbone['type'] = 'mimlab.MAE'
+    cfg = dict(type='EncoderDecoder', backbone=backbone,
+               decode_head=dict(type='FCNHead', in_channels=32, channels=8, num_classes=3))
+    with pytest.raises(TypeError, match=r"whole pretraining algorithm.*VisionTransformer.*"
+                                        r"export_backbone"):
+        SEG_MODELS.build(cfg)
+    init_default_scope('mimlab')
+    assert MODELS.build(tiny_mae_cfg()).backbone.depth == 2  # built on its own: fine
+
+
+def test_export_backbone_to_timm_and_back(tmp_path):
+    import timm
+    pretrain, ckpt = tiny_checkpoint(tmp_path)
+    exported = export_backbone(ckpt, str(tmp_path / 'timm.pth'), layout='timm')
+    ref = timm.models.vision_transformer.VisionTransformer(
+        img_size=16, patch_size=4, embed_dim=32, depth=2, num_heads=2, num_classes=0,
+        global_pool='token').eval()
+    ref.load_state_dict(torch.load(tmp_path / 'timm.pth'), strict=True)
+    x = torch.randn(2, 3, 16, 16)
+    ours = vit(img_size=16, out_type='raw').eval()
+    load_pretrained(ours, ckpt, prefix='backbone.')
+    with torch.no_grad():
+        assert torch.allclose(ref.forward_features(x), ours(x)[0], atol=1e-5)
+    assert exported.keys() == ours.state_dict().keys()
+
+    export_backbone(ckpt, str(tmp_path / 'enc.pth'), layout='mimlab')
+    again = vit(img_size=16, init_cfg=dict(type='Pretrained', checkpoint=str(tmp_path / 'enc.pth')))
+    again.init_weights()
+    assert torch.equal(again.patch_embed.proj.weight, pretrain.backbone.patch_embed.proj.weight)
+
+
+def test_necks_give_strides_4_to_32_for_dense_heads():
+    maps = [torch.randn(2, 32, 4, 6) for _ in range(4)]  # a 64 x 96 input at patch 16
+    multi = MultiDepthFeaturePyramid(in_channels=32, norm_cfg=dict(type='BN'))
+    assert [tuple(o.shape) for o in multi(maps)] == [
+        (2, 32, 16, 24), (2, 32, 8, 12), (2, 32, 4, 6), (2, 32, 2, 3)]
+    assert torch.equal(multi(maps)[2], maps[2])  # the identity level
+    with pytest.raises(ValueError, match='out_indices'):
+        multi(maps[:3])
+    simple = SimpleFeaturePyramid(in_channels=32, out_channels=16, num_outs=5)
+    assert [tuple(o.shape) for o in simple(maps)] == [
+        (2, 16, 16, 24), (2, 16, 8, 12), (2, 16, 4, 6), (2, 16, 2, 3), (2, 16, 1, 2)]

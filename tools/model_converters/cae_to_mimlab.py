@@ -1,0 +1,14 @@
+"""Official CAE (lxtGH/CAE, PaddlePaddle/VIMER) weights -> a mimlab checkpoint (the encoder).
+
+    python tools/model_converters/cae_to_mimlab.py IN.pth OUT.pth
+
+See convert.py (this is it with the source fixed).
+"""
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from convert import main  # noqa: E402
+
+if __name__ == '__main__':
+    main(source='cae')

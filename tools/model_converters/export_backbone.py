@@ -1,0 +1,34 @@
+"""Write the encoder of a mimlab checkpoint on its own, by default in timm's keys.
+
+    python tools/model_converters/export_backbone.py CKPT OUT [--layout timm|mimlab|mmpretrain|cae]
+
+timm: ``timm.create_model('vit_base_patch16_224', num_classes=0).load_state_dict(torch.load(OUT))``;
+mimlab: ``init_cfg=dict(type='Pretrained', checkpoint=OUT)`` (no prefix).
+"""
+import argparse
+import os.path as osp
+
+from mimlab.apis import export_backbone
+from mimlab.apis.export import LAYOUTS
+from mimlab.engine.errors import one_line_errors
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('checkpoint', help='a mimlab checkpoint (pretraining or fine-tuning)')
+    parser.add_argument('out', help='where to write the encoder')
+    parser.add_argument('--layout', choices=LAYOUTS, default='timm')
+    parser.add_argument('--prefix', default='backbone.', help="the encoder's key prefix")
+    args = parser.parse_args(argv)
+    if not osp.isfile(args.checkpoint):
+        raise SystemExit(f'checkpoint {args.checkpoint} does not exist')
+    with one_line_errors():
+        try:
+            exported = export_backbone(args.checkpoint, args.out, args.layout, args.prefix)
+        except (KeyError, ValueError) as err:  # not a mimlab checkpoint, or no such layout
+            raise SystemExit(str(err).strip('"')) from err
+    print(f'{args.out}: {len(exported)} encoder tensors in the {args.layout} layout')
+
+
+if __name__ == '__main__':
+    main()
