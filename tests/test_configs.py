@@ -19,7 +19,8 @@ def _build_meta(cfg):
 
 def test_every_pretraining_config_parses_and_builds_on_meta():
     names = [osp.relpath(p, osp.join(REPO, 'configs')) for p in PRETRAIN_CONFIGS]
-    assert sum(n.startswith('mae/') for n in names) == 14  # 10 recipes + 4 performance variants
+    # 10 recipes + 4 performance variants + the dVAE-token demo
+    assert sum(n.startswith('mae/') for n in names) == 15
     assert sum(n.startswith('mff/') for n in names) == 10  # 9 pretraining + 1 supervised
     assert sum(n.startswith('pixmim/') for n in names) == 4
     for path in PRETRAIN_CONFIGS:
@@ -30,7 +31,12 @@ def test_every_pretraining_config_parses_and_builds_on_meta():
             continue
         if cfg.model.type != 'MAE':  # checked by their own tests (tests/test_cae.py)
             continue
-        assert model.neck.decoder_pred.out_features == model.backbone.spec.patch_dim, path
+        # the decoder predicts pixels, or for the token target features for the head's fc
+        out_dim = model.neck.decoder_pred.out_features
+        if model.head.takes_masked_features:
+            assert out_dim == model.backbone.embed_dim == model.head.fc.in_features, path
+        else:
+            assert out_dim == model.backbone.spec.patch_dim, path
         if '/mff/' in path:
             assert model.fusion_neck.layers[-1] < model.backbone.depth - 1, path
 

@@ -66,16 +66,26 @@ class BaseAlgorithm(BaseModel):
         spec = dict(encoder_spec=self.backbone.spec) if needs_spec else {}
         self.fusion_neck = (MODELS.build(fusion_neck, default_args=spec)
                             if fusion_neck is not None else None)
-        self.neck = MODELS.build(neck, default_args=spec) if neck is not None else None
+        self.neck = (MODELS.build(neck, default_args=dict(spec, **self.neck_args(head)))
+                     if neck is not None else None)
         self.head = None
         if head is not None:
             head_args = dict(spec)
-            head_type = head['type']
-            head_cls = head_type if isinstance(head_type, type) else MODELS.get(head_type)
+            head_cls = self.head_class(head)
             if getattr(head_cls, 'uses_pixel_normalization', False):
                 head_args.update(pixel_mean=self._preprocessor_stat('mean'),
                                  pixel_std=self._preprocessor_stat('std'))
             self.head = MODELS.build(head, default_args=head_args)
+
+    @staticmethod
+    def head_class(head: dict) -> type:
+        """The class a head config builds."""
+        head_type = head['type']
+        return head_type if isinstance(head_type, type) else MODELS.get(head_type)
+
+    def neck_args(self, head: Optional[dict]) -> dict:
+        """Further build arguments of the neck, taken from the head's config (none here)."""
+        return {}
 
     def _preprocessor_stat(self, name: str) -> torch.Tensor:
         pre = self.data_preprocessor

@@ -2,8 +2,10 @@
 
 Both take the decoder's features of the masked patches, (B, L_mask, D), in the order of
 ``ids_masked`` (B, L_mask): ``patch_losses`` gives the (B, L_mask) loss of each patch, ``loss``
-its mean as ``dict(loss_target=...)``.
+its mean as ``dict(loss_target=...)``. MAE takes them too (``takes_masked_features``): its decoder
+then outputs features of the encoder's width (``prediction_dim``) for the head's own fc.
 """
+import os.path as osp
 from typing import Dict, Optional
 
 import torch
@@ -12,7 +14,7 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 
 from mimlab.registry import MODELS
-from ..utils import EncoderSpec
+from ..utils import EncoderSpec, patchify
 from .pixel_head import PixelReconstructionHead
 
 
@@ -39,6 +41,12 @@ class DVAETokenHead(BaseModule):
             algorithm), to map inputs back to [0, 1] pixels.
     """
     uses_pixel_normalization = True
+    takes_masked_features = True
+
+    @classmethod
+    def prediction_dim(cls, encoder_spec: EncoderSpec) -> int:
+        """The width of the features this head takes (its fc's input): the encoder's."""
+        return encoder_spec.embed_dim
 
     def __init__(self, encoder_spec: EncoderSpec, tokenizer: dict,
                  view_size: Optional[int] = None, pixel_mean: Optional[torch.Tensor] = None,
@@ -47,6 +55,7 @@ class DVAETokenHead(BaseModule):
         self.tokenizer = MODELS.build(tokenizer)
         self.tokenizer.requires_grad_(False)
         self.grid_size = encoder_spec.grid_size
+        self.patch_size = encoder_spec.patch_size
         self.view_size = view_size
         self.fc = nn.Linear(encoder_spec.embed_dim, self.tokenizer.vocab_size)
         nn.init.trunc_normal_(self.fc.weight, std=0.02)
@@ -56,6 +65,15 @@ class DVAETokenHead(BaseModule):
         std = torch.ones(channels) if pixel_std is None else torch.as_tensor(pixel_std)
         self.register_buffer('pixel_mean', mean.float().view(1, -1, 1, 1), persistent=False)
         self.register_buffer('pixel_std', std.float().view(1, -1, 1, 1), persistent=False)
+
+    def init_weights(self) -> None:
+        init = self.tokenizer.init_cfg
+        path = init.get('checkpoint') if isinstance(init, dict) else None
+        if isinstance(path, str) and '://' not in path and not osp.isfile(path):
+            raise FileNotFoundError(
+                f'model.head.tokenizer.init_cfg.checkpoint={path!r} does not exist: train the '
+                'tokenizer first (the demo dVAE: docs/cae.md) or point the key at its checkpoint')
+        super().init_weights()
 
     def train(self, mode: bool = True) -> 'DVAETokenHead':
         super().train(mode)
@@ -85,6 +103,22 @@ class DVAETokenHead(BaseModule):
         """(B, N, D) -> (B, N, vocab) logits."""
         return self.fc(features)
 
+    @torch.no_grad()
+    def to_pixels(self, features: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
+        """(B, L, D) features of every patch -> (B, L, p*p*C) patches in the images' normalised
+        space: each patch's most likely token, decoded by the tokenizer (for pictures)."""
+        if not hasattr(self.tokenizer, 'decode'):
+            raise TypeError(f'{type(self.tokenizer).__name__} has no decode(): pictures of a '
+                            'token-target reconstruction need a tokenizer that decodes ids '
+                            '(DiscreteVAE), or a pixel head')
+        ids = self.predict(features).argmax(dim=-1).view(-1, *self.grid_size)
+        pixels = self.tokenizer.decode(ids).float()
+        if pixels.shape[-2:] != images.shape[-2:]:
+            pixels = F.interpolate(pixels, size=images.shape[-2:], mode='bicubic',
+                                   align_corners=False).clamp(0.0, 1.0)
+        normalised = (pixels * 255.0 - self.pixel_mean) / self.pixel_std
+        return patchify(normalised.to(images.dtype), self.patch_size)
+
     def patch_losses(self, features: torch.Tensor, images: torch.Tensor,
                      ids_masked: torch.Tensor) -> torch.Tensor:
         """(B, L_mask) cross-entropy of each masked patch's logits against its token id."""
@@ -105,6 +139,12 @@ class CAEPixelHead(PixelReconstructionHead):
 
     Args: as :class:`PixelReconstructionHead` (``norm_pix``, ``eps``, ``low_pass_radius``).
     """
+    takes_masked_features = True
+
+    @classmethod
+    def prediction_dim(cls, encoder_spec: EncoderSpec) -> int:
+        """The width of the features this head takes (its fc's input): the encoder's."""
+        return encoder_spec.embed_dim
 
     def __init__(self, encoder_spec: EncoderSpec, **kwargs) -> None:
         super().__init__(encoder_spec, **kwargs)

@@ -28,6 +28,14 @@ class PixelReconstructionHead(BaseModule):
             own), so the decoder keeps its p*p*C outputs. The basis is kept in the checkpoint.
     """
     uses_pixel_normalization = True
+    # MAE gives its loss all patches' predictions and the mask (the CAE heads take the masked
+    # patches' features only)
+    takes_masked_features = False
+
+    @classmethod
+    def prediction_dim(cls, encoder_spec: EncoderSpec) -> int:
+        """The width of each patch's prediction this head takes (MAE's decoder outputs it)."""
+        return encoder_spec.patch_dim
 
     def __init__(self, encoder_spec: EncoderSpec, norm_pix: bool = True, eps: float = 1e-6,
                  low_pass_radius: Optional[float] = None,

@@ -1,4 +1,6 @@
 """MAE's lightweight decoder: visible tokens + mask tokens, un-shuffled, -> per-patch pixels."""
+from typing import Optional
+
 import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
@@ -22,10 +24,13 @@ class MAEPretrainDecoder(BaseModule):
         depth: decoder blocks (paper: 8).
         num_heads: decoder heads (paper: 16).
         mlp_ratio: MLP hidden width / embed_dim.
+        out_dim: width of each patch's prediction; None: the encoder's p*p*C pixels. MAE sets it
+            from its head (``head.prediction_dim``), e.g. features for a token head's own fc.
     """
 
     def __init__(self, encoder_spec: EncoderSpec, embed_dim: int = 512, depth: int = 8,
-                 num_heads: int = 16, mlp_ratio: float = 4.0, init_cfg=None) -> None:
+                 num_heads: int = 16, mlp_ratio: float = 4.0,
+                 out_dim: Optional[int] = None, init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
         if embed_dim % num_heads:
             raise ValueError(f'neck embed_dim={embed_dim} is not divisible by '
@@ -42,7 +47,7 @@ class MAEPretrainDecoder(BaseModule):
                   norm_layer=LayerNorm6) for _ in range(depth)
         ])
         self.decoder_norm = LayerNorm6(embed_dim)
-        self.decoder_pred = nn.Linear(embed_dim, encoder_spec.patch_dim)
+        self.decoder_pred = nn.Linear(embed_dim, out_dim or encoder_spec.patch_dim)
         nn.init.normal_(self.mask_token, std=0.02)
         for m in self.modules():
             if isinstance(m, nn.Linear):
@@ -57,7 +62,8 @@ class MAEPretrainDecoder(BaseModule):
             ids_restore: (B, L) from the mask.
 
         Returns:
-            (B, L, p*p*C) predicted patches, in patch order (prefix tokens dropped).
+            (B, L, out_dim) predictions (p*p*C pixels by default), in patch order (prefix
+            tokens dropped).
         """
         num_patches = ids_restore.shape[1]
         if num_patches != self.decoder_pos_embed.shape[1] - self.num_prefix_tokens:
