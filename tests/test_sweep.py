@@ -225,3 +225,16 @@ def test_checkpoint_key_puts_the_checkpoint_where_the_eval_config_says(tmp_path,
     args.checkpoint_key = 'model.decode_head.no_such_key'
     with pytest.raises(SystemExit, match='no_such_key'):
         sweep.evaluate_by_training(str(tmp_path), 'miou', 'x.pth', 'c', args, settings)
+
+
+def test_runs_in_one_process_write_their_own_scalars(tmp_path):
+    """mmseg's and mmdet's runtimes name their visualizer 'visualizer': without care the second
+    run in a process reuses the first's instance and logs into the first run's directory."""
+    from conftest import tiny_run_cfg
+    cfg = tiny_run_cfg(tmp_path / 'unused', max_epochs=2)
+    cfg.merge_from_dict({'custom_hooks': [], 'visualizer.name': 'visualizer'})
+    for run in ('first', 'second'):
+        sweep.run_training(cfg, str(tmp_path / run), run)
+    for run in ('first', 'second'):
+        rows = sweep.read_scalars(str(tmp_path / run))
+        assert len([r for r in rows if 'loss' in r]) == 8  # 2 x 64 images / batch 16

@@ -201,6 +201,11 @@ def run_training(cfg: Config, work_dir: str, label: str) -> str:
     cfg = Config(cfg.to_dict())  # a copy, without the file name (that is the dumped file)
     # mmengine names loggers after the experiment: unique per run in this process
     cfg.experiment_name = f'{label}_{os.getpid()}_{next(_RUNS)}'
+    # ... and so must the visualizer be: a fixed name (mmseg's and mmdet's runtimes say
+    # name='visualizer') returns the previous run's instance, which writes this run's scalars
+    # into the previous run's directory. Without a name mmengine uses the experiment name.
+    if isinstance(cfg.get('visualizer'), dict):
+        cfg.visualizer.pop('name', None)
     config_file = f'{work_dir}.py'
     cfg.dump(config_file)
     train_tool.main([config_file, '--work-dir', work_dir, '--resume'])
