@@ -177,7 +177,8 @@ def test_documented_studies_plan_and_build(tmp_path):
 
     from mimlab.registry import MODELS
     text = open(os.path.join(os.path.dirname(DEMO_CONFIG), '../../docs/studies.md')).read()
-    variables = dict(re.findall(r'^(C|P)="?([^"\n]*)"?$', text, re.M))
+    text = text.replace('\\\n', ' ')  # continued lines
+    variables = dict(re.findall(r'^(C|P|F)="?([^"\n]*)"?$', text, re.M))
     commands = re.findall(r'^python tools/sweep.py \$C .*$', text, re.M)
     assert len(commands) >= 7
     swept = set()
