@@ -1,4 +1,6 @@
 """Pictures of reconstructions: masked | reconstruction | reconstruction + visible | original."""
+import os
+import os.path as osp
 from typing import Optional, Sequence
 
 import matplotlib
@@ -55,5 +57,6 @@ def figure_to_array(fig) -> np.ndarray:
 
 
 def save_picture(picture: np.ndarray, path: str) -> None:
-    """Write an RGB uint8 picture as PNG."""
+    """Write an RGB uint8 picture as PNG, creating its folder if needed."""
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
     Image.fromarray(picture).save(path)

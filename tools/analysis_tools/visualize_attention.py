@@ -8,8 +8,6 @@ Images are read with the config's ``test_pipeline``; every patch is encoded (no 
 weights are computed explicitly from the block's input (training keeps its fused attention).
 """
 import argparse
-import os
-import os.path as osp
 
 import torch.nn.functional as F
 from mmengine.config import DictAction
@@ -57,7 +55,6 @@ def main(argv=None) -> str:
     columns = [('image', images)] + [(f'block {block} head {h}', maps[:, h].numpy())
                                      for h in range(maps.shape[1])]
     picture = draw_columns(columns, row_labels=titles, cmap='inferno', overlay=images)
-    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     save_picture(picture, args.out)
     print(f'cls attention of block {block} ({maps.shape[1]} heads, {len(samples)} images) '
           f'written to {args.out}')

@@ -79,7 +79,6 @@ def main(argv=None) -> str:
     rec = reconstruct(model, inputs, seed=args.seed)
     pre = model.data_preprocessor
     picture = draw_reconstructions(rec, pre.mean, pre.std, titles=titles)
-    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     save_picture(picture, args.out)
     print(f'reconstruction of {len(samples)} images (mean loss on removed patches '
           f'{float(rec.loss.mean()):.4f}) written to {args.out}')

@@ -1,5 +1,4 @@
 """Pictures of held-out reconstructions during training."""
-import os
 import os.path as osp
 from typing import Optional
 
@@ -77,7 +76,6 @@ class ReconstructionHook(Hook):
         preprocessor = model.data_preprocessor
         picture = draw_reconstructions(rec, preprocessor.mean, preprocessor.std)
         out_dir = osp.join(runner.work_dir, 'vis')
-        os.makedirs(out_dir, exist_ok=True)
         path = osp.join(out_dir, f'reconstruction_iter_{step}.png')
         save_picture(picture, path)
         save_picture(picture, osp.join(out_dir, 'reconstruction_latest.png'))
