@@ -276,13 +276,13 @@ def test_pack_keeps_uint8_and_the_preprocessor_normalises_a_stacked_batch():
 def test_train_py_amp_bf16_selects_the_autocast_wrapper(tmp_path):
     from conftest import DEMO_CONFIG, import_tool
     from mmengine.config import Config
+    from mimlab.apis.train import training_config
+    from mimlab.engine.errors import ConfigError
     train = import_tool('train')
-    cfg = train.merge_args(Config.fromfile(DEMO_CONFIG), train.parse_args(
-        [DEMO_CONFIG, '--amp', 'bf16', '--work-dir', str(tmp_path)]))
+    cfg = training_config(Config.fromfile(DEMO_CONFIG), amp='bf16', work_dir=str(tmp_path))
     assert (cfg.optim_wrapper.type, cfg.optim_wrapper.dtype) == ('AutocastOptimWrapper',
                                                                  'bfloat16')
     assert train.parse_args([DEMO_CONFIG, '--amp']).amp == 'fp16'  # the old flag still works
     if not torch.cuda.is_available():
-        with pytest.raises(SystemExit, match='--amp needs a CUDA GPU'):
-            train.merge_args(Config.fromfile(DEMO_CONFIG), train.parse_args(
-                [DEMO_CONFIG, '--amp', '--work-dir', str(tmp_path)]))
+        with pytest.raises(ConfigError, match='--amp needs a CUDA GPU'):
+            training_config(Config.fromfile(DEMO_CONFIG), amp='fp16', work_dir=str(tmp_path))

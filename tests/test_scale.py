@@ -124,12 +124,12 @@ def test_gradient_accumulation_equals_the_larger_batch(tmp_path):
 
 
 def test_auto_scale_lr_follows_the_paper_rule_with_accumulation(tmp_path):
-    train = import_tool('train')
-    args = train.parse_args([DEMO_CONFIG, '--auto-scale-lr', '--work-dir', str(tmp_path),
-                             '--cfg-options', *TINY_RUN_OPTIONS,
-                             'optim_wrapper.accumulative_counts=4'])
     from mmengine.config import Config
-    cfg = train.merge_args(Config.fromfile(DEMO_CONFIG), args)
+
+    from mimlab.apis.train import training_config
+    cfg = training_config(Config.fromfile(DEMO_CONFIG), auto_scale_lr=True,
+                          work_dir=str(tmp_path),
+                          cfg_options=dict(TINY_RUN, **{'optim_wrapper.accumulative_counts': 4}))
     cfg.experiment_name = 'auto_scale_lr'
     runner = Runner.from_cfg(cfg)
     runner.optim_wrapper = runner.build_optim_wrapper(runner.optim_wrapper)

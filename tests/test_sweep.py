@@ -104,8 +104,8 @@ def test_sweep_runs_evaluates_skips_finished_cells_and_resumes_a_killed_one(tmp_
 
     # a finished sweep trains and evaluates nothing again
     calls = []
-    real_train = sweep.train_tool.main
-    monkeypatch.setattr(sweep.train_tool, 'main', lambda argv: calls.append(argv))
+    real_train = sweep.train
+    monkeypatch.setattr(sweep, 'train', lambda cfg: calls.append(cfg))
     monkeypatch.setattr(sweep, 'evaluate_features', lambda *a: calls.append(a))
     assert sweep.main(argv) == rows and calls == []
 
@@ -118,10 +118,9 @@ def test_sweep_runs_evaluates_skips_finished_cells_and_resumes_a_killed_one(tmp_
     (cell / 'pretrain' / 'last_checkpoint').write_text(str(cell / 'pretrain' / 'epoch_1.pth'))
     monkeypatch.undo()
     counted = []
-    monkeypatch.setattr(sweep.train_tool, 'main',
-                        lambda argv: counted.append(argv) or real_train(argv))
+    monkeypatch.setattr(sweep, 'train', lambda cfg: counted.append(cfg) or real_train(cfg))
     again = sweep.main(argv)
-    assert len(counted) == 1 and '--resume' in counted[0] and str(cell) in counted[0][2]
+    assert len(counted) == 1 and counted[0].resume and str(cell) in counted[0].work_dir
     newest = sorted(d for d in (cell / 'pretrain').iterdir() if d.is_dir())[-1]
     log = next(newest.glob('*.log')).read_text()
     assert 'resumed epoch: 1, iter: 4' in log and 'Epoch(train) [1]' not in log

@@ -46,17 +46,15 @@ import os
 import os.path as osp
 import re
 import statistics
-import sys
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.config import Config, DictAction
 
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-import train as train_tool  # noqa: E402  (tools/train.py, the same logic as a single run)
-
-from mimlab.apis import build_split_dataset, init_model  # noqa: E402
-from mimlab.evaluation import extract_features, knn_accuracy, train_linear_probe  # noqa: E402
+from mimlab.apis import build_split_dataset, init_model
+from mimlab.apis.train import last_checkpoint, train, training_config
+from mimlab.engine.errors import one_line_errors
+from mimlab.evaluation import extract_features, knn_accuracy, train_linear_probe
 
 EVALS = ('linear_probe', 'knn', 'finetune', 'miou')
 DEFAULT_EVAL_METRIC = dict(finetune='top1', miou='mIoU')
@@ -196,7 +194,7 @@ def _read_json(path: str) -> Optional[Any]:
 
 
 def run_training(cfg: Config, work_dir: str, label: str) -> str:
-    """tools/train.py on ``cfg`` (dumped beside ``work_dir``), resuming whatever ``work_dir``
+    """Train ``cfg`` (dumped beside ``work_dir``), resuming whatever ``work_dir``
     holds; returns the last checkpoint."""
     cfg = Config(cfg.to_dict())  # a copy, without the file name (that is the dumped file)
     # mmengine names loggers after the experiment: unique per run in this process
@@ -208,12 +206,12 @@ def run_training(cfg: Config, work_dir: str, label: str) -> str:
         cfg.visualizer.pop('name', None)
     config_file = f'{work_dir}.py'
     cfg.dump(config_file)
-    train_tool.main([config_file, '--work-dir', work_dir, '--resume'])
-    pointer = osp.join(work_dir, 'last_checkpoint')
-    if not osp.isfile(pointer):
+    with one_line_errors():
+        train(training_config(Config.fromfile(config_file), work_dir=work_dir, resume='auto'))
+    checkpoint = last_checkpoint(work_dir)
+    if checkpoint is None:
         raise SystemExit(f'{work_dir}: training saved no checkpoint (checkpoint hook off?)')
-    with open(pointer) as f:
-        return f.read().strip()
+    return checkpoint
 
 
 def read_scalars(work_dir: str) -> List[dict]:

@@ -7,14 +7,18 @@ from mimlab.registry import explain_unknown_type
 from .checkpoint import UnsafeCheckpointError
 
 
+class ConfigError(ValueError):
+    """A config or a run option that cannot work together; the message names the key."""
+
+
 @contextmanager
 def one_line_errors() -> Iterator[None]:
-    """For tools: exit with the message alone (no traceback) on a refused checkpoint, a
-    non-finite loss, a bad image, a missing file or folder (the message names it) or an unknown
+    """For tools: exit with the message alone (no traceback) on a config error, a refused
+    checkpoint, a non-finite loss, a bad image, a missing file or folder (the message names it) or an unknown
     ``type``; other errors keep their traceback."""
     try:
         yield
-    except (UnsafeCheckpointError, FloatingPointError, FileNotFoundError) as err:
+    except (ConfigError, UnsafeCheckpointError, FloatingPointError, FileNotFoundError) as err:
         raise SystemExit(str(err)) from err
     except BadImageError as err:
         raise SystemExit(f'{err} (or set skip_bad_images=True in the training dataset to skip '
