@@ -11,12 +11,13 @@ from conftest import tiny_mae_cfg
 from mmengine.optim import OptimWrapper
 from mmengine.structures import BaseDataElement
 
-from mimlab.apis.benchmark import count_flops, write_jpeg_folder
 from mimlab.datasets import ImageDataset
+from mimlab.datasets.jpeg_folder import write_jpeg_folder
 from mimlab.datasets.transforms import LoadImage, RandomResizedCrop
 from mimlab.datasets.transforms.loading import decode_crop_bgr, jpeg_size
 from mimlab.engine import AutocastOptimWrapper
 from mimlab.registry import MODELS
+from mimlab.utils.profiling import count_flops
 
 
 def _reference_attention(attn: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -273,16 +274,39 @@ def test_pack_keeps_uint8_and_the_preprocessor_normalises_a_stacked_batch():
     torch.testing.assert_close(listed, expected)
 
 
-def test_train_py_amp_bf16_selects_the_autocast_wrapper(tmp_path):
+def test_one_amp_switch_for_train_and_benchmark(tmp_path):
     from conftest import DEMO_CONFIG, import_tool
     from mmengine.config import Config
+
     from mimlab.apis.train import training_config
     from mimlab.engine.errors import ConfigError
+    from mimlab.engine.optimizers import set_amp
+    optimizer = dict(type='AdamW', lr=1e-3)
+    bf16 = dict(optimizer=optimizer)
+    set_amp(bf16, 'bf16', 'cpu')
+    assert bf16 == dict(type='AutocastOptimWrapper', dtype='bfloat16', optimizer=optimizer)
+    fp16 = dict(type='OptimWrapper', optimizer=optimizer)
+    set_amp(fp16, 'fp16', 'cuda:1')
+    assert fp16 == dict(type='AmpOptimWrapper', dtype='float16', loss_scale='dynamic',
+                        optimizer=optimizer)
+    plain = dict(optimizer=optimizer)
+    set_amp(plain, None, 'cpu')
+    assert plain == dict(optimizer=optimizer)
+    with pytest.raises(ConfigError, match='--amp fp16 needs a CUDA GPU'):
+        set_amp(dict(optimizer=optimizer), 'fp16', 'cpu')
+    with pytest.raises(ConfigError, match='already uses AmpOptimWrapper'):
+        set_amp(dict(fp16), 'bf16', 'cpu')
+
+    # both tools go through it
     train = import_tool('train')
+    assert train.parse_args([DEMO_CONFIG, '--amp']).amp == 'fp16'  # the old flag still works
     cfg = training_config(Config.fromfile(DEMO_CONFIG), amp='bf16', work_dir=str(tmp_path))
     assert (cfg.optim_wrapper.type, cfg.optim_wrapper.dtype) == ('AutocastOptimWrapper',
                                                                  'bfloat16')
-    assert train.parse_args([DEMO_CONFIG, '--amp']).amp == 'fp16'  # the old flag still works
-    if not torch.cuda.is_available():
-        with pytest.raises(ConfigError, match='--amp needs a CUDA GPU'):
-            training_config(Config.fromfile(DEMO_CONFIG), amp='fp16', work_dir=str(tmp_path))
+    benchmark = import_tool('benchmark', 'tools/analysis_tools')
+    cfg = benchmark.load_cfg(benchmark.parse_args([DEMO_CONFIG, '--amp', 'bf16',
+                                                   '--device', 'cpu']))
+    assert (cfg.optim_wrapper.type, cfg.optim_wrapper.dtype) == ('AutocastOptimWrapper',
+                                                                 'bfloat16')
+    with pytest.raises(SystemExit, match='--amp fp16 needs a CUDA GPU'):
+        benchmark.main([DEMO_CONFIG, '--amp', 'fp16', '--device', 'cpu'])

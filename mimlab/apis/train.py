@@ -14,6 +14,7 @@ from mmengine.runner import Runner
 
 from mimlab.engine.checkpoint import find_resume_checkpoint, remove_stale_temporaries
 from mimlab.engine.errors import ConfigError
+from mimlab.engine.optimizers import set_amp
 
 
 def training_config(cfg: Config, *, work_dir: Optional[str] = None,
@@ -28,8 +29,8 @@ def training_config(cfg: Config, *, work_dir: Optional[str] = None,
             ``work_dirs/<config file name>``.
         resume: ``'auto'`` (the last checkpoint in the work dir, the newest ``epoch_N.pth`` when
             ``last_checkpoint`` is broken, starting afresh if there is none) or a checkpoint path.
-        amp: ``'fp16'`` (AmpOptimWrapper, dynamic loss scaling, CUDA only) or ``'bf16'``
-            (AutocastOptimWrapper, CPU or GPU).
+        amp: ``'fp16'`` or ``'bf16'`` mixed precision (see
+            :func:`mimlab.engine.optimizers.set_amp`).
         auto_scale_lr: scale the lr by the actual total batch / ``auto_scale_lr.base_batch_size``.
         launcher: mmengine's launcher ('none', 'pytorch', 'slurm', 'mpi').
         cfg_options: config keys to override (``--cfg-options``).
@@ -44,19 +45,7 @@ def training_config(cfg: Config, *, work_dir: Optional[str] = None,
         raise ConfigError('training_config: pass work_dir (the config comes from no file)')
     cfg.work_dir = work_dir or cfg.get('work_dir') or osp.join(
         'work_dirs', osp.splitext(osp.basename(cfg.filename))[0])
-    if amp == 'bf16':
-        if cfg.optim_wrapper.get('type', 'OptimWrapper') != 'OptimWrapper':
-            raise ConfigError(f'--amp: the config already uses {cfg.optim_wrapper.type}')
-        cfg.optim_wrapper.type = 'AutocastOptimWrapper'
-        cfg.optim_wrapper.dtype = 'bfloat16'
-    elif amp:
-        if not torch.cuda.is_available():
-            raise ConfigError('--amp needs a CUDA GPU (mmengine AmpOptimWrapper); run without it '
-                              'on the CPU')
-        if cfg.optim_wrapper.get('type', 'OptimWrapper') != 'OptimWrapper':
-            raise ConfigError(f'--amp: the config already uses {cfg.optim_wrapper.type}')
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    set_amp(cfg.optim_wrapper, amp, 'cuda' if torch.cuda.is_available() else 'cpu')
     if launcher == 'pytorch' and not torch.cuda.is_available():
         # CPU-only processes (a test of a multi-node launch, or a CPU cluster): mmengine's
         # init_dist always picks a CUDA device, so join the gloo group here (mmengine then skips

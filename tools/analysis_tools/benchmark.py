@@ -29,9 +29,12 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import FUNCTIONS, init_default_scope
 from mmengine.structures import BaseDataElement
 
-from mimlab.apis.benchmark import (device_peak_flops, pipeline_benchmark, random_images,
-                                   train_step_benchmark, write_jpeg_folder)
+from mimlab.datasets.jpeg_folder import write_jpeg_folder
+from mimlab.engine.errors import one_line_errors
+from mimlab.engine.optimizers import set_amp
 from mimlab.registry import DATASETS, MODELS
+from mimlab.utils.profiling import (device_peak_flops, pipeline_benchmark, random_images,
+                                    train_step_benchmark)
 
 AMP_DTYPES = {'bf16': torch.bfloat16, 'fp16': torch.float16, None: torch.float32}
 
@@ -75,14 +78,7 @@ def load_cfg(args: argparse.Namespace) -> Config:
         backbone.img_size = args.img_size
     if args.with_cp:
         backbone.with_cp = True
-    if args.amp == 'bf16':
-        cfg.optim_wrapper.type = 'AutocastOptimWrapper'
-        cfg.optim_wrapper.dtype = 'bfloat16'
-    elif args.amp == 'fp16':
-        if not args.device.startswith('cuda'):
-            raise SystemExit('--amp fp16 needs --device cuda (loss scaling); use bf16 on the CPU')
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.dtype = 'float16'
+    set_amp(cfg.optim_wrapper, args.amp, args.device)
     if args.fused_adamw:
         cfg.optim_wrapper.optimizer.fused = True
     return cfg
@@ -178,7 +174,8 @@ def main(argv=None) -> dict:
     args = parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    cfg = load_cfg(args)
+    with one_line_errors():
+        cfg = load_cfg(args)
     init_default_scope(cfg.get('default_scope', 'mimlab'))
     results = dict(config=args.config, device=args.device,
                    device_name=(torch.cuda.get_device_name() if args.device.startswith('cuda')

@@ -82,15 +82,16 @@ def worker_model(framework: str, case: str, args) -> dict:
     import torch
     from mmengine.optim import build_optim_wrapper
 
-    from mimlab.apis.benchmark import random_images, rss_bytes, train_step_benchmark
+    from mimlab.engine.optimizers import set_amp
+    from mimlab.utils.profiling import random_images, rss_bytes, train_step_benchmark
     torch.manual_seed(0)
     cfg, registry, sample_cls = build_side(framework, case)
     batch = args.batch_tiny if case == 'tiny' else args.batch_vit_b
     size = 28 if case == 'tiny' else 224
-    if args.amp == 'bf16':  # each side's own bf16 path
-        cfg.optim_wrapper.type = ('AutocastOptimWrapper' if framework == 'mimlab'
-                                  else 'AmpOptimWrapper')
-        cfg.optim_wrapper.dtype = 'bfloat16'
+    if args.amp == 'bf16' and framework == 'mimlab':  # each side's own bf16 path
+        set_amp(cfg.optim_wrapper, 'bf16', args.device)
+    elif args.amp == 'bf16':
+        cfg.optim_wrapper.update(type='AmpOptimWrapper', dtype='bfloat16')
     rss_start = rss_bytes()
     model = registry.build(cfg.model).to(args.device)
     model.train()
@@ -115,7 +116,7 @@ def worker_data(framework: str, case: str, args) -> dict:
     import torch
     from mmengine.registry import DATASETS, FUNCTIONS
 
-    from mimlab.apis.benchmark import pipeline_benchmark
+    from mimlab.utils.profiling import pipeline_benchmark
     torch.set_num_threads(1)  # one data-loader worker: one core
     cv2.setNumThreads(1)
     cfg, registry, _ = build_side(framework, case)
@@ -245,7 +246,7 @@ def main(argv=None) -> dict:
         return result
 
     if any(c.startswith('data') for c in args.cases) and not args.jpeg_folder:
-        from mimlab.apis.benchmark import write_jpeg_folder
+        from mimlab.datasets.jpeg_folder import write_jpeg_folder
         args.jpeg_folder = tempfile.mkdtemp(prefix='compare_peer_jpegs_')
         write_jpeg_folder(args.jpeg_folder, num_images=128)
     import torch

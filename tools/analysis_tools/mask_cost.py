@@ -20,8 +20,8 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 from mmengine.structures import BaseDataElement
 
-from mimlab.apis.benchmark import count_flops, random_images, summarize_times, time_steps
 from mimlab.registry import MODELS
+from mimlab.utils.profiling import count_flops, random_images, summarize_times, time_steps
 
 DEFAULT_CONFIG = 'configs/mae/mae_vit-base-p16_8xb512-coslr-800e_in1k.py'
 

@@ -1,12 +1,13 @@
 """bf16 mixed precision on any device (mmengine's AmpOptimWrapper is CUDA-only and fp16-minded)."""
 from contextlib import contextmanager
-from typing import Union
+from typing import Optional, Union
 
 import torch
 import torch.nn as nn
 from mmengine.optim import OptimWrapper
 
 from mimlab.registry import OPTIM_WRAPPERS
+from ..errors import ConfigError
 
 _DTYPES = {'bfloat16': torch.bfloat16, 'float16': torch.float16}
 
@@ -39,3 +40,30 @@ class AutocastOptimWrapper(OptimWrapper):
         device = next(model.parameters()).device.type
         with super().optim_context(model), torch.autocast(device, dtype=self.cast_dtype):
             yield
+
+
+def set_amp(optim_wrapper: dict, amp: Optional[str], device: str) -> None:
+    """Switch an ``optim_wrapper`` config to mixed precision, in place (``--amp`` of
+    tools/train.py and tools/analysis_tools/benchmark.py).
+
+    Args:
+        optim_wrapper: the config's ``optim_wrapper``; its type must be the plain OptimWrapper.
+        amp: 'bf16' (:class:`AutocastOptimWrapper`: bfloat16 autocast without a scaler, CPU or
+            GPU), 'fp16' (mmengine's AmpOptimWrapper: float16 autocast with dynamic loss
+            scaling, CUDA only), or None (no change).
+        device: where the model will run ('cpu', 'cuda', 'cuda:1').
+    """
+    if amp is None:
+        return
+    if amp not in ('bf16', 'fp16'):
+        raise ConfigError(f"--amp must be 'bf16' or 'fp16', got {amp!r}")
+    if amp == 'fp16' and not device.startswith('cuda'):
+        raise ConfigError('--amp fp16 needs a CUDA GPU (mmengine AmpOptimWrapper, loss scaling); '
+                          'use --amp bf16 on the CPU')
+    if optim_wrapper.get('type', 'OptimWrapper') != 'OptimWrapper':
+        raise ConfigError(f'--amp: the config already uses {optim_wrapper["type"]}')
+    if amp == 'bf16':
+        optim_wrapper.update(type='AutocastOptimWrapper', dtype='bfloat16')
+    else:
+        optim_wrapper.update(type='AmpOptimWrapper', dtype='float16')
+        optim_wrapper.setdefault('loss_scale', 'dynamic')

@@ -1,0 +1,1 @@
+"""Helpers at the bottom of the layers: they import no other part of mimlab."""
