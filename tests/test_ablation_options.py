@@ -7,7 +7,7 @@ from mmengine.config import Config
 from mmengine.dataset import Compose
 
 from mimlab.datasets.transforms import AugmentationChoice, ColorJitter
-from mimlab.models.utils import EncoderSpec, fit_pca, unpatchify
+from mimlab.models.utils import EncoderSpec, PatchMask, fit_pca, unpatchify
 from mimlab.registry import MODELS
 
 
@@ -103,10 +103,11 @@ def test_pca_target_regresses_the_top_k_coefficients(tmp_path):
     images = unpatchify(true, 4, (4, 4), 3)
     assert head.target(images).shape == (50, 16, 3)
     # a perfect prediction, or one off only in the discarded direction, costs nothing ...
-    assert head.patch_errors(true, images).abs().max() < 1e-8
-    assert head.patch_errors(true + 5 * basis[3], images).abs().max() < 1e-8
+    every_patch = PatchMask.removing_all(50, 16)
+    assert head.patch_losses(true, images, every_patch).abs().max() < 1e-8
+    assert head.patch_losses(true + 5 * basis[3], images, every_patch).abs().max() < 1e-8
     # ... one off by 1 along the first component costs 1 of its k = 3 coefficients
-    off = head.patch_errors(true + basis[0], images)
+    off = head.patch_losses(true + basis[0], images, every_patch)
     assert torch.allclose(off, torch.full_like(off, 1 / 3), atol=1e-4)
     # pictures: the prediction's projection onto the basis
     rebuilt = head.to_pixels(true, images)

@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mimlab.models.utils import generate_mask
+from mimlab.models.utils import PatchMask, generate_mask
 from mimlab.registry import MODELS
 
 DVAE = dict(type='DiscreteVAE', vocab_size=16, hidden_dim=16, code_dim=8, num_downsamples=2,
@@ -99,8 +99,8 @@ def test_masked_patch_content_never_reaches_a_prediction():
 
     def predict(x):
         latent = model.backbone(x, patch_mask=mask)
-        pred = model.neck(latent.tokens, mask.ids_keep, mask.ids_removed)
-        return pred, model.decoder(pred, mask.ids_removed)
+        pred = model.neck(latent.tokens, mask)
+        return pred, model.decoder(pred, mask)
 
     pred, out = predict(images)
     pred2, out2 = predict(torch.where(pixel_mask, _images(9), images))
@@ -118,13 +118,28 @@ def test_queries_attend_to_each_other():
     neck = MODELS.build(dict(type='LatentContextualRegressor', depth=2),
                         default_args=dict(encoder_spec=_spec()))
     tokens = torch.randn(1, 1 + 4, 32)
-    ids_keep = torch.tensor([[0, 1, 2, 3]])
-    a = neck(tokens, ids_keep, torch.tensor([[4, 5, 6]]))
-    b = neck(tokens, ids_keep, torch.tensor([[4, 5, 9]]))
-    assert not torch.allclose(a[0, :2], b[0, :2], atol=1e-4)
+    a = neck(tokens, _ordered_mask(range(16), num_keep=4))  # queries: patches 4 .. 15
+    # move the query of patch 15 (its position only: it is no key of the visible latents)
+    shift = torch.randn(32)
+    neck.pos_embed[0, 1 + 15] += shift
+    b = neck(tokens, _ordered_mask(range(16), num_keep=4))
+    assert not torch.allclose(a[0, :-1], b[0, :-1], atol=1e-4)
+    neck.pos_embed[0, 1 + 15] -= shift
     # the same query set in another order: each query's prediction moves with it
-    c = neck(tokens, ids_keep, torch.tensor([[6, 4, 5]]))
-    assert torch.allclose(c[0, [1, 2, 0]], a[0], atol=1e-5)
+    c = neck(tokens, _ordered_mask([0, 1, 2, 3, 6, 4, 5, *range(7, 16)], num_keep=4))
+    assert torch.allclose(c[0, [1, 2, 0]], a[0, :3], atol=1e-5)
+    assert torch.allclose(c[0, 3:], a[0, 3:], atol=1e-5)
+
+
+def _ordered_mask(order, num_keep: int) -> PatchMask:
+    """A one-image PatchMask keeping ``order[:num_keep]``, its removed patches in the order of
+    ``order[num_keep:]``."""
+    ids_shuffle = torch.tensor([list(order)])
+    ids_restore = torch.argsort(ids_shuffle, dim=1)
+    mask = torch.ones_like(ids_shuffle, dtype=torch.bool)
+    mask[:, :num_keep] = False
+    return PatchMask(mask=torch.gather(mask, 1, ids_restore), ids_keep=ids_shuffle[:, :num_keep],
+                     ids_restore=ids_restore)
 
 
 def _spec():
@@ -156,8 +171,9 @@ def test_alignment_target_is_the_encoder_on_the_masked_patches_alone():
     assert model.teacher is None  # momentum 0: no second copy of the encoder
     n_params = sum(p.numel() for p in model.parameters())
     images = _images(1)
-    latent, ids_masked, _ = model.encode(images, generator=torch.Generator().manual_seed(0))
-    target = model.alignment_target(images, latent)
+    latent, _ = model.encode(images, generator=torch.Generator().manual_seed(0))
+    ids_masked = latent.patch_mask.ids_removed
+    target = model.alignment_target(images, latent.patch_mask)
     # by hand: embed, keep only the masked patches, cls, blocks, norm (eval: no drop path)
     x, _ = model.backbone.embed(images)
     x = torch.gather(x, 1, ids_masked.unsqueeze(-1).expand(-1, -1, 32))
@@ -191,7 +207,9 @@ def test_token_cross_entropy_matches_a_hand_computation():
     assert head.fc.out_features == 16  # the tokenizer's vocabulary, not a config number
     images = _images(2, n=1)
     features = torch.randn(1, 2, 32)
-    ids_masked = torch.tensor([[3, 10]])
+    removing = torch.zeros(1, 16, dtype=torch.bool)
+    removing[0, [3, 10]] = True
+    ids_masked = PatchMask.from_mask(removing)
     ids = head.tokenizer.encode(images).flatten(1)  # 4 x 4 tokens for 4 x 4 patches
     logits = head.fc(features)[0].tolist()
     expected = 0.0

@@ -47,7 +47,7 @@ def test_loss_is_cross_entropy_over_removed_patches():
     assert set(loss) == {'loss_target'}
     torch.manual_seed(5)  # the same mask, drawn from the global generator
     latent = model.backbone(x, mask=True)
-    logits = model.head.fc(model.neck(latent.tokens, latent.ids_restore))  # (B, L, V)
+    logits = model.head.fc(model.neck(latent.tokens, latent.patch_mask))  # (B, L, V)
     ids = model.head.tokenizer.logits(x / 255).argmax(dim=1).flatten(1)  # (B, L)
     log_p = torch.log_softmax(logits.detach(), dim=-1)
     total, count = 0.0, 0
@@ -88,15 +88,15 @@ def test_reconstruction_decodes_the_predicted_tokens():
     rec = model.reconstruct(x, generator=torch.Generator().manual_seed(3))
     latent = model.backbone(x, mask=True, generator=torch.Generator().manual_seed(3))
     assert torch.equal(latent.mask, rec.mask)
-    ids = model.head.fc(model.neck(latent.tokens, latent.ids_restore)).argmax(-1)
+    ids = model.head.fc(model.neck(latent.tokens, latent.patch_mask)).argmax(-1)
     decoded = model.head.tokenizer.decode(ids.view(2, 4, 4)) * 255  # mean 0, std 1
     torch.testing.assert_close(rec.reconstruction, decoded)
     keep = ~rec.mask  # visible patches are pasted from the input, removed ones decoded
     torch.testing.assert_close(patchify(rec.pasted, 4)[keep], patchify(x, 4)[keep])
     torch.testing.assert_close(patchify(rec.pasted, 4)[~keep], patchify(decoded, 4)[~keep])
     # the held-out loss per image: mean cross-entropy over its removed patches
-    hand = model._masked_patch_losses(model.neck(latent.tokens, latent.ids_restore), x,
-                                      latent).mean(1)
+    pred = model.neck(latent.tokens, latent.patch_mask)
+    hand = model.head.patch_losses(latent.patch_mask.removed(pred), x, latent.patch_mask).mean(1)
     torch.testing.assert_close(rec.loss, hand)
 
 

@@ -85,7 +85,8 @@ def test_low_frequency_target_uses_preprocessor_normalisation():
     cfg['data_preprocessor'] = dict(type='ImgDataPreprocessor', mean=[100.0] * 3,
                                     std=[50.0] * 3)
     model = MODELS.build(cfg)
-    assert torch.equal(model.head.pixel_mean.flatten(), torch.full((3,), 100.0))
+    spec = model.head.encoder_spec  # the preprocessor's normalisation reaches the head
+    assert spec.pixel_mean == (100.0,) * 3 and spec.pixel_std == (50.0,) * 3
     pixels = (128 + 120 * _wave(1, 0) + 60 * _wave(0, 6)).expand(1, 3, 16, 16)
     normalised = (pixels - 100) / 50
     target = model.head.low_frequency(normalised) * 50 + 100

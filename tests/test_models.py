@@ -7,7 +7,7 @@ from conftest import tiny_mae_cfg
 
 from mimlab.models.backbones import MaskedViT, VisionTransformer
 from mimlab.models.heads import PixelReconstructionHead
-from mimlab.models.utils import patchify, sincos_pos_embed_2d, unpatchify
+from mimlab.models.utils import PatchMask, patchify, sincos_pos_embed_2d, unpatchify
 from mimlab.registry import MODELS
 
 
@@ -40,8 +40,8 @@ def test_pixel_loss_equals_hand_computation():
     head = PixelReconstructionHead(spec, norm_pix=False)
     img = torch.tensor([[[[1., 2., 3., 4.], [5., 6., 7., 8.], [9., 10., 11., 12.],
                           [13., 14., 15., 16.]]]])
-    pred = torch.zeros(1, 4, 4)
-    mask = torch.tensor([[True, False, False, True]])
+    pred = torch.zeros(1, 2, 4)  # the predictions of the 2 removed patches
+    mask = PatchMask.from_mask(torch.tensor([[True, False, False, True]]))
     # patch 0 = [1, 2, 5, 6], patch 3 = [11, 12, 15, 16]; MSE vs 0 averaged over the 2 patches
     expected = ((1 + 4 + 25 + 36) / 4 + (121 + 144 + 225 + 256) / 4) / 2
     assert math.isclose(float(head.loss(pred, img, mask)['loss_rec']), expected, rel_tol=1e-6)
@@ -50,7 +50,9 @@ def test_pixel_loss_equals_hand_computation():
     # with the per-patch normalised target: patch [1, 2, 5, 6] has mean 3.5, unbiased var 5.6667
     p0 = torch.tensor([1., 2., 5., 6.])
     t0 = (p0 - 3.5) / math.sqrt(p0.var().item() + 1e-6)
-    loss = norm_head.loss(pred, img, torch.tensor([[True, False, False, False]]))['loss_rec']
+    loss = norm_head.loss(pred[:, :1], img,
+                          PatchMask.from_mask(torch.tensor([[True, False, False, False]])))
+    loss = loss['loss_rec']
     assert math.isclose(float(loss), float((t0 ** 2).mean()), rel_tol=1e-5)
     # predictions of the normalised target map back to the true pixels
     back = norm_head.to_pixels(norm_head.target(img), img)

@@ -6,7 +6,8 @@ import torch
 import torch.nn.functional as F
 
 from mimlab.registry import MODELS
-from ..utils import EncoderOutput, unpatchify
+from ..heads.pixel_head import PixelReconstructionHead
+from ..utils import EncoderOutput, PatchMask, unpatchify
 from .base import BaseAlgorithm
 
 
@@ -38,13 +39,16 @@ class CAE(BaseAlgorithm):
     def __init__(self, backbone: dict, neck: dict, decoder: dict, head: dict,
                  align_weight: float = 2.0, momentum: float = 0.0,
                  data_preprocessor: Optional[dict] = None, init_cfg=None) -> None:
-        super().__init__(backbone, neck=neck, head=head, data_preprocessor=data_preprocessor,
-                         init_cfg=init_cfg)
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         if not 0.0 <= momentum < 1.0:
             raise ValueError(f'CAE momentum must lie in [0, 1), got {momentum}')
         if align_weight < 0:
             raise ValueError(f'CAE align_weight must be >= 0, got {align_weight}')
-        self.decoder = MODELS.build(decoder, default_args=dict(encoder_spec=self.backbone.spec))
+        spec = self.build_encoder(backbone)
+        self.neck = MODELS.build(neck, default_args=dict(encoder_spec=spec))
+        self.head = MODELS.build(head, default_args=dict(encoder_spec=spec))
+        self.decoder = MODELS.build(decoder, default_args=dict(encoder_spec=spec))
+        self.encoder_spec = spec
         self.align_weight = align_weight
         self.momentum = momentum
         self.teacher = None
@@ -64,34 +68,37 @@ class CAE(BaseAlgorithm):
         floats = [(t, s) for t, s in zip(teacher, student) if t.is_floating_point()]
         torch._foreach_lerp_([t for t, _ in floats], [s for _, s in floats], 1 - self.momentum)
 
-    def encode(self, inputs: torch.Tensor, generator: Optional[torch.Generator] = None
-               ) -> Tuple[EncoderOutput, torch.Tensor, torch.Tensor]:
-        """Masked encoding and regression: (EncoderOutput, ids of the masked patches (B, L_mask),
-        their regressed latents (B, L_mask, D))."""
-        latent = self.backbone(inputs, mask=True, generator=generator)
-        ids_masked = latent.patch_mask.ids_removed
-        pred = self.neck(latent.tokens, latent.patch_mask.ids_keep, ids_masked)
-        return latent, ids_masked, pred
+    def encode(self, inputs: torch.Tensor, generator: Optional[torch.Generator] = None,
+               patch_mask: Optional[PatchMask] = None) -> Tuple[EncoderOutput, torch.Tensor]:
+        """Masked encoding and regression: (EncoderOutput, the regressed latents of the removed
+        patches (B, L_removed, D) in ``ids_removed`` order). ``patch_mask``: use this mask
+        instead of drawing one."""
+        latent = self.backbone(inputs, mask=True, generator=generator, patch_mask=patch_mask)
+        return latent, self.neck(latent.tokens, latent.patch_mask)
 
     @torch.no_grad()
-    def alignment_target(self, inputs: torch.Tensor, latent: EncoderOutput) -> torch.Tensor:
-        """(B, L_mask, D): the encoder's latents of the masked patches, fed alone, no gradient."""
+    def alignment_target(self, inputs: torch.Tensor, patch_mask: PatchMask) -> torch.Tensor:
+        """(B, L_removed, D): the encoder's latents of the removed patches, fed alone, no
+        gradient."""
         encoder = self.teacher if self.teacher is not None else self.backbone
         was_training = encoder.training
         encoder.eval()
         try:
-            out = encoder(inputs, patch_mask=latent.patch_mask.complement())
+            out = encoder(inputs, patch_mask=patch_mask.complement())
         finally:
             encoder.train(was_training)
-        return out.tokens[:, self.backbone.num_prefix_tokens:]
+        return out.tokens[:, self.encoder_spec.num_prefix_tokens:]
 
-    def loss(self, inputs: torch.Tensor,
-             data_samples: Optional[list] = None) -> Dict[str, torch.Tensor]:
+    def loss(self, inputs: torch.Tensor, data_samples: Optional[list] = None,
+             patch_mask: Optional[PatchMask] = None) -> Dict[str, torch.Tensor]:
+        """The loss dict; ``patch_mask``: use this mask instead of drawing one (e.g. to compare
+        with a reference implementation on the same mask)."""
         if self.teacher is not None and self.training:
             self.momentum_update()
-        latent, ids_masked, pred = self.encode(inputs)
-        losses = self.head.loss(self.decoder(pred, ids_masked), inputs, ids_masked)
-        align = F.mse_loss(pred.float(), self.alignment_target(inputs, latent).float())
+        latent, regressed = self.encode(inputs, patch_mask=patch_mask)
+        patch_mask = latent.patch_mask
+        losses = self.head.loss(self.decoder(regressed, patch_mask), inputs, patch_mask)
+        align = F.mse_loss(regressed.float(), self.alignment_target(inputs, patch_mask).float())
         losses.update(loss_align=self.align_weight * align, align_mse=align.detach())
         return losses
 
@@ -100,22 +107,22 @@ class CAE(BaseAlgorithm):
         """The paper's alignment check: every patch through the encoder, its output straight
         into the decoder and the (pixel) head, no regressor. Returns the (B, C, H, W) picture in
         the inputs' normalised space and the (B,) per-image MSE against the head's target."""
-        if not hasattr(self.head, 'to_pixels'):
+        if not isinstance(self.head, PixelReconstructionHead):
             raise TypeError('the alignment check needs a pixel-target CAE (head=CAEPixelHead), '
                             f'got {type(self.head).__name__}')
-        tokens = self.backbone(inputs, mask=False).tokens[:, self.backbone.num_prefix_tokens:]
-        ids = torch.arange(tokens.shape[1], device=inputs.device).expand(tokens.shape[0], -1)
-        pred = self.head.predict(self.decoder(tokens, ids))
-        error = self.head.patch_errors(pred, inputs).mean(dim=1)
-        spec = self.backbone.spec
-        grid = (inputs.shape[2] // spec.patch_size, inputs.shape[3] // spec.patch_size)
-        picture = unpatchify(self.head.to_pixels(pred, inputs), spec.patch_size, grid,
-                             spec.in_chans)
+        spec = self.encoder_spec
+        tokens = self.backbone.encode(inputs).tokens[:, spec.num_prefix_tokens:]
+        every_patch = PatchMask.removing_all(tokens.shape[0], spec.num_patches, inputs.device)
+        features = self.decoder(tokens, every_patch)
+        error = self.head.patch_losses(features, inputs, every_patch).mean(dim=1)
+        picture = unpatchify(self.head.to_pixels(features, inputs), spec.patch_size,
+                             spec.grid_size, spec.in_chans)
         return picture, error
 
     def predict(self, inputs: torch.Tensor, data_samples: Optional[list] = None) -> List[dict]:
         """Per-image target loss on the masked patches (for ``tools/test.py``)."""
         with torch.no_grad():
-            _, ids_masked, pred = self.encode(inputs)
-            losses = self.head.patch_losses(self.decoder(pred, ids_masked), inputs, ids_masked)
+            latent, regressed = self.encode(inputs)
+            losses = self.head.patch_losses(self.decoder(regressed, latent.patch_mask), inputs,
+                                            latent.patch_mask)
         return [dict(loss_rec=float(v)) for v in losses.mean(dim=1)]

@@ -7,12 +7,13 @@ import torch.nn as nn
 
 from mimlab.registry import MODELS
 from .base import BaseAlgorithm
+from .fusion import FusionNeckMixin
 
 LAST_MLP = 'last_mlp'
 
 
 @MODELS.register_module()
-class ImageClassifier(BaseAlgorithm):
+class ImageClassifier(FusionNeckMixin, BaseAlgorithm):
     """Encoder (all patches) -> optional ``fusion_neck`` -> final norm -> ``head``
     (:class:`LinearClsHead`). With a fusion neck, its weights are logged as in MFF pretraining,
     which gives the paper's feature-bias comparison (fusion weights of MAE vs supervised).
@@ -28,12 +29,21 @@ class ImageClassifier(BaseAlgorithm):
             cutmix_alpha=1.0, label_smoothing=0.1``), applied to training batches;
             ``num_classes`` comes from the head. Pairs images within a batch, so the batch size
             must be even (``drop_last=True``).
-        Others as :class:`BaseAlgorithm`.
+        backbone: a :class:`VisionTransformer`.
+        head: a :class:`LinearClsHead`.
+        fusion_neck: MFF's :class:`MultiLevelFusionNeck`, or None.
+        data_preprocessor, init_cfg: as :class:`BaseAlgorithm`.
     """
 
-    def __init__(self, *args, trainable_blocks: Optional[Union[int, str]] = None,
-                 mixup: Optional[dict] = None, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, backbone: dict, head: dict, fusion_neck: Optional[dict] = None,
+                 trainable_blocks: Optional[Union[int, str]] = None,
+                 mixup: Optional[dict] = None, data_preprocessor: Optional[dict] = None,
+                 init_cfg=None) -> None:
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        spec = self.build_encoder(backbone)
+        self.fusion_neck = (None if fusion_neck is None else
+                            MODELS.build(fusion_neck, default_args=dict(encoder_spec=spec)))
+        self.head = MODELS.build(head, default_args=dict(encoder_spec=spec))
         self.trainable_blocks = trainable_blocks
         self._trainable_parts = self._freeze_encoder(trainable_blocks)
         self.mixup = None

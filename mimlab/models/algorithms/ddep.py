@@ -5,7 +5,6 @@ from typing import Dict, List, Optional, Tuple
 import torch
 
 from mimlab.registry import MODELS
-from ..necks.unet_decoder import encoder_feature_layout
 from ..utils.noise import NoiseLevel, check_noise, noisy_batch
 from .base import BaseAlgorithm
 
@@ -25,7 +24,8 @@ class DDeP(BaseAlgorithm):
         backbone: an encoder whose ``forward`` returns feature maps, shallow first:
             :class:`VisionTransformer` with ``out_type='featmap'`` and several ``out_indices``, or
             :class:`TimmEncoder`. Load pretrained weights with its ``init_cfg``.
-        neck: a :class:`UNetDecoder`; its ``in_channels``/``in_strides`` come from the backbone.
+        neck: a :class:`UNetDecoder`; its ``in_channels``/``in_strides`` come from the
+            encoder's spec (``feature_channels``/``feature_strides``).
         head: a :class:`DenoisingHead`; its channels come from the decoder and the backbone.
         noise_sigma: noise magnitude, one level (paper: 0.22) or a range ``(low, high)`` drawn
             per image. See :mod:`mimlab.models.utils.noise` for the convention.
@@ -39,7 +39,7 @@ class DDeP(BaseAlgorithm):
                  noise_sigma: NoiseLevel = 0.22, noise_form: str = 'scaled',
                  target: str = 'noise', freeze_encoder: bool = True,
                  data_preprocessor: Optional[dict] = None, init_cfg=None) -> None:
-        super().__init__(backbone, data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         check_noise(noise_sigma, noise_form)
         if target not in TARGETS:
             raise ValueError(f'DDeP target must be one of {TARGETS}, got {target!r}')
@@ -47,11 +47,16 @@ class DDeP(BaseAlgorithm):
             noise_sigma)
         self.noise_form = noise_form
         self.target = target
-        in_channels, in_strides = encoder_feature_layout(self.backbone)
-        self.neck = MODELS.build(neck, default_args=dict(in_channels=in_channels,
-                                                         in_strides=in_strides))
+        spec = self.build_encoder(backbone)
+        if not spec.feature_channels:
+            raise ValueError("DDeP's U-Net decoder needs the encoder's feature maps: give the "
+                             "backbone out_type='featmap' (a VisionTransformer) or use a "
+                             'TimmEncoder')
+        self.neck = MODELS.build(neck, default_args=dict(in_channels=spec.feature_channels,
+                                                         in_strides=spec.feature_strides))
         self.head = MODELS.build(head or dict(type='DenoisingHead'), default_args=dict(
-            in_channels=self.neck.out_channels, out_channels=self.backbone.in_chans))
+            in_channels=self.neck.out_channels, out_channels=spec.in_chans))
+        self.encoder_spec = spec
         self.freeze_encoder = freeze_encoder
         if freeze_encoder:
             for p in self.backbone.parameters():
@@ -78,6 +83,10 @@ class DDeP(BaseAlgorithm):
         """(noisy images, target) for a batch of normalised images."""
         noisy, eps, _ = noisy_batch(images, self.noise_sigma, self.noise_form, generator)
         return noisy, eps if self.target == 'noise' else images
+
+    def extract_feat(self, inputs: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        """The encoder's feature maps of the whole image, shallow first."""
+        return self.encode(inputs)
 
     def loss(self, inputs: torch.Tensor,
              data_samples: Optional[list] = None) -> Dict[str, torch.Tensor]:

@@ -5,14 +5,12 @@ from typing import Dict, List, Optional
 
 import torch
 import torch.nn.functional as F
-from mmengine.model import BaseModel
-
 from mimlab.registry import MODELS
-from .base import DEFAULT_PREPROCESSOR
+from .base import BaseAlgorithm
 
 
 @MODELS.register_module()
-class DVAEPretrain(BaseModel):
+class DVAEPretrain(BaseAlgorithm):
     """Train a tokenizer (e.g. :class:`DiscreteVAE`) with ``tools/train.py``.
 
     Loss: ``loss_rec``, the MSE of the Gumbel-softmax reconstruction in [0, 1] pixels, plus
@@ -31,8 +29,7 @@ class DVAEPretrain(BaseModel):
     def __init__(self, tokenizer: dict, kl_weight: float = 1e-3, temperature: float = 1.0,
                  temperature_min: float = 1 / 16, anneal_rate: float = 1e-4,
                  data_preprocessor: Optional[dict] = None, init_cfg=None) -> None:
-        super().__init__(data_preprocessor=data_preprocessor or dict(DEFAULT_PREPROCESSOR),
-                         init_cfg=init_cfg)
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         if not 0 < temperature_min <= temperature:
             raise ValueError('temperature_min must lie in (0, temperature], got '
                              f'{temperature_min} and {temperature}')
@@ -48,23 +45,19 @@ class DVAEPretrain(BaseModel):
         return max(self.temperature_min, decayed)
 
     def to_unit_range(self, inputs: torch.Tensor) -> torch.Tensor:
-        """Normalised inputs -> [0, 1] pixels."""
-        pre = self.data_preprocessor
-        if getattr(pre, '_enable_normalize', False):
-            inputs = inputs * pre.std + pre.mean
+        """Normalised inputs -> [0, 1] pixels (the data preprocessor's mean and std undone)."""
+        mean, std = self.pixel_normalisation
+        if mean is not None:
+            inputs = (inputs * inputs.new_tensor(std).view(-1, 1, 1)
+                      + inputs.new_tensor(mean).view(-1, 1, 1))
         return (inputs / 255.0).clamp(0.0, 1.0)
 
-    def forward(self, inputs: torch.Tensor, data_samples: Optional[list] = None,
-                mode: str = 'tensor'):
-        if mode == 'loss':
-            return self.loss(inputs)
-        if mode == 'predict':
-            return self.predict(inputs)
-        if mode == 'tensor':
-            return self.tokenizer.encode(self.to_unit_range(inputs))
-        raise RuntimeError(f'invalid forward mode {mode!r}: use loss, predict or tensor')
+    def extract_feat(self, inputs: torch.Tensor) -> torch.Tensor:
+        """The tokenizer's ids of the whole image."""
+        return self.tokenizer.encode(self.to_unit_range(inputs))
 
-    def loss(self, inputs: torch.Tensor) -> Dict[str, torch.Tensor]:
+    def loss(self, inputs: torch.Tensor,
+             data_samples: Optional[list] = None) -> Dict[str, torch.Tensor]:
         pixels = self.to_unit_range(inputs)
         temperature = self.current_temperature()
         recon, logits = self.tokenizer.relaxed_forward(pixels, temperature)

@@ -5,9 +5,9 @@ from typing import Dict, List, Optional
 import torch
 
 from mimlab.registry import MODELS
-from ..heads.cae_head import gather_patches
-from ..utils import unpatchify
+from ..utils import PatchMask, unpatchify
 from .base import BaseAlgorithm
+from .fusion import FusionNeckMixin
 
 
 @dataclass
@@ -31,48 +31,54 @@ class Reconstruction:
 
 
 @MODELS.register_module()
-class MAE(BaseAlgorithm):
+class MAE(FusionNeckMixin, BaseAlgorithm):
     """MAE: mask -> encode the visible patches -> decode with mask tokens -> loss on the removed
-    patches. ``backbone`` is a :class:`MaskedViT`, ``neck`` a :class:`MAEPretrainDecoder`,
-    ``head`` a :class:`PixelReconstructionHead`.
+    patches.
 
     MFF is this algorithm with a ``fusion_neck`` (:class:`MultiLevelFusionNeck`): the decoder then
     sees the fused tokens of several encoder blocks, after the encoder's final norm; the fusion
     weights are logged (``fusion_w_b{block}``).
 
-    The target is the head's: pixels (:class:`PixelReconstructionHead`: normalised, low-pass or
-    PCA) or, with a head that ``takes_masked_features`` (:class:`DVAETokenHead`), a frozen
-    tokenizer's ids, cross-entropy over the removed patches (``loss_target``). The decoder's output
-    width comes from the head (``prediction_dim``): p*p*C pixels, or the encoder's width for the
-    token head's fc to the vocabulary."""
+    The target is the head's (a :class:`MaskedPredictionHead`): pixels
+    (:class:`PixelReconstructionHead`: normalised, low-pass or PCA) or a frozen tokenizer's ids
+    (:class:`DVAETokenHead`, cross-entropy, ``loss_target``). The head is built first; the
+    decoder outputs the head's ``in_dim`` per patch (p*p*C pixels, or the encoder's width for the
+    token head's own fc).
 
-    def neck_args(self, head: Optional[dict]) -> dict:
-        head_cls = None if head is None else self.head_class(head)
-        if head_cls is None or not hasattr(head_cls, 'prediction_dim'):
-            return {}
-        return dict(out_dim=head_cls.prediction_dim(self.backbone.spec))
+    Args:
+        backbone: a :class:`MaskedViT`.
+        neck: the decoder, a :class:`MAEPretrainDecoder`.
+        head: a :class:`MaskedPredictionHead`.
+        fusion_neck: MFF's :class:`MultiLevelFusionNeck`, or None (MAE).
+        data_preprocessor, init_cfg: as :class:`BaseAlgorithm`.
+    """
 
-    def _masked_patch_losses(self, pred: torch.Tensor, inputs: torch.Tensor,
-                             latent) -> torch.Tensor:
-        """(B, L_removed) loss of each removed patch, from a head on masked features."""
-        ids = latent.patch_mask.ids_removed
-        return self.head.patch_losses(gather_patches(pred, ids), inputs, ids)
+    def __init__(self, backbone: dict, neck: dict, head: dict, fusion_neck: Optional[dict] = None,
+                 data_preprocessor: Optional[dict] = None, init_cfg=None) -> None:
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        spec = self.build_encoder(backbone)
+        self.fusion_neck = (None if fusion_neck is None else
+                            MODELS.build(fusion_neck, default_args=dict(encoder_spec=spec)))
+        self.head = MODELS.build(head, default_args=dict(encoder_spec=spec))
+        self.neck = MODELS.build(neck, default_args=dict(encoder_spec=spec,
+                                                         out_dim=self.head.in_dim))
+        self.encoder_spec = spec
 
-    def encode(self, inputs: torch.Tensor, generator: Optional[torch.Generator] = None):
-        """Masked encoding: (EncoderOutput, the (B, 1 + L_keep, D) tokens the decoder sees)."""
-        latent = self.backbone(inputs, mask=True, generator=generator,
+    def encode(self, inputs: torch.Tensor, generator: Optional[torch.Generator] = None,
+               patch_mask: Optional[PatchMask] = None):
+        """Masked encoding: (EncoderOutput, the (B, 1 + L_keep, D) tokens the decoder sees).
+        ``patch_mask``: use this mask instead of drawing one."""
+        latent = self.backbone(inputs, mask=True, generator=generator, patch_mask=patch_mask,
                                hidden_layers=self.hidden_layers)
         return latent, self.output_tokens(latent)
 
-    def loss(self, inputs: torch.Tensor,
-             data_samples: Optional[list] = None) -> Dict[str, torch.Tensor]:
-        latent, tokens = self.encode(inputs)
-        pred = self.neck(tokens, latent.ids_restore)
-        if getattr(self.head, 'takes_masked_features', False):
-            ids = latent.patch_mask.ids_removed
-            losses = self.head.loss(gather_patches(pred, ids), inputs, ids)
-        else:
-            losses = self.head.loss(pred, inputs, latent.mask)
+    def loss(self, inputs: torch.Tensor, data_samples: Optional[list] = None,
+             patch_mask: Optional[PatchMask] = None) -> Dict[str, torch.Tensor]:
+        """The loss dict; ``patch_mask``: use this mask instead of drawing one (e.g. to compare
+        with a reference implementation on the same mask)."""
+        latent, tokens = self.encode(inputs, patch_mask=patch_mask)
+        pred = self.neck(tokens, latent.patch_mask)
+        losses = self.head.loss(latent.patch_mask.removed(pred), inputs, latent.patch_mask)
         return dict(losses, **self.fusion_weight_logs())
 
     @torch.no_grad()
@@ -80,26 +86,22 @@ class MAE(BaseAlgorithm):
                     generator: Optional[torch.Generator] = None) -> Reconstruction:
         """Reconstruct a batch for pictures and held-out evaluation (no gradient)."""
         latent, tokens = self.encode(inputs, generator)
-        pred = self.neck(tokens, latent.ids_restore)
-        if getattr(self.head, 'takes_masked_features', False):
-            loss = self._masked_patch_losses(pred, inputs, latent).mean(1)
-        else:
-            mask_f = latent.mask.float()
-            loss = (self.head.patch_errors(pred, inputs) * mask_f).sum(1) / mask_f.sum(1)
+        patch_mask = latent.patch_mask
+        pred = self.neck(tokens, patch_mask)
+        loss = self.head.patch_losses(patch_mask.removed(pred), inputs, patch_mask).mean(1)
 
-        spec = self.backbone.spec
-        grid = (inputs.shape[2] // spec.patch_size, inputs.shape[3] // spec.patch_size)
+        spec = self.encoder_spec
 
         def to_image(patches: torch.Tensor) -> torch.Tensor:
-            return unpatchify(patches, spec.patch_size, grid, spec.in_chans)
+            return unpatchify(patches, spec.patch_size, spec.grid_size, spec.in_chans)
 
-        pixel_mask = to_image(latent.mask.unsqueeze(-1).expand(-1, -1, spec.patch_dim).to(
+        pixel_mask = to_image(patch_mask.mask.unsqueeze(-1).expand(-1, -1, spec.patch_dim).to(
             inputs.dtype))
         recon = to_image(self.head.to_pixels(pred, inputs))
         return Reconstruction(original=inputs, masked=inputs * (1 - pixel_mask),
                               reconstruction=recon,
                               pasted=inputs * (1 - pixel_mask) + recon * pixel_mask,
-                              mask=latent.mask, loss=loss)
+                              mask=patch_mask.mask, loss=loss)
 
     def predict(self, inputs: torch.Tensor, data_samples: Optional[list] = None) -> List[dict]:
         """Per-image reconstruction loss on the removed patches (for ``tools/test.py``)."""

@@ -86,9 +86,8 @@ class MaskedViT(VisionTransformer):
             # sequence is put in the [kept, removed] order that ids_restore undoes
             positions = self.pos_embed_for(grid)[:, self.num_prefix_tokens:]
             x = torch.where(patch_mask.mask.unsqueeze(-1), self.mask_token + positions, x)
-            order = torch.argsort(patch_mask.ids_restore, dim=1)
+            x = torch.cat([patch_mask.keep(x), patch_mask.removed(x)], dim=1)
         else:
-            order = patch_mask.ids_keep
-        x = torch.gather(x, 1, order.unsqueeze(-1).expand(-1, -1, x.shape[-1]))
+            x = patch_mask.keep(x)
         tokens, hidden = self.run_blocks(self.with_cls_token(x), hidden_layers)
         return EncoderOutput(tokens=tokens, patch_mask=patch_mask, hidden_states=hidden)

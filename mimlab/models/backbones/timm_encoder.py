@@ -10,6 +10,7 @@ from mmengine.model import BaseModule
 from mmengine.runner.checkpoint import _load_checkpoint
 
 from mimlab.registry import MODELS
+from ..utils import EncoderSpec
 
 
 def _read_weights(path: str, model: nn.Module) -> Optional[Dict[str, torch.Tensor]]:
@@ -96,6 +97,12 @@ class TimmEncoder(BaseModule):
                 raise KeyError(f'TimmEncoder tap_modules: {model_name} has no module {name!r}')
             modules[full].register_forward_hook(self._tap)
         self.out_channels, self.out_strides = self._measure(img_size)
+
+    @property
+    def spec(self) -> EncoderSpec:
+        """The feature maps' channels and strides (measured at build); no ViT token layout."""
+        return EncoderSpec(in_chans=self.in_chans, feature_channels=tuple(self.out_channels),
+                           feature_strides=tuple(self.out_strides))
 
     def _tap(self, module: nn.Module, args, output: torch.Tensor) -> None:
         self._taps.append(output)

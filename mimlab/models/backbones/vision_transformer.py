@@ -152,9 +152,14 @@ class VisionTransformer(BaseModule):
 
     @property
     def spec(self) -> EncoderSpec:
+        """Its sizes; with ``out_type='featmap'`` the feature maps ``forward`` returns (one per
+        ``out_indices`` entry, at the patch stride)."""
+        maps = len(set(self.out_indices)) if self.out_type == 'featmap' else 0
         return EncoderSpec(embed_dim=self.embed_dim, depth=self.depth, num_heads=self.num_heads,
                            patch_size=self.patch_size, grid_size=self.grid_size,
-                           in_chans=self.in_chans, num_prefix_tokens=self.num_prefix_tokens)
+                           in_chans=self.in_chans, num_prefix_tokens=self.num_prefix_tokens,
+                           feature_channels=(self.embed_dim,) * maps,
+                           feature_strides=(self.patch_size,) * maps)
 
     def _init_mae_weights(self) -> None:
         """MAE's initialisation: sin-cos or truncated-normal positions, xavier-uniform linear
@@ -270,14 +275,10 @@ class VisionTransformer(BaseModule):
     def forward(self, images: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         """Downstream forward over all patches: one output per ``out_indices`` entry."""
         x, grid = self.embed(images)
-        x = self.with_cls_token(x)
-        outs = []
-        for i, (block, bias) in enumerate(zip(self.blocks, self.attn_biases(grid))):
-            x = self._run_block(block, x, bias)
-            if i in self.out_indices:
-                out = self.norm(x) if i == self.depth - 1 else x
-                outs.append(self._format(out, grid))
-        return tuple(outs)
+        last, hidden = self.run_blocks(self.with_cls_token(x), self.out_indices, grid)
+        # the last block's output is taken after the final norm, the others before it
+        return tuple(self._format(last if i == self.depth - 1 else hidden[i], grid)
+                     for i in sorted(set(self.out_indices)))
 
     def _format(self, tokens: torch.Tensor, grid: Tuple[int, int]) -> torch.Tensor:
         if self.out_type == 'raw':

@@ -1,7 +1,8 @@
+from .base import MaskedPredictionHead
 from .cls_head import LinearClsHead
 from .pixel_head import PixelReconstructionHead
 
-__all__ = ['LinearClsHead', 'PixelReconstructionHead']
+__all__ = ['LinearClsHead', 'MaskedPredictionHead', 'PixelReconstructionHead']
 from .cae_head import CAEPixelHead, DVAETokenHead  # noqa: E402
 
 __all__ += ['CAEPixelHead', 'DVAETokenHead']

@@ -9,7 +9,7 @@ from timm.layers import DropPath, LayerScale, Mlp
 from timm.models.vision_transformer import Block
 
 from mimlab.registry import MODELS
-from ..utils import EncoderSpec, LayerNorm6, sincos_pos_embed_2d
+from ..utils import EncoderSpec, LayerNorm6, PatchMask, sincos_pos_embed_2d
 
 
 def _init_linear(module: nn.Module) -> None:
@@ -75,12 +75,6 @@ class RegressorBlock(nn.Module):
         return x_q + self.drop_path(self.ls2(self.mlp(self.norm2(x_q))))
 
 
-def _gather_positions(pos: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
-    """(1, L, D) positions, (B, N) patch indices -> (B, N, D)."""
-    return torch.gather(pos.expand(ids.shape[0], -1, -1), 1,
-                        ids.unsqueeze(-1).expand(-1, -1, pos.shape[-1]))
-
-
 @MODELS.register_module()
 class LatentContextualRegressor(BaseModule):
     """Predicts the encoder's latents of the masked patches from those of the visible ones.
@@ -126,27 +120,26 @@ class LatentContextualRegressor(BaseModule):
         nn.init.normal_(self.mask_token, std=0.02)
         _init_linear(self)
 
-    def forward(self, tokens: torch.Tensor, ids_keep: torch.Tensor,
-                ids_masked: torch.Tensor) -> torch.Tensor:
+    def forward(self, tokens: torch.Tensor, patch_mask: PatchMask) -> torch.Tensor:
         """Args:
-            tokens: (B, P + L_keep, D) encoder output, the P prefix (cls) tokens first.
-            ids_keep: (B, L_keep) the visible patches' indices, in the order of ``tokens``.
-            ids_masked: (B, L_mask) the masked patches' indices.
+            tokens: (B, P + L_keep, D) encoder output, the P prefix (cls) tokens first, the
+                visible patches in ``patch_mask.ids_keep`` order.
+            patch_mask: the batch's mask.
 
         Returns:
-            (B, L_mask, D) predicted latents of the masked patches (after a LayerNorm), in the
-            order of ``ids_masked``.
+            (B, L_removed, D) predicted latents of the masked patches (after a LayerNorm), in
+            ``patch_mask.ids_removed`` order.
         """
         p = self.num_prefix_tokens
-        if ids_keep.shape[1] + ids_masked.shape[1] + p > self.pos_embed.shape[1]:
+        if patch_mask.num_patches + p != self.pos_embed.shape[1]:
             raise ValueError(f'the regressor was built for {self.grid_size} patches, got '
-                             f'{ids_keep.shape[1]} visible + {ids_masked.shape[1]} masked')
+                             f'{patch_mask.num_patches}')
         b = tokens.shape[0]
-        patch_pos = self.pos_embed[:, p:]
-        pos_kv = torch.cat([self.pos_embed[:, :p].expand(b, -1, -1),
-                            _gather_positions(patch_pos, ids_keep)], dim=1)
-        pos_q = _gather_positions(patch_pos, ids_masked)
-        x_q = self.mask_token.expand(b, ids_masked.shape[1], -1)
+        patch_pos = self.pos_embed[:, p:].expand(b, -1, -1)
+        pos_kv = torch.cat([self.pos_embed[:, :p].expand(b, -1, -1), patch_mask.keep(patch_pos)],
+                           dim=1)
+        pos_q = patch_mask.removed(patch_pos)
+        x_q = self.mask_token.expand(b, pos_q.shape[1], -1)
         for block in self.blocks:
             x_q = block(x_q, pos_q, tokens, pos_kv)
         return self.norm(x_q)
@@ -181,10 +174,11 @@ class CAEPretrainDecoder(BaseModule):
         self.norm = LayerNorm6(dim)
         _init_linear(self)
 
-    def forward(self, latents: torch.Tensor, ids_masked: torch.Tensor) -> torch.Tensor:
-        """(B, L_mask, D) latents of the masked patches at ``ids_masked`` (B, L_mask) ->
-        (B, L_mask, D) features for the head."""
-        x = latents + _gather_positions(self.pos_embed[:, self.num_prefix_tokens:], ids_masked)
+    def forward(self, latents: torch.Tensor, patch_mask: PatchMask) -> torch.Tensor:
+        """(B, L_removed, D) latents of the removed patches, in ``patch_mask.ids_removed``
+        order -> (B, L_removed, D) features for the head."""
+        patch_pos = self.pos_embed[:, self.num_prefix_tokens:].expand(latents.shape[0], -1, -1)
+        x = latents + patch_mask.removed(patch_pos)
         for block in self.blocks:
             x = block(x)
         return self.norm(x)

@@ -7,7 +7,7 @@ from mmengine.model import BaseModule
 from timm.models.vision_transformer import Block
 
 from mimlab.registry import MODELS
-from ..utils import EncoderSpec, LayerNorm6, sincos_pos_embed_2d
+from ..utils import EncoderSpec, LayerNorm6, PatchMask, sincos_pos_embed_2d
 
 
 @MODELS.register_module()
@@ -25,7 +25,7 @@ class MAEPretrainDecoder(BaseModule):
         num_heads: decoder heads (paper: 16).
         mlp_ratio: MLP hidden width / embed_dim.
         out_dim: width of each patch's prediction; None: the encoder's p*p*C pixels. MAE sets it
-            from its head (``head.prediction_dim``), e.g. features for a token head's own fc.
+            from its built head (``head.in_dim``), e.g. features for a token head's own fc.
     """
 
     def __init__(self, encoder_spec: EncoderSpec, embed_dim: int = 512, depth: int = 8,
@@ -54,26 +54,25 @@ class MAEPretrainDecoder(BaseModule):
                 nn.init.xavier_uniform_(m.weight)
                 nn.init.zeros_(m.bias)
 
-    def forward(self, tokens: torch.Tensor, ids_restore: torch.Tensor) -> torch.Tensor:
+    def forward(self, tokens: torch.Tensor, patch_mask: PatchMask) -> torch.Tensor:
         """Args:
             tokens: (B, 1 + L_keep, D_enc) encoder output (prefix tokens first); the decoder's
                 mask token fills the L - L_keep missing places (none when the encoder saw mask
-                tokens and returns all L).
-            ids_restore: (B, L) from the mask.
+                tokens and returns all L, kept first).
+            patch_mask: the batch's mask.
 
         Returns:
             (B, L, out_dim) predictions (p*p*C pixels by default), in patch order (prefix
             tokens dropped).
         """
-        num_patches = ids_restore.shape[1]
+        num_patches = patch_mask.num_patches
         if num_patches != self.decoder_pos_embed.shape[1] - self.num_prefix_tokens:
             raise ValueError(f'the decoder was built for {self.encoder_spec.grid_size} patches, '
                              f'got {num_patches}')
         x = self.decoder_embed(tokens)
         prefix, visible = x[:, :self.num_prefix_tokens], x[:, self.num_prefix_tokens:]
         mask_tokens = self.mask_token.expand(x.shape[0], num_patches - visible.shape[1], -1)
-        x = torch.cat([visible, mask_tokens], dim=1)
-        x = torch.gather(x, 1, ids_restore.unsqueeze(-1).expand(-1, -1, x.shape[-1]))
+        x = patch_mask.restore(visible, mask_tokens)
         x = torch.cat([prefix, x], dim=1) + self.decoder_pos_embed
         for block in self.decoder_blocks:
             x = block(x)

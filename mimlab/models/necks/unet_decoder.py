@@ -1,7 +1,7 @@
 """The U-Net-style decoder of DDeP (TransUNet-like): encoder features at several depths in, a
 full-resolution feature map out. Its sizes come from the encoder's features (channels, strides)."""
 import math
-from typing import List, Optional, Sequence, Tuple
+from typing import Optional, Sequence
 
 import torch
 import torch.nn as nn
@@ -33,20 +33,6 @@ def upsampler(in_channels: int, out_channels: int, factor: int) -> nn.Sequential
 
 def _is_power_of_two(n: int) -> bool:
     return n >= 1 and n & (n - 1) == 0
-
-
-def encoder_feature_layout(backbone: nn.Module) -> Tuple[List[int], List[int]]:
-    """(channels, strides) of the feature maps an encoder's ``forward`` returns, shallow first:
-    a backbone's own ``out_channels``/``out_strides`` (:class:`TimmEncoder`), or for
-    :class:`VisionTransformer` its width and patch size once per ``out_indices`` entry."""
-    if hasattr(backbone, 'out_channels') and hasattr(backbone, 'out_strides'):
-        return list(backbone.out_channels), list(backbone.out_strides)
-    if getattr(backbone, 'out_type', None) != 'featmap':
-        raise ValueError(f'a U-Net decoder needs feature maps: set the backbone out_type='
-                         f"'featmap' (got {getattr(backbone, 'out_type', None)!r})")
-    spec = backbone.spec
-    count = len(backbone.out_indices)
-    return [spec.embed_dim] * count, [spec.patch_size] * count
 
 
 @MODELS.register_module()

@@ -1,6 +1,6 @@
 """The one masking utility every method calls.
 
-Convention (DESIGN.md): ``mask`` is 1/True where a patch is **removed** (hidden from the encoder).
+Convention: ``mask`` is 1/True where a patch is **removed** (hidden from the encoder).
 Every mode returns the same :class:`PatchMask`: the kept patches' indices in a per-sample order
 (kept first), and ``ids_restore`` which puts a ``[kept, removed]`` sequence back in patch order.
 """
@@ -32,9 +32,58 @@ class PatchMask:
         return self.ids_keep.shape[1]
 
     @property
+    def num_patches(self) -> int:
+        return self.mask.shape[1]
+
+    @property
     def ids_removed(self) -> torch.Tensor:
         """(B, L - L_keep) long, the removed patches' indices (in the mask's own order)."""
         return torch.argsort(self.ids_restore, dim=1)[:, self.num_keep:]
+
+    @staticmethod
+    def _gather(x: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+        """(B, L, ...) per-patch values, (B, N) patch indices -> (B, N, ...)."""
+        index = ids.view(*ids.shape, *([1] * (x.dim() - 2))).expand(-1, -1, *x.shape[2:])
+        return torch.gather(x, 1, index)
+
+    def keep(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, L, ...) values in patch order -> (B, L_keep, ...) the kept patches' values, in
+        ``ids_keep`` order (what the encoder sees)."""
+        return self._gather(x, self.ids_keep)
+
+    def removed(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, L, ...) values in patch order -> (B, L - L_keep, ...) the removed patches' values,
+        in ``ids_removed`` order (what the heads score)."""
+        return self._gather(x, self.ids_removed)
+
+    def restore(self, kept: torch.Tensor, removed: torch.Tensor) -> torch.Tensor:
+        """Un-shuffle: the kept patches' values (ids_keep order) followed by the removed ones'
+        (ids_removed order, e.g. a mask token expanded) -> (B, L, ...) in patch order. A sequence
+        that already holds all L in that order may come as ``kept`` with an empty ``removed``."""
+        return self._gather(torch.cat([kept, removed], dim=1), self.ids_restore)
+
+    @classmethod
+    def from_mask(cls, mask: torch.Tensor) -> 'PatchMask':
+        """The PatchMask of a (B, L) bool mask (True = removed) that removes as many patches in
+        every row (e.g. a reference implementation's mask); kept and removed patches each in
+        patch order."""
+        counts = mask.sum(dim=1)
+        if not bool((counts == counts[0]).all()):
+            raise ValueError(f'every image must have as many patches removed, got {counts.tolist()}')
+        num_patches = mask.shape[1]
+        order = torch.arange(num_patches, device=mask.device) / num_patches
+        ids_shuffle, ids_restore = _order_from_scores(mask.float() + order)
+        num_keep = num_patches - int(counts[0])
+        return cls(mask=mask.bool(), ids_keep=ids_shuffle[:, :num_keep], ids_restore=ids_restore)
+
+    @classmethod
+    def removing_all(cls, batch_size: int, num_patches: int,
+                     device: Optional[torch.device] = None) -> 'PatchMask':
+        """The mask that removes every patch, ``ids_removed`` in patch order (to run a part
+        that works on the removed patches over the whole image)."""
+        order = torch.arange(num_patches, device=device).expand(batch_size, -1)
+        return cls(mask=torch.ones(batch_size, num_patches, dtype=torch.bool, device=device),
+                   ids_keep=order[:, :0], ids_restore=order)
 
     def complement(self) -> 'PatchMask':
         """The opposite mask: the removed patches are kept and the kept ones removed (CAE feeds
