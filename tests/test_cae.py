@@ -531,3 +531,23 @@ def test_analysis_tools_write_their_pictures(tmp_path):
                           '--out', str(tmp_path / 'dvae.png')])
     assert res['token_grid'] == [7, 7] and 1 <= res['codes_used'] <= 128
     assert (tmp_path / 'dvae.png').exists()
+
+
+def test_cae_loss_uses_a_handed_in_mask():
+    torch.manual_seed(0)
+    model = MODELS.build(tiny_cae_cfg()).eval()
+    images = _images(4)
+    patch_mask = generate_mask(2, (4, 4), 6 / 16, mode='block', min_block=2,
+                               generator=torch.Generator().manual_seed(1))
+    torch.manual_seed(2)
+    losses = model.loss(images, patch_mask=patch_mask)
+    torch.manual_seed(3)
+    again = model.loss(images, patch_mask=patch_mask)
+    assert all(torch.equal(losses[k], again[k]) for k in losses)
+    # by hand on that mask: regressor -> decoder -> head, and the alignment target
+    latent = model.backbone(images, patch_mask=patch_mask)
+    regressed = model.neck(latent.tokens, patch_mask)
+    target = model.head.loss(model.decoder(regressed, patch_mask), images, patch_mask)
+    assert torch.equal(losses['loss_target'], target['loss_target'])
+    align = F.mse_loss(regressed, model.alignment_target(images, patch_mask))
+    assert torch.equal(losses['align_mse'], align)

@@ -31,9 +31,11 @@ def test_every_pretraining_config_parses_and_builds_on_meta():
             continue
         if cfg.model.type != 'MAE':  # checked by their own tests (tests/test_cae.py)
             continue
-        # the decoder predicts pixels, or for the token target features for the head's fc
+        # the decoder predicts what the built head takes: pixels, or for the token target
+        # features for the head's fc
         out_dim = model.neck.decoder_pred.out_features
-        if model.head.takes_masked_features:
+        assert out_dim == model.head.in_dim, path
+        if cfg.model.head.type == 'DVAETokenHead':
             assert out_dim == model.backbone.embed_dim == model.head.fc.in_features, path
         else:
             assert out_dim == model.backbone.spec.patch_dim, path

@@ -169,6 +169,10 @@ def test_ddep_on_a_timm_encoder_with_weights_from_a_local_file(tmp_path):
     cfg['neck']['widths'] = (16, 8, 4)
     model = MODELS.build(cfg)
     assert model.backbone.out_channels == [32, 32] and model.backbone.out_strides == [4, 4]
+    # the decoder is sized from the encoder's spec, as for a mimlab ViT
+    assert model.encoder_spec.feature_channels == (32, 32)
+    assert model.encoder_spec.feature_strides == (4, 4)
+    assert model.neck.in_channels == [32, 32] and model.neck.in_strides == [4, 4]
     model.init_weights()
     assert torch.equal(model.backbone.model.blocks[1].mlp.fc1.weight,
                        source.blocks[1].mlp.fc1.weight)
@@ -359,3 +363,18 @@ def test_paper_segmentation_recipes(name, crop, classes):
     assert cfg.model.type == 'SegTTAModel' and cfg.model.module.type == 'EncoderDecoder'
     scales = [t.scale_factor for t in cfg.test_dataloader.dataset.pipeline[1].transforms[0]]
     assert scales == [0.5, 0.75, 1.0, 1.25, 1.5, 1.75]
+
+
+def test_ddep_decoder_is_sized_from_the_encoder_spec():
+    model = MODELS.build(tiny_ddep_cfg())
+    spec = model.encoder_spec
+    assert spec.feature_channels == (32, 32) and spec.feature_strides == (4, 4)
+    assert model.neck.in_channels == [32, 32] and model.neck.in_strides == [4, 4]
+    assert spec.pixel_mean == (0.0,) * 3 and spec.pixel_std == (1.0,) * 3
+    # tensor mode: the feature maps of the whole image
+    feats = model(torch.randn(1, 3, 16, 16), mode='tensor')
+    assert [tuple(f.shape) for f in feats] == [(1, 32, 4, 4)] * 2
+    raw = tiny_ddep_cfg()
+    raw['backbone'] = dict(raw['backbone'], out_type='raw')
+    with pytest.raises(ValueError, match="needs the encoder's feature maps.*out_type='featmap'"):
+        MODELS.build(raw)

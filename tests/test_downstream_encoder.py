@@ -190,6 +190,15 @@ def test_algorithm_as_backbone_is_refused_with_a_way_out():
         SEG_MODELS.build(cfg)
     init_default_scope('mimlab')
     assert MODELS.build(tiny_mae_cfg()).backbone.depth == 2  # built on its own: fine
+    # built in mimlab's scope, the segmentor gets the algorithm's typed output where it wants
+    # feature maps, and says the same when it indexes it
+    seg = MODELS.build(dict(type='mmseg.EncoderDecoder', backbone=tiny_mae_cfg(),
+                            decode_head=dict(type='mmseg.FCNHead', in_channels=32, channels=8,
+                                             num_classes=3, loss_decode=dict(
+                                                 type='mmseg.CrossEntropyLoss'))))
+    with pytest.raises(TypeError, match=r"not a tuple of feature maps.*whole pretraining "
+                                        r"algorithm.*VisionTransformer.*export_backbone"):
+        seg(torch.randn(1, 3, 16, 16), mode='tensor')
 
 
 def test_export_backbone_to_timm_and_back(tmp_path):

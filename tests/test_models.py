@@ -7,7 +7,8 @@ from conftest import tiny_mae_cfg
 
 from mimlab.models.backbones import MaskedViT, VisionTransformer
 from mimlab.models.heads import PixelReconstructionHead
-from mimlab.models.utils import PatchMask, patchify, sincos_pos_embed_2d, unpatchify
+from mimlab.models.utils import (PatchMask, generate_mask, patchify, sincos_pos_embed_2d,
+                                 unpatchify)
 from mimlab.registry import MODELS
 
 
@@ -149,3 +150,35 @@ def test_prediction_and_loss_stay_fp32_under_mixed_precision():
     assert seen == dict(mlp=torch.bfloat16, pred=torch.float32)  # autocast did act upstream
     assert mixed.dtype == torch.float32
     assert abs(float(mixed) - float(full)) < 0.02 * float(full)
+
+
+def test_tensor_mode_encodes_the_whole_image():
+    """Feature extraction (mode='tensor') sees every patch, the same on every call."""
+    model = MODELS.build(tiny_mae_cfg()).eval()
+    x = torch.randn(2, 3, 16, 16)
+    first, second = model(x, mode='tensor'), model(x, mode='tensor')
+    assert first.patch_mask is None
+    assert first.tokens.shape == (2, 1 + model.backbone.spec.num_patches, 32)
+    assert torch.equal(first.tokens, second.tokens)
+    assert torch.equal(first.tokens, model.backbone.encode(x).tokens)
+
+
+def test_mae_loss_uses_a_handed_in_mask_and_sums_as_the_reference():
+    torch.manual_seed(0)
+    model = MODELS.build(tiny_mae_cfg()).eval()
+    x = torch.randn(2, 3, 16, 16)
+    patch_mask = generate_mask(2, (4, 4), 0.75, generator=torch.Generator().manual_seed(1))
+    torch.manual_seed(2)
+    loss = model.loss(x, patch_mask=patch_mask)['loss_rec']
+    torch.manual_seed(3)  # another global RNG state: the handed-in mask is still the one used
+    assert torch.equal(model.loss(x, patch_mask=patch_mask)['loss_rec'], loss)
+    # the reference's form on the same mask: per-patch MSE over all L, (loss * mask).sum() /
+    # mask.sum() (facebookresearch/mae forward_loss), bit for bit
+    latent = model.backbone(x, patch_mask=patch_mask)
+    pred = model.neck(latent.tokens, patch_mask)
+    target = model.head.target(x)
+    errors = (pred - target).pow(2).mean(dim=-1)
+    mask = patch_mask.mask.float()
+    assert torch.equal(loss, (errors * mask).sum() / mask.sum())
+    other = generate_mask(2, (4, 4), 0.75, generator=torch.Generator().manual_seed(5))
+    assert not torch.equal(model.loss(x, patch_mask=other)['loss_rec'], loss)

@@ -4,9 +4,11 @@ from typing import Dict, List, Optional, Union
 
 import torch
 from mmengine.model import BaseModel
+from mmengine.registry import DefaultScope
 
 from mimlab.registry import MODELS
 from ..utils import EncoderSpec
+from ..utils.structures import NOT_A_BACKBONE
 
 DEFAULT_PREPROCESSOR = dict(type='ImgDataPreprocessor', mean=[123.675, 116.28, 103.53],
                             std=[58.395, 57.12, 57.375])
@@ -35,6 +37,13 @@ class BaseAlgorithm(BaseModel):
             raise TypeError('model.data_preprocessor must be a config dict (its mean and std are '
                             f'the pixel normalisation the parts see), got '
                             f'{type(data_preprocessor).__name__}')
+        scope = DefaultScope.get_current_instance()
+        if scope is not None and scope.scope_name != 'mimlab':
+            # mimlab's own runs build their models in its scope (default_scope='mimlab'); under
+            # another library's scope this algorithm sits in that library's model config, where
+            # only a backbone can go (and its parts would be looked up in the wrong registry)
+            raise TypeError(f'mimlab.{type(self).__name__} is being built in a '
+                            f'{scope.scope_name!r} config. {NOT_A_BACKBONE}')
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.pixel_normalisation = (data_preprocessor.get('mean'), data_preprocessor.get('std'))
 

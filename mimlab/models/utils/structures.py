@@ -73,6 +73,14 @@ class EncoderSpec:
         return (pixels.float() - mean) / std
 
 
+NOT_A_BACKBONE = (
+    'A mimlab algorithm (MAE, CAE, ...) is a whole pretraining algorithm (encoder + decoder + '
+    'head), not a backbone. Use its encoder: '
+    "backbone=dict(type='mimlab.VisionTransformer', arch=..., patch_size=..., "
+    "init_cfg=dict(type='Pretrained', checkpoint=CKPT, prefix='backbone.')), or write the encoder "
+    'out first with mimlab.apis.export_backbone (tools/model_converters/export_backbone.py).')
+
+
 @dataclass
 class EncoderOutput:
     """What a masked encoder returns.
@@ -92,15 +100,9 @@ class EncoderOutput:
     def _not_a_sequence(self, *args):
         # A downstream model (mmseg, mmdet) indexes or iterates its backbone's output: getting
         # this typed result means a whole pretraining algorithm sits where a backbone belongs.
-        raise TypeError(
-            'EncoderOutput is one typed result (.tokens, .patch_mask, .hidden_states), not a '
-            'tuple of feature maps. A downstream model that indexes it has a whole pretraining '
-            "algorithm as its backbone (e.g. backbone=dict(type='mimlab.MAE', ...)): that is "
-            'not a backbone. Use its encoder: '
-            "backbone=dict(type='mimlab.VisionTransformer', arch=..., patch_size=..., "
-            "init_cfg=dict(type='Pretrained', checkpoint=CKPT, prefix='backbone.')), or write "
-            'the encoder out first with mimlab.apis.export_backbone '
-            '(tools/model_converters/export_backbone.py).')
+        raise TypeError('EncoderOutput is one typed result (.tokens, .patch_mask, '
+                        '.hidden_states), not a tuple of feature maps: a downstream model that '
+                        'indexes it has a mimlab algorithm as its backbone. ' + NOT_A_BACKBONE)
 
     __getitem__ = __iter__ = __len__ = _not_a_sequence
 
