@@ -42,8 +42,10 @@ class BaseAlgorithm(BaseModel):
             # mimlab's own runs build their models in its scope (default_scope='mimlab'); under
             # another library's scope this algorithm sits in that library's model config, where
             # only a backbone can go (and its parts would be looked up in the wrong registry)
-            raise TypeError(f'mimlab.{type(self).__name__} is being built in a '
-                            f'{scope.scope_name!r} config. {NOT_A_BACKBONE}')
+            raise TypeError(f'mimlab.{type(self).__name__} is being built under the default '
+                            f'scope {scope.scope_name!r}: mimlab builds its algorithms in its own '
+                            "(default_scope='mimlab' in the config). In an mmseg or mmdet model "
+                            f'config it sits where a backbone belongs. {NOT_A_BACKBONE}')
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.pixel_normalisation = (data_preprocessor.get('mean'), data_preprocessor.get('std'))
 
