@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from mimlab.models.utils import generate_mask, num_masked_patches
+from mimlab.models.utils import PatchMask, generate_mask, num_masked_patches
 
 
 def _check_consistent(pm, num_patches):
@@ -80,3 +80,23 @@ def test_ratios_that_remove_no_patch_fail_at_build_time():
         MaskedViT(arch=dict(embed_dim=16, depth=1, num_heads=1), img_size=16, patch_size=4,
                   mask_ratio=0.5, mask_mode='grid')
     assert grid_stride(0.56) == 2 and grid_stride(0.75) == 2 and grid_stride(0.9) == 3
+
+
+def test_patch_mask_gathers_and_restores():
+    pm = generate_mask(3, (4, 4), 0.75, generator=torch.Generator().manual_seed(0))
+    x = torch.randn(3, 16, 5)
+    kept, removed = pm.keep(x), pm.removed(x)
+    assert kept.shape == (3, 4, 5) and removed.shape == (3, 12, 5)
+    assert not pm.mask.gather(1, pm.ids_keep).any() and pm.mask.gather(1, pm.ids_removed).all()
+    assert torch.equal(pm.restore(kept, removed), x)  # restore inverts the split
+    # a mask token in the removed places, as MAE's decoder fills them
+    filled = pm.restore(kept, torch.zeros(3, 12, 5))
+    assert torch.equal(filled[~pm.mask], x[~pm.mask]) and not filled[pm.mask].any()
+    # a mask given as booleans (e.g. a reference's) becomes the same PatchMask algebra
+    again = PatchMask.from_mask(pm.mask)
+    assert torch.equal(again.mask, pm.mask)
+    assert torch.equal(again.restore(again.keep(x), again.removed(x)), x)
+    with pytest.raises(ValueError, match='as many patches removed'):
+        PatchMask.from_mask(torch.tensor([[True, False], [True, True]]))
+    every = PatchMask.removing_all(2, 16)
+    assert torch.equal(every.removed(x[:2]), x[:2]) and every.num_keep == 0

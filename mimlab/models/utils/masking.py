@@ -69,7 +69,8 @@ class PatchMask:
         patch order."""
         counts = mask.sum(dim=1)
         if not bool((counts == counts[0]).all()):
-            raise ValueError(f'every image must have as many patches removed, got {counts.tolist()}')
+            raise ValueError('every image must have as many patches removed, got '
+                             f'{counts.tolist()}')
         num_patches = mask.shape[1]
         order = torch.arange(num_patches, device=mask.device) / num_patches
         ids_shuffle, ids_restore = _order_from_scores(mask.float() + order)
