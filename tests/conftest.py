@@ -7,7 +7,7 @@ import pytest
 import torch
 from mmengine.registry import init_default_scope
 
-import mimlab  # noqa: F401
+from mimlab.engine.checkpoint import install_checkpoint_loader
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 FASHION_MNIST = '/usr/share/datasets/fashion-mnist'
@@ -16,6 +16,10 @@ DEMO_CONFIG = osp.join(REPO, 'configs/mae/mae_vit-tiny-p4_1xb256-coslr-6e_fashio
 # One thread: the tiny models gain nothing from more, and on cores shared with other work
 # OpenMP's waits made in-process training tests up to 8x slower.
 torch.set_num_threads(1)
+# The tests build models and runners from configs without mimlab's runtime (and call
+# init_weights outside runners): like a runner-less script, the test process installs the safe
+# loader itself. test_checkpoint_install.py checks, in fresh processes, where mimlab installs it.
+install_checkpoint_loader()
 
 
 @pytest.fixture(autouse=True)

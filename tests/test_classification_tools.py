@@ -64,7 +64,8 @@ def test_extract_features_tool_caches_what_the_probe_would_compute(tmp_path):
     assert feats.shape == (40, 32) and labels.dtype == torch.int64
     assert record['classes'][9] == 'Ankle boot' and record['meta']['checkpoint'] == 'none'
     # features of the same random init (seed 0) computed directly agree
-    from mimlab.apis import build_split_dataset, init_model, load_config
+    from mimlab.apis import init_model, load_config
+    from mimlab.datasets import build_split_dataset
     from mimlab.evaluation import extract_features
     torch.manual_seed(0)
     model = init_model(load_config(DEMO_CONFIG, dict(

@@ -8,6 +8,8 @@ import pytest
 import torch
 from conftest import DEMO_CONFIG, TINY_RUN_OPTIONS, import_tool
 
+from mimlab.engine.checkpoint import load_local_checkpoint
+
 sweep = import_tool('sweep')
 
 # The tiny runs of conftest, 2 epochs of 4 iterations; no reconstruction pictures.
@@ -167,7 +169,7 @@ def test_finetune_evaluation_trains_the_eval_config_from_the_cells_checkpoint(tm
     # the backbone's load report: every tensor of the encoder came from the cell's checkpoint
     assert re.search(re.escape(f"{checkpoint} (VisionTransformer, prefix 'backbone.'): loaded ")
                      + r'\d+ tensors, 0 missing', log)
-    assert torch.load(checkpoint, weights_only=True)['meta']['iter'] == 8
+    assert load_local_checkpoint(checkpoint)['meta']['iter'] == 8
 
 
 def test_documented_studies_plan_and_build(tmp_path):

@@ -10,6 +10,7 @@ from mmengine.hooks import Hook
 from mmengine.runner import Runner
 from PIL import Image
 
+from mimlab.engine.checkpoint import load_local_checkpoint
 from mimlab.registry import HOOKS, MODELS
 
 PY = sys.executable
@@ -67,7 +68,7 @@ def test_interrupted_run_resumes_at_the_right_iteration(tmp_path):
     # The first run stops after epoch 2 of what will become a 3-epoch run.
     first = Runner.from_cfg(tiny_run_cfg(tmp_path, max_epochs=2))
     first.train()
-    ckpt = torch.load(tmp_path / 'epoch_2.pth', map_location='cpu', weights_only=True)
+    ckpt = load_local_checkpoint(str(tmp_path / 'epoch_2.pth'), map_location='cpu')
     assert ckpt['meta']['iter'] == 8
 
     cfg = tiny_run_cfg(tmp_path, max_epochs=3)

@@ -51,8 +51,10 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import torch
 from mmengine.config import Config, DictAction
 
-from mimlab.apis import build_split_dataset, init_model
+from mimlab.apis import init_model
 from mimlab.apis.train import last_checkpoint, train, training_config
+from mimlab.datasets import build_split_dataset
+from mimlab.engine.checkpoint import load_local_checkpoint
 from mimlab.engine.errors import one_line_errors
 from mimlab.evaluation import extract_features, knn_accuracy, train_linear_probe
 
@@ -248,8 +250,7 @@ def checkpoint_iters(checkpoint: str) -> Optional[int]:
     """The iterations a checkpoint was trained for (its mmengine meta)."""
     if not osp.isfile(checkpoint):
         return None
-    return torch.load(checkpoint, map_location='cpu', weights_only=True).get('meta', {}).get(
-        'iter')
+    return load_local_checkpoint(checkpoint, map_location='cpu').get('meta', {}).get('iter')
 
 
 def pretrain(cell_dir: str, cfg: Config, name: str) -> dict:

@@ -1,6 +1,9 @@
 default_scope = 'mimlab'
 
 default_hooks = dict(
+    # Weights-only checkpoint loads (resume, load_from, Pretrained init) with mmengine's own
+    # classes allowed; installed when the runner is built (mimlab/engine/checkpoint.py).
+    safe_checkpoint_loader=dict(type='SafeCheckpointLoaderHook'),
     runtime_info=dict(type='RuntimeInfoHook'),
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50),  # logs losses, lr, time and the ETA

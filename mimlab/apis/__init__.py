@@ -1,10 +1,8 @@
 from .export import convert_checkpoint, export_backbone
 from .features import extract_split_features, load_features, save_features
-from .inference import (build_split_dataset, heldout_batch, init_model, load_config,
-                        prepare_batch, reconstruct, sample_indices)
+from .inference import heldout_batch, init_model, load_config, prepare_batch, reconstruct
 
 __all__ = [
-    'build_split_dataset', 'convert_checkpoint', 'export_backbone', 'extract_split_features',
-    'heldout_batch', 'init_model', 'load_config', 'load_features', 'prepare_batch', 'reconstruct',
-    'sample_indices', 'save_features'
+    'convert_checkpoint', 'export_backbone', 'extract_split_features', 'heldout_batch',
+    'init_model', 'load_config', 'load_features', 'prepare_batch', 'reconstruct', 'save_features'
 ]

@@ -5,6 +5,7 @@ from typing import Dict, List, Optional, Tuple
 import torch
 from mmengine.runner import CheckpointLoader
 
+from mimlab.engine.checkpoint import install_checkpoint_loader
 from mimlab.models.utils.state_dict import checkpoint_state_dict
 from .converters import CONVERTERS, mimlab_to_cae, mimlab_to_mmpretrain, mimlab_to_timm
 
@@ -32,6 +33,7 @@ def export_backbone(checkpoint: str, out: Optional[str] = None, layout: str = 'm
     """
     if layout not in LAYOUTS:
         raise ValueError(f'layout must be one of {LAYOUTS}, got {layout!r}')
+    install_checkpoint_loader()
     loaded = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
     encoder = backbone_state_dict(checkpoint_state_dict(loaded), prefix)
     if layout == 'timm':
@@ -60,6 +62,7 @@ def convert_checkpoint(checkpoint: str, out: str, source: str, **options
     encoder's tensors and the source keys that were dropped."""
     if source not in CONVERTERS:
         raise ValueError(f'source must be one of {sorted(CONVERTERS)}, got {source!r}')
+    install_checkpoint_loader()
     loaded = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
     encoder, dropped = CONVERTERS[source](checkpoint_state_dict(loaded), **options)
     if not encoder:

@@ -5,8 +5,8 @@ from typing import Dict, Optional, Sequence, Tuple
 
 import torch
 
+from mimlab.datasets.builder import build_split_dataset
 from mimlab.evaluation import extract_features
-from .inference import build_split_dataset
 
 FEATURES_VERSION = 1
 

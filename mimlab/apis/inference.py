@@ -1,6 +1,6 @@
 """Build a model from a config and checkpoint, and reconstruct images with it."""
 import copy
-from typing import List, Optional, Sequence, Union
+from typing import Optional, Sequence, Union
 
 import torch
 from mmengine.config import Config
@@ -8,13 +8,17 @@ from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
 
-from mimlab.registry import DATASETS, MODELS
+from mimlab.engine.checkpoint import install_checkpoint_loader
+from mimlab.datasets.builder import build_split_dataset, sample_indices
+from mimlab.registry import MODELS
 
 
 def init_model(config: Union[str, Config], checkpoint: Optional[str] = None,
                device: str = 'cpu') -> torch.nn.Module:
-    """Build the config's model, load ``checkpoint`` (safely: see mimlab.engine.checkpoint) and
-    put it in eval mode on ``device``."""
+    """Build the config's model, load ``checkpoint`` and put it in eval mode on ``device``.
+
+    The load is weights-only (:func:`~mimlab.engine.checkpoint.install_checkpoint_loader`, which
+    this installs: a runner-less script has no hook to do it)."""
     cfg = Config.fromfile(config) if isinstance(config, str) else config
     init_default_scope(cfg.get('default_scope', 'mimlab'))
     model_cfg = copy.deepcopy(cfg.model)
@@ -22,6 +26,7 @@ def init_model(config: Union[str, Config], checkpoint: Optional[str] = None,
         model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
     model = MODELS.build(model_cfg)
     if checkpoint is not None:
+        install_checkpoint_loader()
         load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
     model.cfg = cfg
     return model.to(device).eval()
@@ -43,34 +48,12 @@ def reconstruct(model: torch.nn.Module, inputs: torch.Tensor, seed: int = 0):
     return model.reconstruct(inputs, generator=generator)
 
 
-def sample_indices(length: int, count: int) -> List[int]:
-    """``count`` indices spread evenly over a dataset of ``length`` (deterministic)."""
-    count = min(count, length)
-    return [int(i * length / count) for i in range(count)]
-
-
 def load_config(path: str, options: Optional[dict] = None) -> Config:
     """A config file with ``--cfg-options`` style overrides merged in."""
     cfg = Config.fromfile(path)
     if options:
         cfg.merge_from_dict(options)
     return cfg
-
-
-def build_split_dataset(cfg: Config, split: str, pipeline: Optional[Sequence[dict]] = None,
-                        indices: Optional[int] = None):
-    """The config's training dataset, read from another ``split`` through ``pipeline``
-    (default: the config's ``test_pipeline``, a deterministic view); ``indices`` keeps the
-    first N images."""
-    if pipeline is None:
-        if 'test_pipeline' not in cfg:
-            raise KeyError('the config defines no test_pipeline to read held-out images with')
-        pipeline = cfg.test_pipeline
-    dataset_cfg = copy.deepcopy(cfg.train_dataloader.dataset)
-    dataset_cfg.update(split=split, pipeline=list(pipeline))
-    if indices is not None:
-        dataset_cfg['indices'] = indices
-    return DATASETS.build(dataset_cfg)
 
 
 def heldout_batch(model: torch.nn.Module, cfg: Config, split: str = 'test',

@@ -1,13 +1,12 @@
 from .checkpoint import (AtomicLocalBackend, UnsafeCheckpointError, allow_unsafe_load,
-                         atomic_write, install_checkpoint_loader, load_local_checkpoint,
-                         register_safe_globals)
+                         atomic_write, install_checkpoint_loader, load_local_checkpoint)
 from .fsdp import vit_block_auto_wrap_policy
-from .hooks import ReconstructionHook
-from .optimizers import AutocastOptimWrapper, LayerDecayOptimWrapperConstructor
+from .hooks import ReconstructionHook, SafeCheckpointLoaderHook
+from .optimizers import AutocastOptimWrapper, LayerDecayOptimWrapperConstructor, set_amp
 
 __all__ = [
-    'AtomicLocalBackend', 'LayerDecayOptimWrapperConstructor', 'UnsafeCheckpointError',
+    'AtomicLocalBackend', 'AutocastOptimWrapper', 'LayerDecayOptimWrapperConstructor',
+    'ReconstructionHook', 'SafeCheckpointLoaderHook', 'UnsafeCheckpointError',
     'allow_unsafe_load', 'atomic_write', 'install_checkpoint_loader', 'load_local_checkpoint',
-    'register_safe_globals', 'ReconstructionHook',
-    'AutocastOptimWrapper', 'vit_block_auto_wrap_policy',
+    'set_amp', 'vit_block_auto_wrap_policy'
 ]

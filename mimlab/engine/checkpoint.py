@@ -3,10 +3,15 @@
 mmengine 0.10.7 loads checkpoints with a bare ``torch.load``; since torch 2.6 that means
 ``weights_only=True``, which refuses mmengine's own checkpoints (they carry its ``HistoryBuffer``
 and numpy arrays) so ``--resume`` fails. Instead of ``weights_only=False`` (which lets a
-downloaded file run code), :func:`register_safe_globals` allow-lists exactly those classes, and
-:func:`load_local_checkpoint` (installed as mmengine's loader for local paths) turns a refusal
-into an error that names the class and the explicit opt-in, ``--unsafe-load``
-(:func:`allow_unsafe_load`).
+downloaded file run code), :func:`load_local_checkpoint` allows exactly those classes
+(:data:`SAFE_GLOBALS`, for its own loads only) and turns a refusal into an error that names the
+class and the explicit opt-in, ``--unsafe-load`` (:func:`allow_unsafe_load`).
+
+Importing mimlab changes nothing in mmengine. :func:`install_checkpoint_loader` makes
+:func:`load_local_checkpoint` mmengine's loader of local files, in the places that load:
+``SafeCheckpointLoaderHook`` (in ``configs/_base_/default_runtime.py`` and the mmseg / mmdet
+configs) installs it when a runner is built, before weight init and resume; runner-less loads
+(``mimlab.apis.init_model``, the export and conversion functions) install it themselves.
 """
 import logging
 import os
@@ -44,11 +49,6 @@ def _history_buffer_getattr(obj, name: str):
 SAFE_GLOBALS = [HistoryBuffer, (_history_buffer_getattr, 'builtins.getattr'), *_numpy_globals()]
 
 
-def register_safe_globals() -> None:
-    """Allow in ``torch.load(weights_only=True)`` the classes mmengine's checkpoints carry."""
-    torch.serialization.add_safe_globals(SAFE_GLOBALS)
-
-
 class UnsafeCheckpointError(RuntimeError):
     """A checkpoint asks to unpickle something outside the allow-list."""
 
@@ -72,8 +72,9 @@ def _refused_name(err: Exception) -> str:
 
 
 def load_local_checkpoint(filename: str, map_location=None) -> dict:
-    """Load a local checkpoint with ``weights_only=True`` and the allow-list (or, after
-    :func:`allow_unsafe_load`, with ``weights_only=False``)."""
+    """Load a local checkpoint with ``weights_only=True`` and :data:`SAFE_GLOBALS`, the classes
+    mmengine's checkpoints carry (or, after :func:`allow_unsafe_load`, with
+    ``weights_only=False``)."""
     if not os.path.isfile(filename):
         raise FileNotFoundError(f'checkpoint {filename} does not exist')
     if _unsafe_load:
@@ -81,7 +82,8 @@ def load_local_checkpoint(filename: str, map_location=None) -> dict:
                   'run code from the file', logger='current', level=logging.WARNING)
         return torch.load(filename, map_location=map_location, weights_only=False)
     try:
-        return torch.load(filename, map_location=map_location, weights_only=True)
+        with torch.serialization.safe_globals(SAFE_GLOBALS):
+            return torch.load(filename, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
         raise UnsafeCheckpointError(
             f'refused to load {filename}: it asks to unpickle {_refused_name(err)}, which is '
@@ -92,8 +94,9 @@ def load_local_checkpoint(filename: str, map_location=None) -> dict:
 
 
 def install_checkpoint_loader() -> None:
-    """Make every mmengine load of a local file (resume, ``load_from``, ``Pretrained`` init in
-    mimlab, mmseg or mmdet configs) go through :func:`load_local_checkpoint`."""
+    """Make every mmengine load of a local file in this process (resume, ``load_from``,
+    ``Pretrained`` init in mimlab, mmseg or mmdet models) go through
+    :func:`load_local_checkpoint`. Idempotent."""
     CheckpointLoader.register_scheme(prefixes='', force=True)(load_local_checkpoint)
 
 

@@ -1,13 +1,10 @@
 """A picture of labelled columns of images (tokenizer round trips, alignment checks, attention)."""
 from typing import Optional, Sequence, Tuple
 
-import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
 
-matplotlib.use('Agg')
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from .reconstruction import figure_to_array  # noqa: E402
+from .reconstruction import figure_to_array
 
 
 def draw_columns(columns: Sequence[Tuple[str, np.ndarray]],
@@ -24,8 +21,8 @@ def draw_columns(columns: Sequence[Tuple[str, np.ndarray]],
         overlay: (N, H, W, 3) uint8 images drawn under the 2-D maps (half transparent maps).
     """
     n = len(columns[0][1])
-    fig, axes = plt.subplots(n, len(columns), figsize=(len(columns) * cell, n * cell + 0.3),
-                             squeeze=False)
+    fig = Figure(figsize=(len(columns) * cell, n * cell + 0.3))
+    axes = fig.subplots(n, len(columns), squeeze=False)
     for j, (title, images) in enumerate(columns):
         for i in range(n):
             ax = axes[i, j]

@@ -3,13 +3,11 @@ import os
 import os.path as osp
 from typing import Optional, Sequence
 
-import matplotlib
-
-matplotlib.use('Agg')
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from PIL import Image  # noqa: E402
+import numpy as np
+import torch
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from PIL import Image
 
 PANELS = ('masked', 'reconstruction', 'reconstruction + visible', 'original')
 
@@ -29,7 +27,8 @@ def draw_reconstructions(rec, mean: torch.Tensor, std: torch.Tensor,
     rows = [to_uint8_images(t, mean, std)
             for t in (rec.masked, rec.reconstruction, rec.pasted, rec.original)]
     n = rows[0].shape[0]
-    fig, axes = plt.subplots(n, 4, figsize=(4 * 1.8, n * 1.8 + 0.3), squeeze=False)
+    fig = Figure(figsize=(4 * 1.8, n * 1.8 + 0.3))
+    axes = fig.subplots(n, 4, squeeze=False)
     for i in range(n):
         for j in range(4):
             ax = axes[i, j]
@@ -47,13 +46,13 @@ def draw_reconstructions(rec, mean: torch.Tensor, std: torch.Tensor,
     return figure_to_array(fig)
 
 
-def figure_to_array(fig) -> np.ndarray:
-    """Lay out, render and close a matplotlib figure; (H, W, 3) uint8 RGB."""
+def figure_to_array(fig: Figure) -> np.ndarray:
+    """Lay out and render a matplotlib figure; (H, W, 3) uint8 RGB. The figure gets its own Agg
+    canvas: no pyplot, so drawing neither switches nor depends on the process's backend."""
+    canvas = FigureCanvasAgg(fig)
     fig.tight_layout()
-    fig.canvas.draw()
-    picture = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
-    plt.close(fig)
-    return picture
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba())[..., :3].copy()
 
 
 def save_picture(picture: np.ndarray, path: str) -> None:

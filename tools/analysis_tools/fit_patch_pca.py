@@ -19,7 +19,8 @@ from mmengine.config import DictAction
 from mmengine.dataset import pseudo_collate
 from torch.utils.data import DataLoader
 
-from mimlab.apis import build_split_dataset, init_model, load_config
+from mimlab.apis import init_model, load_config
+from mimlab.datasets import build_split_dataset
 from mimlab.models.utils import fit_pca
 
 

@@ -13,8 +13,8 @@ import os.path as osp
 
 from mmengine.config import DictAction
 
-from mimlab.apis import (build_split_dataset, init_model, load_config, prepare_batch,
-                         reconstruct, sample_indices)
+from mimlab.apis import init_model, load_config, prepare_batch, reconstruct
+from mimlab.datasets import build_split_dataset, sample_indices
 from mimlab.datasets.image_dataset import IMG_EXTENSIONS
 from mimlab.engine.checkpoint import allow_unsafe_load
 from mimlab.visualization import draw_reconstructions, save_picture

@@ -5,6 +5,8 @@ _base_ = [
     'mmseg::_base_/datasets/cityscapes_1024x1024.py', 'mmseg::_base_/default_runtime.py',
     'mmseg::_base_/schedules/schedule_80k.py'
 ]
+# mimlab's safe checkpoint loader for the pretrained weights (mimlab/engine/checkpoint.py)
+default_hooks = dict(safe_checkpoint_loader=dict(type='mimlab.SafeCheckpointLoaderHook'))
 model = dict(
     data_preprocessor=dict(size=(1024, 1024)),
     backbone=dict(img_size=(1024, 1024)),

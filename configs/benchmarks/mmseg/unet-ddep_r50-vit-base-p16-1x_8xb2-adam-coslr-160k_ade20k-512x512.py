@@ -11,6 +11,8 @@ _base_ = [
     '../../_base_/models/unet-ddep_r50-vit-base-p16_mmseg.py', 'mmseg::_base_/datasets/ade20k.py',
     'mmseg::_base_/default_runtime.py', 'mmseg::_base_/schedules/schedule_160k.py'
 ]
+# mimlab's safe checkpoint loader for the pretrained weights (mimlab/engine/checkpoint.py)
+default_hooks = dict(safe_checkpoint_loader=dict(type='mimlab.SafeCheckpointLoaderHook'))
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', reduce_zero_label=True),

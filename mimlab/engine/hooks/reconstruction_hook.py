@@ -8,7 +8,7 @@ from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
-from mimlab.apis import build_split_dataset, sample_indices
+from mimlab.datasets.builder import build_split_dataset, sample_indices
 from mimlab.registry import DATASETS, HOOKS
 from mimlab.visualization import draw_reconstructions, save_picture
 

@@ -1,0 +1,30 @@
+"""Held-out views of a config's data: another split of its training dataset, read through the
+deterministic test pipeline, and evenly spaced samples of it."""
+import copy
+from typing import List, Optional, Sequence
+
+from mmengine.config import Config
+
+from mimlab.registry import DATASETS
+
+
+def sample_indices(length: int, count: int) -> List[int]:
+    """``count`` indices spread evenly over a dataset of ``length`` (deterministic)."""
+    count = min(count, length)
+    return [int(i * length / count) for i in range(count)]
+
+
+def build_split_dataset(cfg: Config, split: str, pipeline: Optional[Sequence[dict]] = None,
+                        indices: Optional[int] = None):
+    """The config's training dataset, read from another ``split`` through ``pipeline``
+    (default: the config's ``test_pipeline``, a deterministic view); ``indices`` keeps the
+    first N images."""
+    if pipeline is None:
+        if 'test_pipeline' not in cfg:
+            raise KeyError('the config defines no test_pipeline to read held-out images with')
+        pipeline = cfg.test_pipeline
+    dataset_cfg = copy.deepcopy(cfg.train_dataloader.dataset)
+    dataset_cfg.update(split=split, pipeline=list(pipeline))
+    if indices is not None:
+        dataset_cfg['indices'] = indices
+    return DATASETS.build(dataset_cfg)
