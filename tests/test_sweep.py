@@ -1,16 +1,26 @@
-"""tools/sweep.py: the grid, the cells, resuming, and the evaluations."""
+"""mimlab.experiments.sweep and tools/sweep.py: the grid, the cells, resuming, and the
+evaluations."""
 import csv
-import re
+import dataclasses
 import json
 import os
+import re
 
 import pytest
 import torch
 from conftest import DEMO_CONFIG, TINY_RUN_OPTIONS, import_tool
 
 from mimlab.engine.checkpoint import load_local_checkpoint
+from mimlab.engine.errors import ConfigError
+from mimlab.experiments.sweep import Cell, expand_grid, parse_grid, plan, run
+from mimlab.experiments.sweep.grid import lookup
 
 sweep = import_tool('sweep')
+
+
+def _sweep(argv):
+    """The Sweep that tools/sweep.py makes of ``argv``."""
+    return sweep.sweep_from_args(sweep.parse_args(argv))
 
 # The tiny runs of conftest, 2 epochs of 4 iterations; no reconstruction pictures.
 BUDGET = [o for o in TINY_RUN_OPTIONS if not o.startswith('custom_hooks')] + [
@@ -19,55 +29,56 @@ PROBE = ['--probe-train-images', '48', '--probe-test-images', '32', '--probe-epo
 
 
 def test_grid_values_and_product():
-    assert sweep.parse_grid('model.backbone.mask_ratio=0.5,0.75') == (
+    assert parse_grid('model.backbone.mask_ratio=0.5,0.75') == (
         'model.backbone.mask_ratio', [0.5, 0.75])
-    assert sweep.parse_grid('model.fusion_neck.layers=[0,2],[0, 4, 8]') == (
+    assert parse_grid('model.fusion_neck.layers=[0,2],[0, 4, 8]') == (
         'model.fusion_neck.layers', [[0, 2], [0, 4, 8]])
-    assert sweep.parse_grid("m.mask_mode=random,block,'a,b'") == (
+    assert parse_grid("m.mask_mode=random,block,'a,b'") == (
         'm.mask_mode', ['random', 'block', 'a,b'])
-    assert sweep.parse_grid('model.head.pca_file=None,x.pth,True') == (
+    assert parse_grid('model.head.pca_file=None,x.pth,True') == (
         'model.head.pca_file', [None, 'x.pth', True])
     for bad in ('model.neck.depth', 'model.neck.depth=', 'model.neck.depth=1,,2'):
-        with pytest.raises(ValueError, match='--grid'):
-            sweep.parse_grid(bad)
-    cells = sweep.expand_grid([('a', [1, 2]), ('b', ['x', 'y', 'z'])])
+        with pytest.raises(ConfigError, match='--grid'):
+            parse_grid(bad)
+    cells = expand_grid([('a', [1, 2]), ('b', ['x', 'y', 'z'])])
     assert cells == [dict(a=1, b='x'), dict(a=1, b='y'), dict(a=1, b='z'),
                      dict(a=2, b='x'), dict(a=2, b='y'), dict(a=2, b='z')]
 
 
 def test_plan_gives_each_cell_its_overrides_and_shares_identical_ones(tmp_path):
-    args = sweep.parse_args([
+    grid_sweep = _sweep([
         DEMO_CONFIG, '--grid', 'model.backbone.mask_ratio=0.5,0.75',
         '--grid', 'model.neck.depth=1,2', '--eval', 'knn', '--work-dir', str(tmp_path),
         '--cfg-options', 'train_cfg.max_epochs=2', '--seed', '3'])
-    grid, cells = sweep.plan(args)
-    assert [c['overrides'] for c in cells] == [
+    cells = plan(grid_sweep)
+    assert [c.overrides for c in cells] == [
         {'model.backbone.mask_ratio': r, 'model.neck.depth': d}
         for r in (0.5, 0.75) for d in (1, 2)]
     for cell in cells:
-        cfg = cell['cfg']
-        assert cfg.model.backbone.mask_ratio == cell['overrides']['model.backbone.mask_ratio']
-        assert cfg.model.neck.depth == cell['overrides']['model.neck.depth']
+        cfg = cell.cfg
+        assert cfg.model.backbone.mask_ratio == cell.overrides['model.backbone.mask_ratio']
+        assert cfg.model.neck.depth == cell.overrides['model.neck.depth']
         assert cfg.train_cfg.max_epochs == 2 and cfg.randomness.seed == 3
         assert cfg.model.neck.embed_dim == 128  # the rest is the config's
-    names = [os.path.basename(c['dir']) for c in cells]
+    names = [os.path.basename(c.dir) for c in cells]
     assert names[0].startswith('mask_ratio=0.5-') and names[1].startswith('mask_ratio=0.5_depth=2')
     assert names[2].startswith('base-')  # 0.75 and depth 1 are the config's own values
     assert len(set(names)) == 4
 
     # the same config reached twice is one cell
-    args.grid = ['model.neck.depth=1,2,1']
-    _, cells = sweep.plan(args)
-    assert cells[0]['dir'] == cells[2]['dir'] != cells[1]['dir']
-    args.grid = ['model.nek.depth=1,2']
-    with pytest.raises(SystemExit, match="the config has no 'model.nek'"):
-        sweep.plan(args)
+    cells = plan(dataclasses.replace(grid_sweep, grid=[parse_grid('model.neck.depth=1,2,1')]))
+    assert cells[0].dir == cells[2].dir != cells[1].dir
+    with pytest.raises(ConfigError, match="the config has no 'model.nek'"):
+        plan(dataclasses.replace(grid_sweep, grid=[parse_grid('model.nek.depth=1,2')]))
+    with pytest.raises(SystemExit, match="the config has no 'model.nek'"):  # one line, no trace
+        sweep.main([DEMO_CONFIG, '--grid', 'model.nek.depth=1,2', '--eval', 'knn',
+                    '--work-dir', str(tmp_path)])
 
 
 def test_cells_split_across_ranks(tmp_path, monkeypatch):
     ran = []
-    monkeypatch.setattr(sweep, 'run_cell', lambda cell, args: ran.append(cell['overrides']))
-    monkeypatch.setattr(sweep, 'write_table', lambda rows, grid, args: None)
+    monkeypatch.setattr(run, 'run_cell', lambda cell, grid_sweep: ran.append(cell.overrides))
+    monkeypatch.setattr(run, 'write_table', lambda rows, grid_sweep: None)
     argv = [DEMO_CONFIG, '--grid', 'model.neck.depth=1,2,3,4,5', '--eval', 'knn',
             '--work-dir', str(tmp_path)]
     monkeypatch.setenv('RANK', '1')
@@ -106,9 +117,9 @@ def test_sweep_runs_evaluates_skips_finished_cells_and_resumes_a_killed_one(tmp_
 
     # a finished sweep trains and evaluates nothing again
     calls = []
-    real_train = sweep.train
-    monkeypatch.setattr(sweep, 'train', lambda cfg: calls.append(cfg))
-    monkeypatch.setattr(sweep, 'evaluate_features', lambda *a: calls.append(a))
+    real_train = run.train
+    monkeypatch.setattr(run, 'train', lambda cfg: calls.append(cfg))
+    monkeypatch.setattr(run, 'evaluate_features', lambda *a: calls.append(a))
     assert sweep.main(argv) == rows and calls == []
 
     # a cell killed in its second epoch: its files as a kill leaves them
@@ -120,7 +131,7 @@ def test_sweep_runs_evaluates_skips_finished_cells_and_resumes_a_killed_one(tmp_
     (cell / 'pretrain' / 'last_checkpoint').write_text(str(cell / 'pretrain' / 'epoch_1.pth'))
     monkeypatch.undo()
     counted = []
-    monkeypatch.setattr(sweep, 'train', lambda cfg: counted.append(cfg) or real_train(cfg))
+    monkeypatch.setattr(run, 'train', lambda cfg: counted.append(cfg) or real_train(cfg))
     again = sweep.main(argv)
     assert len(counted) == 1 and counted[0].resume and str(cell) in counted[0].work_dir
     newest = sorted(d for d in (cell / 'pretrain').iterdir() if d.is_dir())[-1]
@@ -173,7 +184,8 @@ def test_finetune_evaluation_trains_the_eval_config_from_the_cells_checkpoint(tm
 
 
 def test_documented_studies_plan_and_build(tmp_path):
-    import re
+    """Every sweep command of docs/studies.md plans, and each cell's model builds with the
+    cell's overrides in place."""
     import shlex
 
     from mimlab.registry import MODELS
@@ -181,25 +193,20 @@ def test_documented_studies_plan_and_build(tmp_path):
     text = text.replace('\\\n', ' ')  # continued lines
     variables = dict(re.findall(r'^(C|P|F)="?([^"\n]*)"?$', text, re.M))
     commands = re.findall(r'^python tools/sweep.py \$C .*$', text, re.M)
-    assert len(commands) >= 7
-    swept = set()
+    assert commands  # the pattern still finds the documented commands
     for command in commands:
         for name, value in variables.items():
             command = command.replace(f'${name}', value)
         argv = shlex.split(command)[2:]
         argv[argv.index('--work-dir') + 1] = str(tmp_path)
-        grid, cells = sweep.plan(sweep.parse_args(argv))
-        swept.add(grid[0][0])
-        for cell in cells:
-            cfg = cell['cfg']
+        for cell in plan(_sweep(argv)):
+            cfg = cell.cfg
             with torch.device('meta'):
                 model = MODELS.build(dict(cfg.model, data_preprocessor=cfg.data_preprocessor))
-            for key, value in cell['overrides'].items():
+            for key, value in cell.overrides.items():
                 if key.startswith('model.'):
                     assert getattr(model, key.split('.')[1]) is not None
-                    assert sweep._lookup(cfg, key) == (True, value)
-    assert {'model.backbone.mask_ratio', 'model.backbone.mask_tokens', 'model.backbone.mask_mode',
-            'model.neck.depth', 'model.neck.embed_dim', 'model.head.norm_pix'} <= swept
+                    assert lookup(cfg, key) == (True, value)
 
 
 def test_checkpoint_key_puts_the_checkpoint_where_the_eval_config_says(tmp_path, monkeypatch):
@@ -209,24 +216,23 @@ def test_checkpoint_key_puts_the_checkpoint_where_the_eval_config_says(tmp_path,
         root, 'configs/benchmarks/mmseg/unet-ddep_vit-tiny-p4_1xb8-adam-coslr-300i_'
         'ade20k-scenes-64x64.py')
     seen = {}
-    monkeypatch.setattr(sweep, 'run_training', lambda cfg, work_dir, name: seen.update(cfg=cfg))
-    monkeypatch.setattr(sweep, 'read_scalars', lambda work_dir: [dict(mIoU=42.0, step=300)])
-    monkeypatch.setattr(sweep, 'last_metric', lambda scalars, metric: scalars[-1][metric])
-    args = sweep.parse_args([DEMO_CONFIG, '--grid', 'model.neck.depth=1', '--eval', 'miou',
-                             '--eval-config', eval_config, '--work-dir', str(tmp_path),
-                             '--checkpoint-key', 'model.decode_head.decoder_checkpoint'])
-    settings = sweep.eval_settings('miou', args)
-    assert settings['checkpoint_key'] == 'model.decode_head.decoder_checkpoint'
-    result = sweep.evaluate_by_training(str(tmp_path), 'miou', 'cell/epoch_5.pth', 'c', args,
-                                        settings)
+    monkeypatch.setattr(run, 'run_training', lambda cfg, work_dir, name: seen.update(cfg=cfg))
+    monkeypatch.setattr(run, 'read_scalars', lambda work_dir: [dict(mIoU=42.0, step=300)])
+    monkeypatch.setattr(run, 'last_metric', lambda scalars, metric: scalars[-1][metric])
+    settings = _sweep([DEMO_CONFIG, '--grid', 'model.neck.depth=1', '--eval', 'miou',
+                       '--eval-config', eval_config, '--work-dir', str(tmp_path),
+                       '--checkpoint-key', 'model.decode_head.decoder_checkpoint']).settings
+    assert settings.for_result('miou')['checkpoint_key'] == 'model.decode_head.decoder_checkpoint'
+    cell = Cell(overrides={}, cfg=None, name='c', dir=str(tmp_path))
+    result = run.evaluate_by_training(cell, 'miou', 'cell/epoch_5.pth', settings)
     assert result == dict(miou=42.0)
     cfg = seen['cfg']
     assert cfg.model.decode_head.decoder_checkpoint == os.path.abspath('cell/epoch_5.pth')
     # the encoder keeps the eval config's own initialisation
     assert cfg.model.backbone.init_cfg.checkpoint == 'work_dirs/demo/epoch_6.pth'
-    args.checkpoint_key = 'model.decode_head.no_such_key'
-    with pytest.raises(SystemExit, match='no_such_key'):
-        sweep.evaluate_by_training(str(tmp_path), 'miou', 'x.pth', 'c', args, settings)
+    wrong = dataclasses.replace(settings, checkpoint_key='model.decode_head.no_such_key')
+    with pytest.raises(ConfigError, match='no_such_key'):
+        run.evaluate_by_training(cell, 'miou', 'x.pth', wrong)
 
 
 def test_runs_in_one_process_write_their_own_scalars(tmp_path):
@@ -235,8 +241,8 @@ def test_runs_in_one_process_write_their_own_scalars(tmp_path):
     from conftest import tiny_run_cfg
     cfg = tiny_run_cfg(tmp_path / 'unused', max_epochs=2)
     cfg.merge_from_dict({'custom_hooks': [], 'visualizer.name': 'visualizer'})
-    for run in ('first', 'second'):
-        sweep.run_training(cfg, str(tmp_path / run), run)
-    for run in ('first', 'second'):
-        rows = sweep.read_scalars(str(tmp_path / run))
+    for name in ('first', 'second'):
+        run.run_training(cfg, str(tmp_path / name), name)
+    for name in ('first', 'second'):
+        rows = run.read_scalars(str(tmp_path / name))
         assert len([r for r in rows if 'loss' in r]) == 8  # 2 x 64 images / batch 16

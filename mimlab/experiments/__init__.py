@@ -1,0 +1,1 @@
+"""Experiments built from many runs (above ``apis``: they call its training and inference)."""
