@@ -6,18 +6,16 @@ searched, so ``import mimlab`` stays light and a downstream config (mmseg, mmdet
 registry finds this child by its scope and the child imports the backbone module on demand.
 
 An unknown ``type`` is answered with the registered names closest to it ("did you mean ...").
-Only ``build`` is changed: ``get`` still returns None for a missing name, which mmengine's scope
-search relies on (and also for a malformed one, where mmengine would crash).
+The registry checks its own keys before building (:func:`check_type`): mimlab's registries in
+``build``, and :func:`check_config_types` for the entries of a config that mmengine's Runner
+builds through its root registries. ``get`` still returns None for a missing name, which
+mmengine's scope search relies on (and also for a malformed one, where mmengine would crash).
 """
 import difflib
-import re
-from typing import List, Optional
+from typing import Any, List, Optional
 
 from mmengine import registry as root
 from mmengine.registry import Registry
-
-# mmengine's build_from_cfg: '{type} is not in the {scope}::{name} registry. Please check ...'
-_NOT_REGISTERED = re.compile(r'([\w.]+) is not in the (\w+)::([\w ]+) registry')
 
 
 def close_matches(registry: Registry, key: str, n: int = 3) -> List[str]:
@@ -32,24 +30,6 @@ def close_matches(registry: Registry, key: str, n: int = 3) -> List[str]:
     return [by_lower[match] for match in matches]
 
 
-def unknown_type_message(message: str) -> Optional[str]:
-    """One line for an error that mmengine raised on an unknown ``type`` in one of mimlab's
-    registries (possibly wrapped in other errors' messages), with the closest registered names;
-    None for any other error."""
-    found = _NOT_REGISTERED.search(message)
-    registry = found and _REGISTRIES.get((found.group(2), found.group(3)))
-    if registry is None:
-        return None
-    key = found.group(1)
-    matches = close_matches(registry, key)
-    if matches:
-        return (f'{key!r} is not a registered {registry.name} type: did you mean '
-                f'{" or ".join(repr(m) for m in matches)}?')
-    known = sorted(registry.module_dict)
-    return (f'{key!r} is not a registered {registry.name} type; mimlab has '
-            f'{", ".join(known[:20])}{" ..." if len(known) > 20 else ""}')
-
-
 class UnknownTypeError(KeyError):
     """A config names a ``type`` that no registry in scope holds; the message suggests names."""
 
@@ -57,11 +37,24 @@ class UnknownTypeError(KeyError):
         return str(self.args[0])  # KeyError would quote it
 
 
-def explain_unknown_type(err: KeyError) -> Optional[str]:
-    """The one-line message for an unknown-type error from mimlab's registries, else None."""
-    if isinstance(err, UnknownTypeError):
-        return str(err)
-    return unknown_type_message(str(err.args[0]) if err.args else '')
+def check_type(registry: Registry, key: Any, scope: Optional[str] = None) -> None:
+    """Raise :class:`UnknownTypeError`, with the closest registered names, when ``key`` (a
+    config's ``type``) is a name that ``registry`` would not find when building: searched as
+    mmengine's ``build_from_cfg`` searches, in the registry of ``scope`` (default: the current
+    default scope) and its parents. Classes and callables pass."""
+    if not isinstance(key, str):
+        return
+    with registry.switch_scope_and_registry(scope) as found_in:
+        if found_in.get(key) is not None:
+            return
+    matches = close_matches(found_in, key)
+    if matches:
+        raise UnknownTypeError(f'{key!r} is not a registered {found_in.name} type: did you mean '
+                               f'{" or ".join(repr(m) for m in matches)}?')
+    known = sorted(found_in.module_dict)
+    raise UnknownTypeError(f'{key!r} is not a registered {found_in.name} type; '
+                           f'{found_in.scope} has {", ".join(known[:20])}'
+                           f'{" ..." if len(known) > 20 else ""}')
 
 
 class _MimlabRegistry(Registry):
@@ -74,15 +67,9 @@ class _MimlabRegistry(Registry):
         return super().get(key)
 
     def build(self, cfg: dict, *args, **kwargs):
-        try:
-            return super().build(cfg, *args, **kwargs)
-        except UnknownTypeError:
-            raise
-        except KeyError as err:
-            message = explain_unknown_type(err)
-            if message is None:
-                raise
-            raise UnknownTypeError(message) from err
+        if isinstance(cfg, dict):
+            check_type(self, cfg.get('type'), cfg.get('_scope_'))
+        return super().build(cfg, *args, **kwargs)
 
 
 def _child(name: str, parent: Registry, locations=()) -> Registry:
@@ -114,4 +101,35 @@ INFERENCERS = _child('inferencer', root.INFERENCERS, ())
 FUNCTIONS = _child('function', root.FUNCTIONS, ())
 STRATEGIES = _child('strategy', root.STRATEGIES, ())
 
-_REGISTRIES = {(r.scope, r.name): r for r in globals().values() if isinstance(r, Registry)}
+
+def _types(entry: Any) -> List[Any]:
+    """The ``type`` of a config entry, or of each entry of a list."""
+    entries = entry if isinstance(entry, (list, tuple)) else [entry]
+    return [e.get('type') for e in entries if isinstance(e, dict)]
+
+
+def check_config_types(cfg: Any) -> None:
+    """:func:`check_type` for what mmengine's Runner builds from ``cfg`` through its root
+    registries (the model, datasets and their pipelines, hooks, optimizer, schedulers,
+    evaluators, visualizer), which never call a mimlab registry's ``build``; the parts inside
+    those (a model's backbone, a dataset's pipeline) are checked as mimlab builds them."""
+    scope = cfg.get('default_scope')
+    checks = [(root.MODELS, _types(cfg.get('model'))),
+              (root.HOOKS, _types(list((cfg.get('default_hooks') or {}).values()))
+               + _types(cfg.get('custom_hooks') or [])),
+              (root.PARAM_SCHEDULERS, _types(cfg.get('param_scheduler') or [])),
+              (root.VISUALIZERS, _types(cfg.get('visualizer')))]
+    for split in ('train', 'val', 'test'):
+        dataset = (cfg.get(f'{split}_dataloader') or {}).get('dataset')
+        evaluator = cfg.get(f'{split}_evaluator')
+        if isinstance(evaluator, dict) and 'metrics' in evaluator:  # an Evaluator of metrics
+            evaluator = evaluator['metrics']
+        checks += [(root.DATASETS, _types(dataset)),
+                   (root.TRANSFORMS, _types((dataset or {}).get('pipeline') or [])),
+                   (root.METRICS, _types(evaluator))]
+    optim_wrapper = cfg.get('optim_wrapper') or {}
+    checks += [(root.OPTIM_WRAPPERS, _types(optim_wrapper)),
+               (root.OPTIMIZERS, _types(optim_wrapper.get('optimizer')))]
+    for registry, types in checks:
+        for key in types:
+            check_type(registry, key, scope)

@@ -63,3 +63,35 @@ def test_unknown_type_suggests_close_names():
     # lookups that mmengine's scope search relies on are unchanged
     assert MODELS.get('NoSuchModel') is None
     assert ROOT_MODELS.get('mimlab.MAE') is MODELS.get('MAE') is not None
+
+
+def test_runner_built_entries_are_checked_before_anything_is_built():
+    """The Runner builds a config's top-level entries through mmengine's root registries, which
+    never call mimlab's ``build``: check_config_types looks each ``type`` up first."""
+    import glob
+    import os.path as osp
+
+    import pytest
+    from conftest import DEMO_CONFIG, REPO
+    from mmengine.config import Config
+
+    from mimlab.registry import UnknownTypeError, check_config_types
+
+    # the normal path: every config's types resolve, mmseg's and mmdet's through their scopes
+    for path in glob.glob(osp.join(REPO, 'configs/**/*.py'), recursive=True):
+        if '/_base_/' not in path:
+            check_config_types(Config.fromfile(path))
+
+    typos = {'model.type': ('MAEE', "did you mean 'MAE'"),
+             'custom_hooks.0.type': ('ReconstructionHok', "did you mean 'ReconstructionHook'"),
+             'default_hooks.logger.type': ('LogerHook', "did you mean 'LoggerHook'"),
+             'train_dataloader.dataset.pipeline.0.type': ('LoadImag', "did you mean 'LoadImage'"),
+             'train_dataloader.dataset.type': ('ImageDatset', "did you mean 'ImageDataset'"),
+             'optim_wrapper.optimizer.type': ('AdamWW', "did you mean 'AdamW'"),
+             'param_scheduler.1.type': ('CosineAnnealingLr', "'CosineAnnealingLR'")}
+    for key, (typo, suggestion) in typos.items():
+        cfg = Config.fromfile(DEMO_CONFIG)
+        cfg.merge_from_dict({key: typo}, allow_list_keys=True)
+        with pytest.raises(UnknownTypeError, match=f"^'{typo}' is not a registered .*"
+                           f'{suggestion}'):
+            check_config_types(cfg)

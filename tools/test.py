@@ -10,6 +10,7 @@ from mmengine.runner import Runner
 
 from mimlab.engine.checkpoint import allow_unsafe_load
 from mimlab.engine.errors import one_line_errors
+from mimlab.registry import check_config_types
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -63,6 +64,7 @@ def main(argv=None) -> dict:
     if args.tta:
         use_tta(cfg, args.config)
     with one_line_errors():
+        check_config_types(cfg)
         runner = Runner.from_cfg(cfg)
         metrics = runner.test()
     if args.out and runner.rank == 0:

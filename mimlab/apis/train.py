@@ -15,6 +15,7 @@ from mmengine.runner import Runner
 from mimlab.engine.checkpoint import find_resume_checkpoint, remove_stale_temporaries
 from mimlab.engine.errors import ConfigError
 from mimlab.engine.optimizers import set_amp
+from mimlab.registry import check_config_types
 
 
 def training_config(cfg: Config, *, work_dir: Optional[str] = None,
@@ -105,11 +106,13 @@ def build_runner(cfg: Config) -> Runner:
 
 def train(cfg: Config, detect_anomaly: bool = False) -> Runner:
     """Build the runner from ``cfg`` (see :func:`training_config`) and train; returns the runner.
+    An unknown ``type`` fails before anything is built, with the closest registered names.
 
     Args:
         detect_anomaly: autograd anomaly detection (a backward that produces NaN fails at once
             with the forward operation that caused it; slow).
     """
+    check_config_types(cfg)
     runner = build_runner(cfg)
     with torch.autograd.set_detect_anomaly(detect_anomaly):
         runner.train()

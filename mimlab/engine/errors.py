@@ -3,7 +3,7 @@ from contextlib import contextmanager
 from typing import Iterator
 
 from mimlab.datasets.transforms import BadImageError
-from mimlab.registry import explain_unknown_type
+from mimlab.registry import UnknownTypeError
 from .checkpoint import UnsafeCheckpointError
 
 
@@ -13,18 +13,14 @@ class ConfigError(ValueError):
 
 @contextmanager
 def one_line_errors() -> Iterator[None]:
-    """For tools: exit with the message alone (no traceback) on a config error, a refused
-    checkpoint, a non-finite loss, a bad image, a missing file or folder (the message names it) or an unknown
-    ``type``; other errors keep their traceback."""
+    """For tools: exit with the message alone (no traceback) on a config error, an unknown
+    ``type``, a refused checkpoint, a non-finite loss, a bad image, or a missing file or folder
+    (the message names it); other errors keep their traceback."""
     try:
         yield
-    except (ConfigError, UnsafeCheckpointError, FloatingPointError, FileNotFoundError) as err:
+    except (ConfigError, UnknownTypeError, UnsafeCheckpointError, FloatingPointError,
+            FileNotFoundError) as err:
         raise SystemExit(str(err)) from err
     except BadImageError as err:
         raise SystemExit(f'{err} (or set skip_bad_images=True in the training dataset to skip '
                          'and log such files)') from err
-    except KeyError as err:
-        message = explain_unknown_type(err)
-        if message is None:
-            raise
-        raise SystemExit(message) from err
