@@ -310,3 +310,19 @@ def test_one_amp_switch_for_train_and_benchmark(tmp_path):
                                                                  'bfloat16')
     with pytest.raises(SystemExit, match='--amp fp16 needs a CUDA GPU'):
         benchmark.main([DEMO_CONFIG, '--amp', 'fp16', '--device', 'cpu'])
+
+
+def test_mask_cost_builds_each_ratio_so_the_backbone_validates_it():
+    from conftest import DEMO_CONFIG, TINY_RUN, import_tool
+    from mmengine.config import Config
+    mask_cost = import_tool('mask_cost', 'tools/analysis_tools')
+    cfg = Config.fromfile(DEMO_CONFIG)
+    cfg.merge_from_dict({k: v for k, v in TINY_RUN.items() if k.startswith('model.')})
+    rows = mask_cost.measure(cfg, img_size=16, mask_ratios=[0.5, 0.75], batch_size=2, iters=1,
+                             warmup=0)
+    assert [(r['num_patches'], r['visible']) for r in rows] == [(16, 8), (16, 4)]
+    # fewer visible patches, fewer encoder FLOPs
+    assert rows[1]['encoder_gflops_per_image'] < rows[0]['encoder_gflops_per_image']
+    assert cfg.model.backbone.mask_ratio == 0.75 and cfg.model.backbone.img_size == 28  # kept
+    with pytest.raises(ValueError, match='mask_ratio'):
+        mask_cost.measure(cfg, img_size=16, mask_ratios=[1.0], batch_size=2, iters=1, warmup=0)

@@ -1,8 +1,8 @@
 from .analysis import (layer_frequency_response, math_attention, radial_log_amplitude,
                        top_hessian_eigenvalue)
+from .attention import attention_weights, cls_attention
 from .knn import knn_accuracy, knn_predict
 from .linear_probe import extract_features, train_linear_probe
-from .attention import attention_weights, cls_attention
 from .metrics import Accuracy, ReconstructionLoss
 
 __all__ = [
@@ -10,5 +10,3 @@ __all__ = [
     'knn_accuracy', 'knn_predict', 'layer_frequency_response', 'math_attention',
     'radial_log_amplitude', 'top_hessian_eigenvalue', 'train_linear_probe'
 ]
-
-__all__ += ['attention_weights', 'cls_attention']

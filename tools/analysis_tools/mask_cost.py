@@ -28,15 +28,16 @@ DEFAULT_CONFIG = 'configs/mae/mae_vit-base-p16_8xb512-coslr-800e_in1k.py'
 
 def measure(cfg: Config, img_size: int, mask_ratios, batch_size: int, iters: int,
             warmup: int) -> list:
-    cfg.model.backbone.img_size = img_size
-    model = MODELS.build(cfg.model)
-    model.train()
-    optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
-    data = dict(inputs=random_images(batch_size, img_size, model.backbone.in_chans),
-                data_samples=[BaseDataElement() for _ in range(batch_size)])
     rows = []
     for ratio in mask_ratios:
-        model.backbone.mask_ratio = ratio  # only the masked encoder depends on it
+        # built with its size and ratio, so that the backbone validates them
+        torch.manual_seed(0)
+        model = MODELS.build(dict(cfg.model, backbone=dict(cfg.model.backbone, img_size=img_size,
+                                                           mask_ratio=ratio)))
+        model.train()
+        optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+        data = dict(inputs=random_images(batch_size, img_size, model.backbone.in_chans),
+                    data_samples=[BaseDataElement() for _ in range(batch_size)])
 
         def forward_backward():
             batch = model.data_preprocessor(data, True)

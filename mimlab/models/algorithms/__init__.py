@@ -1,12 +1,9 @@
 from .base import BaseAlgorithm
+from .cae import CAE
 from .classifier import ImageClassifier
+from .ddep import DDeP
+from .dvae import DVAEPretrain
 from .mae import MAE, Reconstruction
 
-__all__ = ['BaseAlgorithm', 'ImageClassifier', 'MAE', 'Reconstruction']
-from .cae import CAE  # noqa: E402
-from .dvae import DVAEPretrain  # noqa: E402
-
-__all__ += ['CAE', 'DVAEPretrain']
-from .ddep import DDeP  # noqa: E402
-
-__all__ += ['DDeP']
+__all__ = ['BaseAlgorithm', 'CAE', 'DDeP', 'DVAEPretrain', 'ImageClassifier', 'MAE',
+           'Reconstruction']

@@ -1,7 +1,5 @@
 from .mae_vit import MaskedViT
+from .timm_encoder import TimmEncoder
 from .vision_transformer import ARCH_SETTINGS, VisionTransformer
 
-__all__ = ['ARCH_SETTINGS', 'MaskedViT', 'VisionTransformer']
-from .timm_encoder import TimmEncoder  # noqa: E402
-
-__all__ += ['TimmEncoder']
+__all__ = ['ARCH_SETTINGS', 'MaskedViT', 'TimmEncoder', 'VisionTransformer']

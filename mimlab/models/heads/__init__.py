@@ -1,12 +1,9 @@
 from .base import MaskedPredictionHead
+from .cae_head import CAEPixelHead, DVAETokenHead
 from .cls_head import LinearClsHead
+from .denoising_head import DenoisingHead
+from .downstream import build_unet_decode_head  # (registers mimlab.UNetDecodeHead)
 from .pixel_head import PixelReconstructionHead
 
-__all__ = ['LinearClsHead', 'MaskedPredictionHead', 'PixelReconstructionHead']
-from .cae_head import CAEPixelHead, DVAETokenHead  # noqa: E402
-
-__all__ += ['CAEPixelHead', 'DVAETokenHead']
-from .denoising_head import DenoisingHead  # noqa: E402
-from .downstream import build_unet_decode_head  # noqa: E402  (registers mimlab.UNetDecodeHead)
-
-__all__ += ['DenoisingHead', 'build_unet_decode_head']
+__all__ = ['CAEPixelHead', 'DVAETokenHead', 'DenoisingHead', 'LinearClsHead',
+           'MaskedPredictionHead', 'PixelReconstructionHead', 'build_unet_decode_head']
