@@ -1,8 +1,10 @@
+import math
 import os
 import os.path as osp
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 from conftest import DEMO_CONFIG, REPO, TINY_RUN_OPTIONS, WritesAFile, import_tool, tiny_run_cfg
@@ -10,8 +12,10 @@ from mmengine.hooks import Hook
 from mmengine.runner import Runner
 from PIL import Image
 
+from mimlab.apis import init_model, load_config, prepare_batch, reconstruct
 from mimlab.engine.checkpoint import load_local_checkpoint
 from mimlab.registry import HOOKS, MODELS
+from mimlab.visualization import draw_reconstructions, to_uint8_images
 
 PY = sys.executable
 
@@ -99,7 +103,30 @@ def test_visualize_and_test_tools_on_a_checkpoint(tmp_path):
     Image.new('RGB', (40, 30), (200, 30, 30)).save(img)
     out = vis.main([DEMO_CONFIG, ckpt, str(img), '--out', str(tmp_path / 'one.png'),
                     '--cfg-options', *options])
-    assert Image.open(out).size[0] > 300
+    # the panels: the masked input is zero (the mean colour once un-normalised) on the hidden
+    # patches and the input elsewhere; the pasted one is the input on the visible patches and
+    # the reconstruction on the hidden ones
+    sizes = {key: int(value) for key, value in (o.split('=') for o in options)}
+    model = init_model(load_config(DEMO_CONFIG, sizes), ckpt)
+    rec = reconstruct(model, prepare_batch(model, [dict(img_path=str(img))],
+                                           model.cfg.test_pipeline), seed=0)
+    num_patches = rec.mask.shape[1]
+    grid, side = math.isqrt(num_patches), rec.original.shape[-1]
+    hidden = rec.mask.view(1, 1, grid, grid).repeat_interleave(side // grid, 2) \
+        .repeat_interleave(side // grid, 3).expand_as(rec.original)
+    assert hidden.float().mean() == rec.mask.sum() / num_patches > 0.5  # mask_ratio 0.75
+    assert (rec.masked[hidden] == 0).all()
+    assert torch.equal(rec.masked[~hidden], rec.original[~hidden])
+    assert torch.equal(rec.pasted[~hidden], rec.original[~hidden])
+    assert torch.equal(rec.pasted[hidden], rec.reconstruction[hidden])
+    pre = model.data_preprocessor
+    masked = to_uint8_images(rec.masked, pre.mean, pre.std)[0]
+    hidden_pixels = hidden[0, 0].numpy()
+    assert (masked[hidden_pixels] == pre.mean.round().to(torch.uint8).numpy()).all()
+    # ... and the picture is those panels drawn
+    picture = np.asarray(Image.open(out).convert('RGB'))
+    assert np.array_equal(picture, draw_reconstructions(rec, pre.mean, pre.std,
+                                                        titles=['shirt.png']))
     out = vis.main([DEMO_CONFIG, ckpt, '--split', 'test', '--num-images', '3', '--out',
                     str(tmp_path / 'three.png'), '--cfg-options', *options])
     assert Image.open(out).size[1] > Image.open(tmp_path / 'one.png').size[1]
