@@ -1,0 +1,120 @@
+"""The import graph of the package, read from its source with ``ast``: imports go down the floors
+of docs/architecture.md (or stay on their floor), and no module imports itself through others."""
+import ast
+import os
+import os.path as osp
+
+from conftest import REPO
+
+# Floors, top to bottom. A package may import its own floor and the floors below it.
+FLOORS = [
+    {'experiments'},
+    {'apis'},
+    {'engine'},
+    {'evaluation', 'visualization', 'models', 'datasets'},
+    {'registry', 'utils'},
+]
+FLOOR = {package: level for level, packages in enumerate(FLOORS) for package in packages}
+
+
+def _module_name(path: str) -> str:
+    rel = osp.relpath(path, REPO)[:-len('.py')].replace(os.sep, '.')
+    return rel[:-len('.__init__')] if rel.endswith('.__init__') else rel
+
+
+def import_graph(root: str = osp.join(REPO, 'mimlab')) -> dict:
+    """{module: {mimlab modules it imports}}, with ``from package import name`` resolved to the
+    submodule when ``name`` is one, and imports inside functions counted like the others."""
+    files = {}
+    for folder, _, names in os.walk(root):
+        for name in names:
+            if name.endswith('.py'):
+                path = osp.join(folder, name)
+                files[_module_name(path)] = path
+    graph = {}
+    for module, path in files.items():
+        is_package = path.endswith('__init__.py')
+        package = module if is_package else module.rpartition('.')[0]
+        targets = set()
+        for node in ast.walk(ast.parse(open(path).read(), path)):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ''
+                if node.level:
+                    anchor = package.split('.')
+                    anchor = anchor[:len(anchor) - node.level + 1]
+                    base = '.'.join(anchor + ([base] if base else []))
+                names = [f'{base}.{alias.name}' if f'{base}.{alias.name}' in files else base
+                         for alias in node.names]
+            else:
+                continue
+            targets.update(n for n in names if n.split('.')[0] == 'mimlab' and n != module)
+        graph[module] = targets
+    return graph
+
+
+def _floor(module: str):
+    parts = module.split('.')
+    return FLOOR.get(parts[1]) if len(parts) > 1 else None
+
+
+def upward_imports(graph: dict) -> list:
+    return sorted(f'{module} imports {target}' for module, targets in graph.items()
+                  for target in targets
+                  if _floor(module) is not None and _floor(target) is not None
+                  and _floor(target) < _floor(module))
+
+
+def find_cycle(graph: dict):
+    """A list of modules that import each other in a ring, or None."""
+    state, stack = {}, []
+
+    def visit(module):
+        state[module] = 'open'
+        stack.append(module)
+        for target in sorted(graph.get(module, ())):
+            if state.get(target) == 'open':
+                return stack[stack.index(target):] + [target]
+            if target not in state:
+                cycle = visit(target)
+                if cycle:
+                    return cycle
+        state[module] = 'done'
+        stack.pop()
+        return None
+
+    for module in sorted(graph):
+        if module not in state:
+            cycle = visit(module)
+            if cycle:
+                return cycle
+    return None
+
+
+def test_every_package_has_a_floor():
+    packages = {m.split('.')[1] for m in import_graph() if m.count('.') >= 1}
+    assert packages == set(FLOOR)
+
+
+def test_imports_go_down_the_floors():
+    assert upward_imports(import_graph()) == []
+
+
+def test_no_import_cycles():
+    assert find_cycle(import_graph()) is None
+
+
+def test_the_checks_catch_what_they_look_for():
+    graph = {'mimlab.engine.hooks.x': {'mimlab.apis.inference'},
+             'mimlab.models.a': {'mimlab.models.b', 'mimlab.engine.checkpoint'},
+             'mimlab.models.b': {'mimlab.registry'},
+             'mimlab.apis.inference': {'mimlab.engine.hooks.x', 'mimlab.datasets.builder'}}
+    assert upward_imports(graph) == ['mimlab.engine.hooks.x imports mimlab.apis.inference',
+                                     'mimlab.models.a imports mimlab.engine.checkpoint']
+    assert find_cycle(graph) == ['mimlab.apis.inference', 'mimlab.engine.hooks.x',
+                                 'mimlab.apis.inference']
+    assert find_cycle({'mimlab.models.a': {'mimlab.models.b'}, 'mimlab.models.b': set()}) is None
+    # relative imports are resolved as Python does
+    hook = 'mimlab.engine.hooks.safe_checkpoint_loader_hook'
+    assert 'mimlab.engine.checkpoint' in import_graph()[hook]
