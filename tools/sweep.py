@@ -7,9 +7,9 @@ same budget and seed, evaluate each, and write a table and a line plot.
         [--eval-config CFG --eval-cfg-options KEY=VALUE ...]
 
 Values are Python literals (``0.75``, ``True``, ``None``, ``[0,2,4]``) or plain strings; commas
-inside brackets do not split. The cells are the product of the grids, each pretrained with
-the training of tools/train.py on CONFIG + ``--cfg-options`` (the common budget) + its own overrides, with
-``randomness.seed = --seed``. Layout of DIR:
+inside brackets do not split. The cells are the product of the grids, each pretrained as
+tools/train.py trains, on CONFIG + ``--cfg-options`` (the common budget) + its own overrides,
+with ``randomness.seed = --seed``. Layout of DIR:
 
     cells/<name>-<hash>/config.py        the cell's full config (rerun it with tools/train.py)
     cells/<name>-<hash>/pretrain/        the pretraining work dir (checkpoints, logs)

@@ -5,7 +5,7 @@ import json
 import os
 import os.path as osp
 import statistics
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.config import Config
