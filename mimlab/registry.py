@@ -112,7 +112,7 @@ def check_config_types(cfg: Any) -> None:
     """:func:`check_type` for what mmengine's Runner builds from ``cfg`` through its root
     registries (the model, datasets and their pipelines, hooks, optimizer, schedulers,
     evaluators, visualizer), which never call a mimlab registry's ``build``; the parts inside
-    those (a model's backbone, a dataset's pipeline) are checked as mimlab builds them."""
+    them (a model's backbone, neck and head) are checked when mimlab's registries build them."""
     scope = cfg.get('default_scope')
     checks = [(root.MODELS, _types(cfg.get('model'))),
               (root.HOOKS, _types(list((cfg.get('default_hooks') or {}).values()))

@@ -8,8 +8,8 @@ from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
 
-from mimlab.engine.checkpoint import install_checkpoint_loader
 from mimlab.datasets.builder import build_split_dataset, sample_indices
+from mimlab.engine.checkpoint import install_checkpoint_loader
 from mimlab.registry import MODELS
 
 
