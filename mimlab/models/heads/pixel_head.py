@@ -20,8 +20,9 @@ class PixelReconstructionHead(MaskedPredictionHead):
             target); predictions are then in that normalised space.
         eps: added to the variance (MAE: 1e-6).
         low_pass_radius: PixMIM's low-frequency target: the image low-pass filtered to this
-            radius (cycles per image; PixMIM: 40 at 224 px) before patchifying, its ringing
-            clipped to valid pixels ([0, 255] through the spec's normalisation). None: the image.
+            radius (cycles per image; PixMIM: 40 at 224 px) before patchifying, computed as
+            PixMIM's reference does on pixel values (the spec's normalisation undone): the
+            magnitude of the filtered image. None: the image.
         pca_file: MAE's PCA target: a file of ``tools/analysis_tools/fit_patch_pca.py`` (the top
             k principal components of this head's own target patches, fitted once on the data).
             The target is then each patch's k coefficients, and the decoder's prediction is
@@ -49,12 +50,11 @@ class PixelReconstructionHead(MaskedPredictionHead):
             self.register_buffer('pca_components', components)
 
     def low_frequency(self, images: torch.Tensor) -> torch.Tensor:
-        """The low-pass filtered images, in the same normalised space as ``images``. The filter
-        is linear and keeps constants, so it runs on the normalised images directly; only the
-        clip to valid pixels [0, 255] needs the normalisation, mapped to per-channel bounds."""
-        low = self.encoder_spec.normalise(torch.zeros_like(images[:1, :, :1, :1]))
-        high = self.encoder_spec.normalise(torch.full_like(images[:1, :, :1, :1], 255.0))
-        return low_pass(images, self.low_pass_radius).clamp(low, high).to(images.dtype)
+        """The low-pass filtered images, in the same normalised space as ``images``. The
+        reference's target is the modulus of the filtered image, which is not linear: the filter
+        runs on pixel values (the spec's normalisation undone, then applied again)."""
+        pixels = low_pass(self.encoder_spec.to_pixels(images), self.low_pass_radius)
+        return self.encoder_spec.normalise(pixels).to(images.dtype)
 
     def _patch_stats(self, patches: torch.Tensor):
         mean = patches.mean(dim=-1, keepdim=True)
