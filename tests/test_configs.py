@@ -55,6 +55,41 @@ def test_mff_and_pixmim_recipes():
     assert (crop.type, crop.padding, crop.padding_mode) == ('RandomCrop', 4, 'reflect')
 
 
+@pytest.mark.parametrize('name', ['mff/mff_mae_vit-base-p16_8xb512-coslr-300e_in1k.py',
+                                  'mff/mff_mae_vit-large-p16_8xb512-coslr-800e_in1k.py'])
+def test_mff_mae_uses_the_official_simple_resized_crop(tmp_path, name):
+    """Official MFF: Resize(224) (short side), RandomCrop(224, padding=4, reflect), flip, not
+    MAE's RandomResizedCrop(0.2-1): the whole image survives, shifted by at most 4 pixels."""
+    import mmcv
+    import numpy as np
+    from mmengine.dataset import Compose
+    cfg = Config.fromfile(osp.join(REPO, 'configs', name))
+    pipeline = cfg.train_dataloader.dataset.pipeline
+    assert [t['type'] for t in pipeline] == ['LoadImage', 'ResizeShortEdge', 'RandomCrop',
+                                             'mmcv.RandomFlip', 'PackInputs']
+    assert (pipeline[1].size, pipeline[1].interpolation) == (224, 'bilinear')
+    assert (pipeline[2].size, pipeline[2].padding, pipeline[2].padding_mode) == (224, 4, 'reflect')
+    mae = Config.fromfile(osp.join(REPO, 'configs/mae/mae_vit-base-p16_8xb512-coslr-800e_in1k.py'))
+    assert mae.train_dataloader.dataset.pipeline[1].type == 'RandomResizedCrop'  # MAE keeps its own
+
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (300, 300, 3), dtype=np.uint8)
+    mmcv.imwrite(image, str(tmp_path / 'a.png'))
+    resized = mmcv.imresize(mmcv.imread(str(tmp_path / 'a.png'), channel_order='rgb'),
+                            (224, 224), interpolation='bilinear')
+    transform = Compose([dict(t, type='mimlab.' + t['type']) if '.' not in t['type'] else t
+                         for t in pipeline])
+    np.random.seed(0)
+    for _ in range(4):
+        out = transform(dict(img_path=str(tmp_path / 'a.png')))['inputs'].permute(1, 2, 0).numpy()
+        assert out.shape == (224, 224, 3)
+        inner = out[4:-4, 4:-4]
+        shifts = [(dy, dx) for dy in range(9) for dx in range(9)
+                  if np.array_equal(inner, resized[dy:dy + 216, dx:dx + 216])
+                  or np.array_equal(inner, resized[dy:dy + 216, dx:dx + 216][:, ::-1])]
+        assert shifts, 'the crop is not the resized image shifted by at most 4 pixels'
+
+
 @pytest.mark.parametrize('size,patch,depth,width,params,epochs', [
     ('base', 16, 12, 768, 111.9, 800), ('large', 16, 24, 1024, 329.5, 1600),
     ('huge', 14, 32, 1280, 657.2, 300)])
