@@ -197,3 +197,87 @@ CONVERTERS = {
     'cae': cae_to_mimlab,
     'mmpretrain': mmpretrain_to_mimlab,
 }
+
+
+# Whole MAE / MFF pretraining models (encoder, fusion, decoder) ------------------------------------
+# mimlab's MAE: ``backbone.`` (the encoder, as above), ``neck.`` (MAEPretrainDecoder, whose keys are
+# official MAE's decoder keys: timm blocks) and, for MFF, ``fusion_neck.`` (MultiLevelFusionNeck).
+# The pixel head has no parameters (nor does either reference's).
+MAE_DECODER_KEYS = re.compile(r'^(mask_token$|decoder_)')
+MMPRETRAIN_MAE_MODEL_RULES = (
+    [(src, 'backbone.' + dst) for src, dst in MMPRETRAIN_RULES]
+    + [('neck.mask_token', 'neck.mask_token'),
+       ('neck.decoder_pos_embed', 'neck.decoder_pos_embed'),
+       ('neck.decoder_embed.{p}', 'neck.decoder_embed.{p}'),
+       ('neck.decoder_blocks.{i}.ln1.{p}', 'neck.decoder_blocks.{i}.norm1.{p}'),
+       ('neck.decoder_blocks.{i}.ln2.{p}', 'neck.decoder_blocks.{i}.norm2.{p}'),
+       ('neck.decoder_blocks.{i}.attn.qkv.{p}', 'neck.decoder_blocks.{i}.attn.qkv.{p}'),
+       ('neck.decoder_blocks.{i}.attn.proj.{p}', 'neck.decoder_blocks.{i}.attn.proj.{p}'),
+       ('neck.decoder_blocks.{i}.ffn.layers.0.0.{p}', 'neck.decoder_blocks.{i}.mlp.fc1.{p}'),
+       ('neck.decoder_blocks.{i}.ffn.layers.1.{p}', 'neck.decoder_blocks.{i}.mlp.fc2.{p}'),
+       ('neck.ln1.{p}', 'neck.decoder_norm.{p}'),
+       ('neck.decoder_pred.{p}', 'neck.decoder_pred.{p}'),
+       # MFFViT: a linear projection per extra fused layer (the last layer has none)
+       ('backbone.proj_layers.{i}.{p}', 'fusion_neck.projections.{i}.{p}')]
+)
+# MFFViT keeps its fusion logits as (n, 1, 1, 1), mimlab's neck as (n,); softmax over the same n.
+_MMPRETRAIN_FUSION = ('backbone.proj_weights', 'fusion_neck.fusion_logits')
+
+
+def mae_model_to_mimlab(state_dict: Mapping[str, torch.Tensor]) -> Converted:
+    """A whole official MAE pretraining model (facebookresearch/mae ``MaskedAutoencoderViT``,
+    e.g. the visualisation checkpoints, which keep the decoder) into mimlab's ``MAE`` keys: the
+    encoder under ``backbone.``, the decoder (``decoder_*``, ``mask_token``) under ``neck.``.
+    Build the mimlab model with the checkpoint's decoder sizes (embed_dim, depth, num_heads)."""
+    encoder, dropped = timm_to_mimlab(state_dict)
+    out = {f'backbone.{k}': v for k, v in encoder.items()}
+    out.update({f'neck.{k}': state_dict[k] for k in dropped if MAE_DECODER_KEYS.match(k)})
+    return out, [k for k in dropped if not MAE_DECODER_KEYS.match(k)]
+
+
+def mimlab_to_mae_model(state_dict: Mapping[str, torch.Tensor]) -> StateDict:
+    """mimlab's whole ``MAE`` into official MAE's ``MaskedAutoencoderViT`` keys (the inverse of
+    :func:`mae_model_to_mimlab`). MFF's fusion neck and a PCA target have no place there."""
+    out, extra = {}, []
+    for key, value in state_dict.items():
+        part, _, rest = key.partition('.')
+        if part == 'backbone' and ENCODER_KEYS.match(rest):
+            out[rest] = value
+        elif part == 'neck' and MAE_DECODER_KEYS.match(rest):
+            out[rest] = value
+        else:
+            extra.append(key)
+    _check_nothing_dropped(extra, 'official MAE')
+    return out
+
+
+def mmpretrain_mae_model_to_mimlab(state_dict: Mapping[str, torch.Tensor]) -> Converted:
+    """A whole mmpretrain 1.2.0 ``MAE`` (``MAEViT`` + ``MAEPretrainDecoder`` +
+    ``MAEPretrainHead``) or ``MFF`` (``MFFViT``, whose ``proj_layers``/``proj_weights`` become
+    mimlab's ``fusion_neck.``) into mimlab's ``MAE`` keys. For MFF, mimlab's
+    ``fusion_neck.layers`` are MFFViT's ``out_indices`` without the last block (which MFF always
+    fuses last)."""
+    plain = {k: v for k, v in state_dict.items() if k != _MMPRETRAIN_FUSION[0]}
+    out, dropped = _rename(plain, MMPRETRAIN_MAE_MODEL_RULES)
+    if _MMPRETRAIN_FUSION[0] in state_dict:
+        out[_MMPRETRAIN_FUSION[1]] = state_dict[_MMPRETRAIN_FUSION[0]].flatten()
+    return out, dropped
+
+
+def mimlab_to_mmpretrain_mae_model(state_dict: Mapping[str, torch.Tensor]) -> StateDict:
+    """mimlab's whole ``MAE`` (or MFF with linear projections and weighted fusion) into
+    mmpretrain 1.2.0's ``MAE``/``MFF`` layout (the inverse of
+    :func:`mmpretrain_mae_model_to_mimlab`)."""
+    plain = {k: v for k, v in state_dict.items() if k != _MMPRETRAIN_FUSION[1]}
+    out, dropped = _rename(plain, _reverse(MMPRETRAIN_MAE_MODEL_RULES))
+    _check_nothing_dropped(dropped, 'mmpretrain MAE/MFF')
+    if _MMPRETRAIN_FUSION[1] in state_dict:
+        out[_MMPRETRAIN_FUSION[0]] = state_dict[_MMPRETRAIN_FUSION[1]].view(-1, 1, 1, 1)
+    return out
+
+
+# Whole pretraining models, by source (``convert_checkpoint(..., whole_model=True)``).
+MODEL_CONVERTERS = {
+    'mae': mae_model_to_mimlab,
+    'mmpretrain': mmpretrain_mae_model_to_mimlab,  # MAE and MFF
+}

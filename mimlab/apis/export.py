@@ -7,7 +7,8 @@ from mmengine.runner import CheckpointLoader
 
 from mimlab.engine.checkpoint import install_checkpoint_loader
 from mimlab.models.utils.state_dict import checkpoint_state_dict
-from .converters import CONVERTERS, mimlab_to_cae, mimlab_to_mmpretrain, mimlab_to_timm
+from .converters import (CONVERTERS, MODEL_CONVERTERS, mimlab_to_cae, mimlab_to_mmpretrain,
+                         mimlab_to_timm)
 
 LAYOUTS = ('mimlab', 'timm', 'mmpretrain', 'cae')
 
@@ -53,20 +54,27 @@ def export_backbone(checkpoint: str, out: Optional[str] = None, layout: str = 'm
     return exported
 
 
-def convert_checkpoint(checkpoint: str, out: str, source: str, **options
-                       ) -> Tuple[Dict[str, torch.Tensor], List[str]]:
+def convert_checkpoint(checkpoint: str, out: str, source: str, whole_model: bool = False,
+                       **options) -> Tuple[Dict[str, torch.Tensor], List[str]]:
     """Weights published in another layout (``source``: 'mae'/'timm', 'cae', 'mmpretrain'; see
     :mod:`mimlab.apis.converters`) into a mimlab checkpoint at ``out``: the encoder under
     ``backbone.``, as a pretraining run writes it, so the same
-    ``init_cfg=dict(type='Pretrained', checkpoint=out, prefix='backbone.')`` loads it. Returns the
-    encoder's tensors and the source keys that were dropped."""
-    if source not in CONVERTERS:
-        raise ValueError(f'source must be one of {sorted(CONVERTERS)}, got {source!r}')
+    ``init_cfg=dict(type='Pretrained', checkpoint=out, prefix='backbone.')`` loads it.
+
+    With ``whole_model`` (sources in ``MODEL_CONVERTERS``: official MAE, mmpretrain MAE/MFF) the
+    whole pretraining model is kept (encoder, MFF fusion, decoder), in mimlab's ``MAE`` keys, to
+    continue pretraining from (``load_from=out``) or to look at its reconstructions.
+    Returns the converted tensors and the source keys that were dropped."""
+    table = MODEL_CONVERTERS if whole_model else CONVERTERS
+    if source not in table:
+        what = 'whole-model source' if whole_model else 'source'
+        raise ValueError(f'{what} must be one of {sorted(table)}, got {source!r}')
     install_checkpoint_loader()
     loaded = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
-    encoder, dropped = CONVERTERS[source](checkpoint_state_dict(loaded), **options)
-    if not encoder:
+    converted, dropped = table[source](checkpoint_state_dict(loaded), **options)
+    if not converted:
         raise ValueError(f'{checkpoint}: no encoder key in the {source} layout was found')
-    torch.save(dict(state_dict={f'backbone.{k}': v for k, v in encoder.items()},
+    state_dict = converted if whole_model else {f'backbone.{k}': v for k, v in converted.items()}
+    torch.save(dict(state_dict=state_dict,
                     meta=dict(converted_from=osp.abspath(checkpoint), source_layout=source)), out)
-    return encoder, dropped
+    return converted, dropped
