@@ -260,6 +260,65 @@ def test_classification_configs_state_the_protocols():
     assert few.train_dataloader.dataset.dataset.pipeline == ft.train_pipeline
 
 
+def test_mae_finetune_config_builds_the_official_classifier(tmp_path):
+    """Official MAE fine-tuning (models_vit.py with global_pool, main_finetune.py): no final norm
+    on the encoder, mean of the patch tokens -> fresh fc_norm LayerNorm -> head with weights of
+    std 2e-5, random erasing 0.25 ('pixel', one box) on the normalised images before mixup; the
+    pretraining checkpoint loads with its final norm left out."""
+    from mmengine.runner import save_checkpoint
+    from mmengine.structures import BaseDataElement
+    cfg = Config.fromfile(osp.join(REPO, 'configs/benchmarks/classification',
+                                   'finetune_mae-vit-base-p16_8xb128-coslr-100e_in1k.py'))
+    mae = MODELS.build(dict(type='MAE', backbone=dict(
+        type='MaskedViT', arch=dict(embed_dim=64, depth=2, num_heads=2), img_size=32,
+        patch_size=16), neck=dict(type='MAEPretrainDecoder', embed_dim=16, depth=1, num_heads=2),
+        head=dict(type='PixelReconstructionHead')))
+    save_checkpoint(mae.state_dict(), str(tmp_path / 'mae.pth'))
+    cfg.merge_from_dict({'model.backbone.arch': dict(_delete_=True, embed_dim=64, depth=2,
+                                                     num_heads=2),
+                         'model.backbone.img_size': 32,
+                         'model.backbone.init_cfg.checkpoint': str(tmp_path / 'mae.pth')})
+    torch.manual_seed(0)
+    model = MODELS.build(dict(cfg.model, data_preprocessor=NO_PREPROCESSING))
+    model.init_weights()
+    for name, value in model.backbone.state_dict().items():
+        assert torch.equal(value, mae.backbone.state_dict()[name]), name
+    assert isinstance(model.backbone.norm, torch.nn.Identity)  # no final norm on the tokens
+    fc_norm = model.head.fc_norm
+    assert isinstance(fc_norm, torch.nn.LayerNorm) and fc_norm.eps == 1e-6
+    weight = model.head.fc.weight  # 1000 x 64 draws
+    # trunc_normal_ cuts at +-2 (absolute, as timm's): at std 2e-5 nothing is cut
+    assert weight.std().item() == pytest.approx(2e-5, rel=0.05)
+    assert weight.abs().max() < 1e-4 and torch.equal(model.head.fc.bias, torch.zeros(1000))
+
+    model.eval()
+    images = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        tokens = model.tokens(images)
+        expected = model.head.fc(fc_norm(tokens[:, 1:].mean(1)))
+        assert torch.allclose(model.head(tokens), expected)
+        # the cls token does not reach the classifier
+        assert torch.equal(model.head(torch.cat([tokens[:, :1] + 1, tokens[:, 1:]], 1)),
+                          model.head(tokens))
+
+    assert model.random_erasing == dict(probability=0.25, mode='pixel', max_count=1)
+    model.random_erasing['probability'] = 1.0
+    model.mixup = None
+    seen = []
+    model.backbone.patch_embed.register_forward_pre_hook(
+        lambda module, args: seen.append(args[0].clone()))
+    samples = [BaseDataElement(gt_label=torch.tensor(i)) for i in range(2)]
+    model.train()
+    before = images.clone()
+    model.loss(images, samples)
+    erased = seen[-1] != images
+    assert erased.any() and not erased.all()
+    assert torch.equal(images, before)  # the caller's batch is not erased in place
+    for i in range(2):  # one box per image, the same on every channel
+        rows, cols = erased[i, 0].any(1), erased[i, 0].any(0)
+        assert torch.equal(erased[i, 0], rows[:, None] & cols[None, :])
+
+
 def test_demo_classifier_loads_the_mae_demo_backbone(tmp_path):
     """The demo classification configs and the MAE demo share the encoder: every backbone
     weight of an MAE checkpoint arrives in the classifier."""

@@ -29,16 +29,21 @@ class ImageClassifier(FusionNeckMixin, BaseAlgorithm):
             cutmix_alpha=1.0, label_smoothing=0.1``), applied to training batches;
             ``num_classes`` comes from the head. Pairs images within a batch, so the batch size
             must be even (``drop_last=True``).
+        random_erasing: keyword arguments of ``timm.data.RandomErasing`` (MAE fine-tuning:
+            ``probability=0.25, mode='pixel', max_count=1``), applied to each training image after
+            the data preprocessor's normalisation and before mixup, where official MAE applies
+            it (the last transform of its pipeline, after ``Normalize``); 'pixel' mode fills with
+            normal noise in that normalised space.
         backbone: a :class:`VisionTransformer`.
-        head: a :class:`LinearClsHead`.
+        head: a :class:`LinearClsHead` (or :class:`AttentiveClsHead`).
         fusion_neck: MFF's :class:`MultiLevelFusionNeck`, or None.
         data_preprocessor, init_cfg: as :class:`BaseAlgorithm`.
     """
 
     def __init__(self, backbone: dict, head: dict, fusion_neck: Optional[dict] = None,
                  trainable_blocks: Optional[Union[int, str]] = None,
-                 mixup: Optional[dict] = None, data_preprocessor: Optional[dict] = None,
-                 init_cfg=None) -> None:
+                 mixup: Optional[dict] = None, random_erasing: Optional[dict] = None,
+                 data_preprocessor: Optional[dict] = None, init_cfg=None) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         spec = self.build_encoder(backbone)
         self.fusion_neck = (None if fusion_neck is None else
@@ -50,6 +55,7 @@ class ImageClassifier(FusionNeckMixin, BaseAlgorithm):
         if mixup:
             from timm.data import Mixup
             self.mixup = Mixup(num_classes=self.head.num_classes, **mixup)
+        self.random_erasing = dict(random_erasing) if random_erasing else None
 
     def _freeze_encoder(self, trainable_blocks) -> Optional[List[nn.Module]]:
         """Freeze the encoder except the parts ``trainable_blocks`` names; returns those parts
@@ -99,6 +105,10 @@ class ImageClassifier(FusionNeckMixin, BaseAlgorithm):
     def loss(self, inputs: torch.Tensor,
              data_samples: Optional[list] = None) -> Dict[str, torch.Tensor]:
         labels = self.labels(data_samples).to(inputs.device)
+        if self.random_erasing is not None:
+            from timm.data.random_erasing import RandomErasing
+            # built per call: timm draws its noise on the device it was given
+            inputs = RandomErasing(**self.random_erasing, device=inputs.device)(inputs.clone())
         if self.mixup is not None:
             if len(inputs) % 2:
                 raise ValueError(f'mixup/cutmix pair the images of a batch: got a batch of '
