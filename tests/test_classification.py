@@ -8,6 +8,7 @@ import random
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from conftest import FASHION_MNIST, REPO
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
@@ -238,8 +239,10 @@ def test_classification_configs_state_the_protocols():
             assert cfg.model.backbone.init_cfg.checkpoint == 'work_dirs/demo/epoch_6.pth'
         else:
             assert model.head.num_classes == 1000 and model.backbone.embed_dim == 768
-        if 'linear-probe' in path:
+        if 'linear-probe' in path or 'attentive-probe' in path:
             assert model.trainable_blocks == 0 and model.head.bn is not None
+        if 'attentive-probe' in path:
+            assert type(model.head).__name__ == 'AttentiveClsHead'
         if 'finetune' in path:
             assert model.mixup is not None and cfg.train_dataloader.drop_last
             assert cfg.optim_wrapper.paramwise_cfg.layer_decay_rate == 0.65
@@ -317,6 +320,85 @@ def test_mae_finetune_config_builds_the_official_classifier(tmp_path):
     for i in range(2):  # one box per image, the same on every channel
         rows, cols = erased[i, 0].any(1), erased[i, 0].any(0)
         assert torch.equal(erased[i, 0], rows[:, None] & cols[None, :])
+
+
+def cae_attentive_reference(head, tokens: torch.Tensor) -> torch.Tensor:
+    """Official CAE's attentive probe (``modeling_finetune.py``: ``AttentiveBlock`` with zero
+    position terms, its ``CrossAttention`` with q_bias/v_bias and no key bias, then
+    ``fc_norm`` = BatchNorm without affine and ``head``), ported step by step and run on the
+    head's weights."""
+    att = head.cross_attn
+    b, n, d = tokens.shape
+    heads = att.num_heads
+    x_q = F.layer_norm(head.query_token.expand(b, -1, -1), (d,), head.norm_q.weight,
+                       head.norm_q.bias, 1e-6)
+    x_k = F.layer_norm(tokens, (d,), head.norm_k.weight, head.norm_k.bias, 1e-6)
+    x_v = F.layer_norm(tokens, (d,), head.norm_v.weight, head.norm_v.bias, 1e-6)
+    q = F.linear(x_q, att.q.weight, att.q.bias).reshape(b, 1, heads, -1).transpose(1, 2)
+    k = F.linear(x_k, att.k.weight, torch.zeros(d)).reshape(b, n, heads, -1).transpose(1, 2)
+    v = F.linear(x_v, att.v.weight, att.v.bias).reshape(b, n, heads, -1).transpose(1, 2)
+    attn = ((q * (d // heads) ** -0.5) @ k.transpose(-2, -1)).softmax(dim=-1)
+    x = att.proj((attn @ v).transpose(1, 2).reshape(b, 1, d))[:, 0]
+    x = F.batch_norm(x, head.bn.running_mean, head.bn.running_var, training=False, eps=1e-6)
+    return head.fc(x)
+
+
+def separable_batch(n: int, seed: int):
+    """Two classes of 16-px noise images with one 4x4 patch (one token) made bright (class 1)
+    or dark (class 0), anywhere: the probe has to find that token among 16."""
+    g = torch.Generator().manual_seed(seed)
+    images = torch.randn(n, 3, 16, 16, generator=g) * 0.3
+    labels = torch.arange(n) % 2
+    for i in range(n):
+        row, col = (int(torch.randint(0, 4, (1,), generator=g)) * 4 for _ in range(2))
+        images[i, :, row:row + 4, col:col + 4] += 2.0 if labels[i] else -2.0
+    return images, labels
+
+
+def test_attentive_probe_trains_only_its_head_and_learns():
+    from mmengine.structures import BaseDataElement
+    torch.manual_seed(0)
+    model = MODELS.build(dict(
+        type='ImageClassifier', trainable_blocks=0, data_preprocessor=NO_PREPROCESSING,
+        backbone=dict(type='VisionTransformer', arch=dict(embed_dim=32, depth=2, num_heads=2),
+                      img_size=16, patch_size=4, out_type='raw'),
+        head=dict(type='AttentiveClsHead', num_classes=2)))
+    head = model.head
+    assert head.cross_attn.num_heads == 2 and torch.equal(head.query_token, torch.zeros(1, 1, 32))
+    images, labels = separable_batch(64, seed=0)
+    test_images, test_labels = separable_batch(64, seed=1)
+    samples = [BaseDataElement(gt_label=y) for y in labels]
+    encoder_before = {k: v.clone() for k, v in model.backbone.state_dict().items()}
+
+    def accuracy():
+        model.eval()
+        with torch.no_grad():
+            return (model.head(model.tokens(test_images)).argmax(1) == test_labels).float().mean()
+
+    model.train()
+    model.loss(images, samples)['loss_cls'].backward()
+    assert all(p.grad is None for p in model.backbone.parameters())  # frozen: no gradient
+    assert all(p.grad is not None for p in head.parameters())  # the head trains
+    assert head.query_token.grad.abs().sum() > 0 and head.cross_attn.v.weight.grad.abs().sum() > 0
+    model.zero_grad()
+
+    start = accuracy()
+    optimizer = torch.optim.SGD(head.parameters(), lr=0.1, momentum=0.9)
+    for _ in range(60):
+        model.train()
+        loss = model.loss(images, samples)['loss_cls']
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    end = accuracy()
+    assert end >= 0.9 and end > start + 0.2, (start, end)
+    for k, v in model.backbone.state_dict().items():
+        assert torch.equal(v, encoder_before[k]), k
+
+    model.eval()
+    with torch.no_grad():  # the same numbers as official CAE's attentive probe
+        tokens = model.tokens(test_images)
+        assert torch.allclose(head(tokens), cae_attentive_reference(head, tokens), atol=1e-5)
 
 
 def test_demo_classifier_loads_the_mae_demo_backbone(tmp_path):

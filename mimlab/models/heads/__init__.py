@@ -1,3 +1,4 @@
+from .attentive_head import AttentiveClsHead
 from .base import MaskedPredictionHead
 from .cae_head import CAEPixelHead, DVAETokenHead
 from .cls_head import LinearClsHead
@@ -5,5 +6,5 @@ from .denoising_head import DenoisingHead
 from .downstream import build_unet_decode_head  # (registers mimlab.UNetDecodeHead)
 from .pixel_head import PixelReconstructionHead
 
-__all__ = ['CAEPixelHead', 'DVAETokenHead', 'DenoisingHead', 'LinearClsHead',
+__all__ = ['AttentiveClsHead', 'CAEPixelHead', 'DVAETokenHead', 'DenoisingHead', 'LinearClsHead',
            'MaskedPredictionHead', 'PixelReconstructionHead', 'build_unet_decode_head']

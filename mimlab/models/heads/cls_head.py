@@ -30,13 +30,14 @@ class LinearClsHead(BaseModule):
         init_std: std of the truncated-normal init of the classifier's weights (MAE
             fine-tuning: 2e-5, official ``main_finetune.py``).
     """
+    POOLS = ('cls', 'avg')
 
     def __init__(self, encoder_spec: EncoderSpec, num_classes: int, pool: str = 'cls',
                  label_smoothing: float = 0.0, batch_norm: bool = False, fc_norm: bool = False,
                  init_std: float = 0.02, init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
-        if pool not in ('cls', 'avg'):
-            raise ValueError(f"head pool must be 'cls' or 'avg', got {pool!r}")
+        if pool not in self.POOLS:
+            raise ValueError(f'head pool must be one of {self.POOLS}, got {pool!r}')
         self.pool = pool
         self.num_classes = num_classes
         self.num_prefix_tokens = encoder_spec.num_prefix_tokens
@@ -48,9 +49,13 @@ class LinearClsHead(BaseModule):
         nn.init.trunc_normal_(self.fc.weight, std=init_std)
         nn.init.zeros_(self.fc.bias)
 
+    def pool_tokens(self, tokens: torch.Tensor) -> torch.Tensor:
+        """(B, N, D) encoder tokens -> (B, D) one feature per image."""
+        return tokens[:, 0] if self.pool == 'cls' else tokens[:, self.num_prefix_tokens:].mean(1)
+
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         """(B, N, D) -> (B, num_classes) logits."""
-        pooled = tokens[:, 0] if self.pool == 'cls' else tokens[:, self.num_prefix_tokens:].mean(1)
+        pooled = self.pool_tokens(tokens)
         if self.fc_norm is not None:
             pooled = self.fc_norm(pooled)
         if self.bn is not None:
