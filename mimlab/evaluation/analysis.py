@@ -76,3 +76,45 @@ def top_hessian_eigenvalue(loss_fn: Callable[[], torch.Tensor], params: Sequence
         if len(trace) > 1 and abs(trace[-1] - trace[-2]) <= tol * abs(trace[-1]):
             break
     return dict(eigenvalue=eigenvalue, trace=trace)
+
+
+# The parameters MAE and MFF share: the encoder's blocks (MFF's fusion neck, and the decoders'
+# own parameters, would make the two models' Hessians incomparable).
+SHARED_ENCODER_BLOCKS = 'backbone.blocks.'
+
+
+def hessian_eigenvalue_distribution(model: nn.Module, batches: Sequence[torch.Tensor],
+                                    seeds: Sequence[int],
+                                    param_prefix: str = SHARED_ENCODER_BLOCKS,
+                                    iters: int = 20, tol: float = 1e-4) -> Dict[str, object]:
+    """The top Hessian eigenvalue of ``model``'s pretraining loss with respect to the parameters
+    whose names start with ``param_prefix``, once per (seed, batch): a distribution, as the MFF
+    paper reports it, instead of one batch's value. For each pair the masks are drawn with
+    ``torch.manual_seed(seed)`` before every loss evaluation (fixed within a power iteration)
+    and the start vector with the same seed.
+
+    Returns dict(values=[eigenvalue per pair], runs=[dict(seed, batch, eigenvalue,
+    iterations)], mean, std (n - 1), min, max, param_prefix, num_params).
+    """
+    params = [p for name, p in model.named_parameters()
+              if name.startswith(param_prefix) and p.requires_grad]
+    if not params:
+        raise ValueError(f'no trainable parameter of {type(model).__name__} starts with '
+                         f'{param_prefix!r}')
+    runs = []
+    with math_attention(model):
+        for seed in seeds:
+            for index, images in enumerate(batches):
+                def loss_fn(images=images, seed=seed):
+                    torch.manual_seed(seed)  # the same masks at every evaluation
+                    return sum(v for k, v in model.loss(images).items() if 'loss' in k)
+
+                result = top_hessian_eigenvalue(loss_fn, params, iters=iters, tol=tol,
+                                                seed=seed)
+                runs.append(dict(seed=seed, batch=index, eigenvalue=result['eigenvalue'],
+                                 iterations=len(result['trace'])))
+    values = torch.tensor([r['eigenvalue'] for r in runs], dtype=torch.float64)
+    return dict(values=values.tolist(), runs=runs, mean=float(values.mean()),
+                std=float(values.std()) if len(values) > 1 else 0.0,
+                min=float(values.min()), max=float(values.max()), param_prefix=param_prefix,
+                num_params=sum(p.numel() for p in params))
