@@ -424,7 +424,17 @@ def test_cae_paper_recipe_configs(arch, width, epochs):
     opt = cfg.optim_wrapper
     assert opt.optimizer.lr == 1.5e-3 and opt.optimizer.weight_decay == 0.05
     assert opt.clip_grad.max_norm == 3.0 and cfg.auto_scale_lr.base_batch_size == 2048
-    assert cfg.param_scheduler[0].end == 10 and cfg.param_scheduler[1].begin == 10
+    warmup = {300: 10, 800: 20, 1600: 40}[epochs]  # official CAE's scripts
+    assert cfg.param_scheduler[0].end == warmup and cfg.param_scheduler[1].begin == warmup
+    assert cfg.param_scheduler[1].eta_min == 1e-5 and opt.paramwise_cfg.flat_decay_mult == 0.0
+    assert model.neck.blocks[-1].drop_path.drop_prob == pytest.approx(0.1)
+    assert model.decoder.blocks[-1].drop_path1.drop_prob == pytest.approx(0.1)
+    assert model.neck.style == 'cae'
+    official = Config.fromfile(osp.join(REPO, 'configs/cae/cae_vit-base-p16_8xb256-coslr-'
+                                              f'{epochs}e-mask98_in1k.py'))
+    assert official.model.backbone.mask_ratio * 196 == pytest.approx(98)
+    assert official.param_scheduler == Config.fromfile(osp.join(
+        REPO, f'configs/cae/cae_vit-base-p16_8xb256-coslr-{epochs}e_in1k.py')).param_scheduler
 
 
 def test_demo_configs_share_the_dvae_and_train(tmp_path):
