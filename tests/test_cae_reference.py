@@ -165,3 +165,40 @@ def test_official_cae_layout_round_trip_and_checks():
     bad = dict(official, rd_pos_embed=official['rd_pos_embed'] + 1)
     with pytest.raises(ValueError, match='rd_pos_embed'):
         cae_model_to_mimlab(bad)
+
+
+def test_whole_model_tools_convert_and_export(tmp_path, capsys):
+    """convert.py --whole turns an mmpretrain CAE checkpoint into a whole mimlab CAE checkpoint
+    that loads strictly; export_backbone.py --whole writes it back in both layouts, and the
+    official one converts back to the same tensors."""
+    from conftest import import_tool
+    torch.manual_seed(0)
+    ref = _mmpretrain_cae()
+    src = tmp_path / 'mmpretrain_cae.pth'
+    torch.save(dict(state_dict=ref.state_dict()), src)
+    convert = import_tool('convert', 'tools/model_converters')
+    convert.main(['mmpretrain', str(src), str(tmp_path / 'mimlab.pth'), '--whole'])
+    assert 'CAE model tensors' in capsys.readouterr().out
+    loaded = torch.load(tmp_path / 'mimlab.pth', weights_only=True)
+    ours = _mimlab_cae()
+    ours.load_state_dict(loaded['state_dict'], strict=True)
+    assert loaded['meta']['whole_model']
+    export = import_tool('export_backbone', 'tools/model_converters')
+    export.main([str(tmp_path / 'mimlab.pth'), str(tmp_path / 'official.pth'), '--whole',
+                 '--layout', 'cae'])
+    export.main([str(tmp_path / 'mimlab.pth'), str(tmp_path / 'back.pth'), '--whole',
+                 '--layout', 'mmpretrain'])
+    back = torch.load(tmp_path / 'back.pth', weights_only=True)['state_dict']
+    assert ref.load_state_dict(back, strict=True)
+    convert.main(['cae', str(tmp_path / 'official.pth'), str(tmp_path / 'again.pth'), '--whole'])
+    again = torch.load(tmp_path / 'again.pth', weights_only=True)['state_dict']
+    expected = {k: v for k, v in loaded['state_dict'].items()
+                if not k.startswith('head.tokenizer.')}
+    assert again.keys() == expected.keys()
+    assert all(torch.equal(again[k], v) for k, v in expected.items())
+    # an encoder-only file is refused with the way out
+    torch.save(dict(state_dict={k: v for k, v in ref.state_dict().items()
+                                if k.startswith('backbone.')}), tmp_path / 'encoder.pth')
+    with pytest.raises(SystemExit, match='without --whole'):
+        convert.main(['mmpretrain', str(tmp_path / 'encoder.pth'), str(tmp_path / 'x.pth'),
+                      '--whole'])
