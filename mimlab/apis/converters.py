@@ -229,18 +229,18 @@ def _regressor_rules(block: str, norm_suffix: str, mlp1: str, mlp2: str
             for src, dst in _REGRESSOR_BLOCK]
 
 
-def _prefixed(rules: Sequence[Tuple[str, str]], src_prefix: str, src_strip: str,
-              dst_prefix: str) -> List[Tuple[str, str]]:
-    """Encoder rules re-rooted: the source ``src_strip`` becomes ``src_prefix`` and mimlab's keys
-    get ``dst_prefix``."""
-    return [(src_prefix + src[len(src_strip):], dst_prefix + dst) for src, dst in rules]
+def _decoder_rules(block_rules: Sequence[Tuple[str, str]], src_strip: str, src_prefix: str
+                   ) -> List[Tuple[str, str]]:
+    """The encoder's block rules for the decoder's blocks (the same BEiT/timm block): the source
+    prefix ``src_strip`` becomes ``src_prefix``, mimlab's ``blocks.`` becomes
+    ``decoder.blocks.``."""
+    return [(src_prefix + src[len(src_strip):], 'decoder.' + dst) for src, dst in block_rules]
 
 
 MMPRETRAIN_CAE_RULES = (
     [(src, 'backbone.' + dst) for src, dst in MMPRETRAIN_RULES]
     + _regressor_rules('neck.regressors.{i}', '_cross', 'ffn.layers.0.0', 'ffn.layers.1')
-    + [(src, dst.replace('blocks.', 'decoder.blocks.', 1)) for src, dst in
-       _prefixed(MMPRETRAIN_RULES[3:-1], 'neck.decoders.', 'backbone.layers.', '')]
+    + _decoder_rules(MMPRETRAIN_RULES[3:-1], 'backbone.layers.', 'neck.decoders.')
     + [('neck.mask_token', 'neck.mask_token'),
        ('neck.norm_regressor.{p}', 'neck.norm.{p}'),
        ('neck.norm_decoder.{p}', 'decoder.norm.{p}'),
@@ -249,8 +249,7 @@ MMPRETRAIN_CAE_RULES = (
 OFFICIAL_CAE_RULES = (
     [(src, 'backbone.' + dst) for src, dst in CAE_RULES]
     + _regressor_rules('regresser.regressor_blocks.{i}', '', 'mlp_cross.fc1', 'mlp_cross.fc2')
-    + [(src, dst.replace('blocks.', 'decoder.blocks.', 1)) for src, dst in
-       _prefixed(CAE_RULES[3:-1], 'decoder.decoder_blocks.', 'encoder.blocks.', '')]
+    + _decoder_rules(CAE_RULES[3:-1], 'encoder.blocks.', 'decoder.decoder_blocks.')
     + [('mask_token', 'neck.mask_token'),
        ('regresser.norm.{p}', 'neck.norm.{p}'),
        ('decoder.norm.{p}', 'decoder.norm.{p}'),
