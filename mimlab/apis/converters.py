@@ -263,9 +263,10 @@ def _block_key(src_prefix: str, dst_prefix: str):
 
 def _check_teacher(state_dict: Mapping[str, torch.Tensor], teacher: str, student: str,
                    layout: str) -> None:
-    """The references keep a copy of the encoder for the alignment target; with momentum 0 (the
-    paper, both references' default) it equals the encoder after every step. mimlab keeps no
-    copy then, so a differing one would be silently replaced: refuse."""
+    """Official CAE keeps a copy of the encoder for the alignment target and, with momentum 0
+    (the paper), points it at the encoder's own tensors after every step, so a checkpoint holds
+    two equal copies. mimlab keeps no copy then, so a differing one (a momentum teacher) would be
+    silently replaced: refuse."""
     for key, value in state_dict.items():
         if key.startswith(teacher):
             mine = state_dict.get(student + key[len(teacher):])
@@ -279,9 +280,11 @@ def _check_teacher(state_dict: Mapping[str, torch.Tensor], teacher: str, student
 def mmpretrain_cae_model_to_mimlab(state_dict: Mapping[str, torch.Tensor]) -> Converted:
     """A whole mmpretrain 1.2.0 ``CAE`` (``CAEPretrainViT`` + ``CAENeck`` + DALL-E
     ``target_generator``) into mimlab's ``CAE`` keys (``backbone.``, ``neck.``, ``decoder.``,
-    ``head.fc``, ``head.tokenizer.``). The ``teacher.`` copy must equal the encoder (momentum
-    0) and is dropped."""
-    _check_teacher(state_dict, 'teacher.', 'backbone.', 'mmpretrain CAE')
+    ``head.fc``, ``head.tokenizer.``). The ``teacher.`` copy is dropped: with mmpretrain's
+    momentum 0 it is the encoder one optimizer step behind (``momentum_update`` copies the encoder
+    after the teacher's forward, then the step moves the encoder), where mimlab's momentum-0 CAE
+    uses the live encoder. A momentum > 0 teacher cannot be told apart from that and is dropped
+    as well (mimlab's ``momentum`` > 0 starts its teacher from the encoder)."""
     out, dropped = _rename(state_dict, MMPRETRAIN_CAE_RULES)
     used = _merge_qv_bias(out, state_dict, 'backbone.layers.',
                           _block_key('backbone.layers.', 'backbone.blocks.'))
