@@ -70,13 +70,6 @@ def _mask(batch=2, seed=0):
     return mask
 
 
-def _patch_mask(mask: torch.Tensor) -> PatchMask:
-    """The PatchMask of a bool mask, patches in ascending order as mmpretrain gathers them."""
-    order = torch.argsort(mask.int(), dim=1, stable=True)  # kept first, each part ascending
-    return PatchMask(mask=mask, ids_keep=order[:, :int((~mask[0]).sum())],
-                     ids_restore=torch.argsort(order, dim=1))
-
-
 def test_regressor_matches_mmpretrain_caeneck():
     """mimlab's regressor (style 'cae') equals the regressor stack of mmpretrain's CAENeck
     with the weights copied across, on the same visible latents, positions and masked ids."""
@@ -86,20 +79,20 @@ def test_regressor_matches_mmpretrain_caeneck():
     converted, _ = mmpretrain_cae_model_to_mimlab(ref.state_dict())
     ours.load_state_dict(converted)
     mask = _mask()
-    pm = _patch_mask(mask)
+    pm = PatchMask.from_mask(mask)
     tokens = torch.randn(2, 1 + 10, DIM)
     pos = ref.backbone.pos_embed
     pos_masked = pos[:, 1:].expand(2, -1, -1)[mask].view(2, 6, DIM)
     pos_unmasked = pos[:, 1:].expand(2, -1, -1)[~mask].view(2, 10, DIM)
     with torch.no_grad():
         _, ref_latent = ref.neck(tokens[:, 1:], pos_masked, pos_unmasked)
-        latent = ours.neck(tokens, pm.ids_keep, pm.ids_removed, pos)
+        latent = ours.neck(tokens, pm, pos)
     assert torch.allclose(latent, ref_latent, atol=1e-5)
     # the earlier mimlab block (cls among the keys, pre-norm MLP) is a different function
     prenorm = _mimlab_cae(style='prenorm')
     prenorm.load_state_dict(converted)
     with torch.no_grad():
-        other = prenorm.neck(tokens, pm.ids_keep, pm.ids_removed, pos)
+        other = prenorm.neck(tokens, pm, pos)
     assert (other - ref_latent).abs().max() > 1e-2
 
 
@@ -125,7 +118,7 @@ def test_whole_cae_loss_matches_mmpretrain_on_converted_weights():
     samples = [DataSample().set_mask(m.view(4, 4)) for m in mask]
     with torch.no_grad():
         ref_loss = ref.loss([images, images], samples)
-        loss = ours.loss(images, patch_mask=_patch_mask(mask))
+        loss = ours.loss(images, patch_mask=PatchMask.from_mask(mask))
     assert torch.allclose(loss['loss_target'], ref_loss['main'], atol=1e-5)
     assert torch.allclose(loss['loss_align'], ref_loss['align'], atol=1e-5)
     assert ref_loss['align'] > 0 and ref_loss['main'] > 0
