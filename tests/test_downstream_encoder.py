@@ -170,10 +170,14 @@ def test_cae_encoder_into_a_vit_without_layer_scale_is_an_error(tmp_path):
     """A real (tiny) CAE checkpoint: its encoder has LayerScale gammas. Loading it into a ViT
     without LayerScale would drop them and leave a different network: an error naming
     layer_scale_init_value; with it set, every tensor loads; the flag allows the lossy load."""
-    from test_cae import tiny_cae_cfg
-    cfg = tiny_cae_cfg()
-    cfg['backbone']['layer_scale_init_value'] = 0.1
-    cae = randomised(MODELS.build(cfg))
+    cae = randomised(MODELS.build(dict(
+        type='CAE',
+        backbone=dict(type='MaskedViT', arch=dict(embed_dim=32, depth=2, num_heads=2),
+                      img_size=16, patch_size=4, mask_ratio=6 / 16, mask_mode='block',
+                      block_min_patches=2, layer_scale_init_value=0.1),
+        neck=dict(type='LatentContextualRegressor', depth=1, init_values=0.1),
+        decoder=dict(type='CAEPretrainDecoder', depth=1, init_values=0.1),
+        head=dict(type='CAEPixelHead', norm_pix=False))))
     ckpt = str(tmp_path / 'cae.pth')
     torch.save(dict(state_dict=cae.state_dict()), ckpt)
     init = dict(type='Pretrained', checkpoint=ckpt, prefix='backbone.')
