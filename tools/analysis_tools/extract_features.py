@@ -18,6 +18,7 @@ from mmengine.config import DictAction
 
 from mimlab.apis import extract_split_features, init_model, load_config, save_features
 from mimlab.engine.checkpoint import allow_unsafe_load
+from mimlab.engine.errors import one_line_errors
 
 
 def main(argv=None) -> dict:
@@ -25,7 +26,10 @@ def main(argv=None) -> dict:
     parser.add_argument('config')
     parser.add_argument('checkpoint', help="checkpoint file, or 'none' for random init")
     parser.add_argument('--out', required=True, help='features file to write (.pth)')
-    parser.add_argument('--splits', nargs='+', default=['train', 'test'])
+    parser.add_argument('--splits', nargs='+', default=['train', 'test'],
+                        help="splits to encode ('test' reads val/ when the folder has no test/)")
+    parser.add_argument('--data-root', help="the data folder (instead of the config's), e.g. an "
+                        'ImageNet-style folder with train/ and val/')
     parser.add_argument('--pool', choices=['cls', 'avg'], default='cls')
     parser.add_argument('--max-images', type=int,
                         help='use only the first N images of each split (quick checks)')
@@ -39,13 +43,15 @@ def main(argv=None) -> dict:
     allow_unsafe_load(args.unsafe_load)
     checkpoint = None if args.checkpoint == 'none' else args.checkpoint
     torch.manual_seed(args.seed)
-    model = init_model(load_config(args.config, args.cfg_options), checkpoint)
+    cfg = load_config(args.config, args.cfg_options, data_root=args.data_root)
     start = time.time()
-    try:
-        features, classes = extract_split_features(model, args.splits, args.pool,
-                                                   args.max_images)
-    except ValueError as err:
-        raise SystemExit(f'{args.config}: {err}')
+    with one_line_errors(cfg):
+        model = init_model(cfg, checkpoint)
+        try:
+            features, classes = extract_split_features(model, args.splits, args.pool,
+                                                       args.max_images)
+        except ValueError as err:
+            raise SystemExit(f'{args.config}: {err}')
     save_features(args.out, features, classes, config=args.config, checkpoint=args.checkpoint,
                   pool=args.pool)
     summary = dict(out=args.out, seconds=round(time.time() - start, 1),
