@@ -30,6 +30,18 @@ TINY_IN1K = ['img_size=32', 'model.backbone.img_size=32', 'model.backbone.arch=t
 CLASSES = ('cat', 'dog')
 
 
+def documented_commands():
+    """The commands of docs/get_started.md's "Your own data" section, continued lines joined."""
+    text = open(osp.join(REPO, 'docs/get_started.md')).read()
+    section = text[text.index('## Your own data'):text.index('## Multi-GPU')]
+    section = section.replace('\\\n', ' ')
+    return [re.sub(' +', ' ', line) for line in re.findall(r'^python tools/.*$', section, re.M)]
+
+
+def as_typed(command: str, folder: str, work: str) -> str:
+    return command.replace('/data/my_images', folder).replace('work_dirs/my_mae', work)
+
+
 def run(command: str, cwd: str = REPO, umask: int = None, env=None):
     """A command line as a user types it ('python ...' runs this interpreter)."""
     argv = shlex.split(command)
@@ -64,8 +76,10 @@ def smoke(folder, tmp_path_factory):
     """The ImageNet MAE recipe, 1 epoch (its warm-up is 40), num_workers=0, 32-px images, on
     the folder, with umask 027: (work dir, finished process)."""
     work = str(tmp_path_factory.mktemp('smoke'))
-    proc = run(f'python tools/train.py {IN1K_CONFIG} --data-root {folder} --work-dir {work} '
-               f'--cfg-options train_cfg.max_epochs=1 {" ".join(TINY_IN1K)}', umask=0o027)
+    train = documented_commands()[0]
+    assert train.startswith(f'python tools/train.py {IN1K_CONFIG} --data-root')
+    # the documented smoke run, with a tiny model (later keys of --cfg-options win)
+    proc = run(f'{as_typed(train, folder, work)} {" ".join(TINY_IN1K)}', umask=0o027)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return work, proc
 
@@ -132,9 +146,10 @@ def test_img_size_is_one_key_and_a_mismatch_names_both(folder, tmp_path):
 # 6. One flag points train, val and test at the folder; messages name the full key path.
 def test_test_py_on_own_data_and_the_key_path(smoke, folder):
     work, _ = smoke
-    config = osp.join(work, osp.basename(IN1K_CONFIG))
     ckpt = osp.join(work, 'epoch_1.pth')
-    proc = run(f'python tools/test.py {config} {ckpt} --work-dir {work}/test')
+    test = documented_commands()[1]
+    assert test.startswith('python tools/test.py')
+    proc = run(as_typed(test, folder, work), cwd=work)  # its default work dir lands there
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert re.search(r'loss_rec: \d', proc.stdout + proc.stderr)
     proc = run(f'python tools/test.py {IN1K_CONFIG} {ckpt} --cfg-options {" ".join(TINY_IN1K)}')
@@ -149,21 +164,21 @@ def test_test_py_on_own_data_and_the_key_path(smoke, folder):
 
 
 # 1. Probe and kNN on an ImageNet-style folder: train/ and val/ are the splits, not classes.
-def test_features_and_knn_on_an_imagenet_style_folder(smoke, tmp_path):
+def test_features_and_knn_on_an_imagenet_style_folder(smoke):
     work, _ = smoke
-    config, ckpt = osp.join(work, osp.basename(IN1K_CONFIG)), osp.join(work, 'epoch_1.pth')
-    feats = tmp_path / 'feats.pth'
-    proc = run(f'python tools/analysis_tools/extract_features.py {config} {ckpt} --out {feats}')
+    extract, knn, probe = documented_commands()[2:5]
+    proc = run(as_typed(extract, '', work))
     assert proc.returncode == 0, proc.stderr[-3000:]
+    feats = osp.join(work, 'feats.pth')
     record = torch.load(feats, weights_only=True)
     assert record['classes'] == list(CLASSES)
     assert record['splits']['train']['labels'].tolist() == [0] * 6 + [1] * 6
     assert record['splits']['test']['labels'].tolist() == [0] * 3 + [1] * 3  # val/
-    proc = run(f'python tools/analysis_tools/knn.py {feats} --k 3')
+    proc = run(as_typed(knn, '', work) + ' --k 3')
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(proc.stdout)
     assert result['num_train'] == 12 and result['num_test'] == 6
-    proc = run(f'python tools/analysis_tools/linear_probe.py --features {feats} --epochs 5')
+    proc = run(as_typed(probe, '', work) + ' --epochs 5')
     assert proc.returncode == 0 and json.loads(proc.stdout)['num_test'] == 6
 
 

@@ -109,9 +109,9 @@ def check_schedule(cfg: Config) -> None:
     unit = 'max_epochs' if by_epoch else 'max_iters'
     warmup = [f'{s.get("type")} until {s["end"]}' for s in kept
               if s.get('end') is not None and s['end'] > total]
-    print_log(f'train_cfg.{unit}={total} ends before {", ".join(dropped)} begins: '
-              f'{"this run ends inside the warm-up (" + ", ".join(warmup) + "), " if warmup else ""}'
-              'and that scheduler is left out', logger='current', level=logging.WARNING)
+    inside = f'; the run ends inside the warm-up ({", ".join(warmup)})' if warmup else ''
+    print_log(f'train_cfg.{unit}={total} ends before {", ".join(dropped)} begins, so it is left '
+              f'out{inside}', logger='current', level=logging.WARNING)
     cfg.param_scheduler = kept
 
 
