@@ -47,6 +47,7 @@ def run(command: str, cwd: str = REPO, umask: int = None, env=None):
     argv = shlex.split(command)
     if argv[0] == 'python':
         argv[0] = sys.executable
+        argv[1] = osp.join(REPO, argv[1])  # the tool, also when typed from another folder
     environ = dict(os.environ, PYTHONPATH=REPO, **(env or {}))
     return subprocess.run(argv, cwd=cwd, env=environ, capture_output=True, text=True,
                           timeout=300, preexec_fn=(lambda: os.umask(umask)) if umask else None)

@@ -3,9 +3,10 @@
     python tools/analysis_tools/extract_features.py CONFIG CKPT --out feats.pth
 
 CKPT 'none' takes the randomly initialised encoder (seed 0). CONFIG is a pretraining or a
-classification config: its dataset's ``train`` and ``test`` splits are read through its
-``test_pipeline`` and encoded unmasked; the cls token (or the mean patch token, ``--pool avg``)
-after the encoder's final norm is saved. Then:
+classification config (``--data-root DIR`` reads another folder): its training dataset's
+``train`` and ``test`` splits (``test`` is ``val/`` in a folder without ``test/``) are read
+through its ``test_pipeline`` and encoded unmasked; the cls token (or the mean patch token,
+``--pool avg``) after the encoder's final norm is saved. Then:
 
     python tools/analysis_tools/linear_probe.py --features feats.pth
     python tools/analysis_tools/knn.py feats.pth
