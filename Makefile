@@ -61,9 +61,9 @@ DOWNSTREAM_DIRS := work_dirs/demo_upernet_$(DOWNSTREAM_INIT) work_dirs/demo_mask
 
 demo-downstream: install
 	$(if $(filter random,$(DOWNSTREAM_INIT)),,test -f $(DEMO_DIR)/epoch_6.pth || $(MAKE) demo)
-	$(PY) tools/dataset_converters/generate_scenes.py ade20k data/demo/ade --num-train 400 \
+	$(PY) tools/dataset_converters/generate_scenes.py shapes ade20k data/demo/ade --num-train 400 \
 		--num-val 50 --size 64
-	$(PY) tools/dataset_converters/generate_scenes.py coco data/demo/coco --num-train 400 \
+	$(PY) tools/dataset_converters/generate_scenes.py shapes coco data/demo/coco --num-train 400 \
 		--num-val 50 --size 64
 	$(PY) tools/train.py $(SEG_DEMO) --work-dir $(word 1,$(DOWNSTREAM_DIRS)) $(DOWNSTREAM_OPTS)
 	$(PY) tools/train.py $(DET_DEMO) --work-dir $(word 2,$(DOWNSTREAM_DIRS)) $(DOWNSTREAM_OPTS)
