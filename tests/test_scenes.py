@@ -28,10 +28,10 @@ def test_class_is_learnable_from_pixel_colour():
     rng = np.random.default_rng(0)
     pixels, classes = [], []
     for _ in range(40):
-        image, labels, _ = draw_scene(rng, 48, 8)
-        inside = labels >= 0
-        pixels.append(image[inside].astype(float))
-        classes.append(labels[inside])
+        scene = draw_scene(rng, 48, 8)
+        inside = scene.labels >= 0
+        pixels.append(scene.image[inside].astype(float))
+        classes.append(scene.labels[inside])
     x, y = np.concatenate(pixels), np.concatenate(classes)
     half = len(x) // 2
     means = np.stack([x[:half][y[:half] == k].mean(0) for k in range(8)])
@@ -93,6 +93,7 @@ def write_idx(folder, prefix: str, images: np.ndarray, labels: np.ndarray) -> No
 
 def fake_fashion_mnist(folder, train_labels, test_labels):
     """Idx archives whose garments are bright 14x14 squares; the labels are as given."""
+    folder.mkdir()
     for prefix, labels in (('train', train_labels), ('t10k', test_labels)):
         images = np.zeros((len(labels), 28, 28), dtype=np.uint8)
         images[:, 7:21, 7:21] = 200
