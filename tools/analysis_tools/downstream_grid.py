@@ -12,7 +12,8 @@ and the encoder init (``model.backbone.init_cfg.checkpoint=CKPT`` or ``init_cfg=
 ``--cfg-options`` common to all. A finished cell (its metrics logged) is skipped, so rerunning
 the command resumes a grid and ``--table-only`` prints what is there. The table goes to stdout,
 WORK_DIR/table.md and WORK_DIR/results.json. Cells run in the order given (tasks, then
-percents, then seeds, then inits), ``--jobs`` at a time, each with one thread.
+percents, then seeds, then inits), ``--jobs`` at a time, each with one thread; each cell's
+CPU seconds (user + system of its process) and wall seconds go to its ``usage.json``.
 """
 import argparse
 import itertools
@@ -62,7 +63,7 @@ def main(argv=None) -> list:
         num_train = {task: count_training_images(task, Config.fromfile(configs[task]).data_root)
                      for task in {c.task for c in todo}}
         env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')
-        running = []  # (cell, process, its log file)
+        running = []  # (cell, process, log file, start time, work dir)
         for cell in todo:
             while len(running) >= args.jobs:
                 running = [run for run in running if not _reaped(*run)]
@@ -75,10 +76,11 @@ def main(argv=None) -> list:
             os.makedirs(cell_dir(args.work_dir, cell), exist_ok=True)
             log = open(osp.join(cell_dir(args.work_dir, cell), 'grid.log'), 'w')
             running.append((cell, subprocess.Popen(command, env=env, stdout=log,
-                                                   stderr=subprocess.STDOUT), log))
-        for cell, process, log in running:
-            process.wait()
-            _reaped(cell, process, log)
+                                                   stderr=subprocess.STDOUT), log,
+                            time.time(), args.work_dir))
+        while running:
+            running = [run for run in running if not _reaped(*run)]
+            time.sleep(2)
     results = {c: finished(args.work_dir, c) for c in cells}
     rows = summarize_grid(results)
     table = format_table(rows)
@@ -88,16 +90,32 @@ def main(argv=None) -> list:
         f.write(table + '\n')
     with open(osp.join(args.work_dir, 'results.json'), 'w') as f:
         json.dump([dict(cell=c.name, task=c.task, percent=c.percent, init=c.init, seed=c.seed,
-                        metrics=r) for c, r in results.items()], f, indent=1)
+                        metrics=r, usage=_usage(args.work_dir, c)) for c, r in results.items()],
+                  f, indent=1)
     return rows
 
 
-def _reaped(cell: DownstreamCell, process: subprocess.Popen, log) -> bool:
-    """Whether the cell's process has ended (then close its log and say how it ended)."""
-    code = process.poll()
-    if code is None:
+def _usage(work_dir: str, cell: DownstreamCell):
+    path = osp.join(cell_dir(work_dir, cell), 'usage.json')
+    if not osp.isfile(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def _reaped(cell: DownstreamCell, process: subprocess.Popen, log, start: float,
+            work_dir: str) -> bool:
+    """Whether the cell's process has ended; then close its log, write its usage and say how
+    it ended."""
+    pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+    if pid == 0:
         return False
+    code = os.waitstatus_to_exitcode(status)
+    process.returncode = code
     log.close()
+    with open(osp.join(cell_dir(work_dir, cell), 'usage.json'), 'w') as f:
+        json.dump(dict(cpu_s=round(usage.ru_utime + usage.ru_stime, 1),
+                       wall_s=round(time.time() - start, 1), exit_code=code), f)
     print(f'[grid] {"done" if code == 0 else f"FAILED ({code}), see grid.log:"} {cell.name}',
           flush=True)
     return True
