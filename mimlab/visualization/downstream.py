@@ -11,7 +11,7 @@ from .reconstruction import figure_to_array
 # Ten well-separated colours (one per class; more classes cycle).
 PALETTE = np.array([[230, 25, 75], [60, 180, 75], [255, 225, 25], [0, 130, 200],
                     [245, 130, 48], [145, 30, 180], [70, 240, 240], [240, 50, 230],
-                    [170, 110, 40], [128, 128, 128]], dtype=np.float32)
+                    [170, 110, 40], [128, 128, 0]], dtype=np.float32)
 
 
 def class_colour(label: int) -> np.ndarray:

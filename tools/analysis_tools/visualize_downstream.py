@@ -8,8 +8,9 @@ scenes, for several finished runs side by side, next to the ground truth; PNG.
 Each run's last checkpoint (``WORK_DIR/last_checkpoint``) is loaded with CONFIG and its final
 metrics (``WORK_DIR/*/vis_data/scalars.json``) go into the column title. The validation scenes
 are the first ``--num-images`` of the config's validation set (``data_root``). Segmentation
-shows the predicted class of every pixel (the ground, label 0 in ADE20K's layout, is not a
-class: the model paints it too; the ground truth leaves it grey).
+shows the predicted class on the pixels that the ground truth labels (those that mIoU scores:
+the ground, label 0 in ADE20K's layout, is ignored in training and evaluation, so a model's
+guess there means nothing).
 """
 import argparse
 import os.path as osp
@@ -50,7 +51,8 @@ def main(argv=None) -> np.ndarray:
         for name, work_dir in runs:
             maps = predict_segmentation(args.config, last_checkpoint(work_dir), paths)
             title = f'{name}: {run_label(last_metrics(work_dir), "seg")}'
-            columns.append((title, [paint_classes(im, m) for im, m in zip(images, maps)]))
+            columns.append((title, [paint_classes(im, np.where(t >= 0, m, -1))
+                                    for im, m, t in zip(images, maps, truths)]))
         picture = draw_prediction_grid(columns, classes)
     else:
         image_dir = osp.join(data_root, cfg.val_dataloader.dataset.data_prefix.img)
