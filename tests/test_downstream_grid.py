@@ -89,3 +89,18 @@ def test_painting_blends_class_colours_and_keeps_the_rest():
     masks[0, :2], masks[1, 1:3] = True, True  # the second instance lies on top
     on_top = paint_instances(image, masks, np.array([3, 4]), alpha=1.0)
     assert (on_top[1] == PALETTE[4]).all() and (on_top[0] == PALETTE[3]).all()
+
+
+def test_grid_skips_a_cell_that_another_process_runs(tmp_path, capsys):
+    """Two grids on one work dir: a cell whose grid.pid names a live process is left to it."""
+    tool = import_tool('downstream_grid', 'tools/analysis_tools')
+    (tmp_path / 'data' / 'images' / 'training').mkdir(parents=True)
+    config = tmp_path / 'seg.py'
+    config.write_text(f"data_root = '{tmp_path / 'data'}'\n")
+    cell = DownstreamCell('seg', 100, 'random', 0)
+    (tmp_path / 'work' / cell.name).mkdir(parents=True)
+    (tmp_path / 'work' / cell.name / 'grid.pid').write_text(str(os.getpid()))
+    rows = tool.main(['--work-dir', str(tmp_path / 'work'), '--tasks', 'seg', '--percents',
+                      '100', '--inits', 'random', '--seeds', '0', '--seg-config', str(config)])
+    assert f'skip {cell.name}: another process runs it' in capsys.readouterr().out
+    assert rows[0]['random'] == 'not run'

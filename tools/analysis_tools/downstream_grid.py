@@ -12,7 +12,8 @@ and the encoder init (``model.backbone.init_cfg.checkpoint=CKPT`` or ``init_cfg=
 ``--cfg-options`` common to all. A finished cell (its metrics logged) is skipped, so rerunning
 the command resumes a grid and ``--table-only`` prints what is there. The table goes to stdout,
 WORK_DIR/table.md and WORK_DIR/results.json. Cells run in the order given (tasks, then
-percents, then seeds, then inits), ``--jobs`` at a time, each with one thread; each cell's
+percents, then seeds, then inits), ``--jobs`` at a time, each with one thread (a cell that
+another grid process runs now is skipped: its ``grid.pid`` names a live process); each cell's
 CPU seconds (user + system of its process) and wall seconds go to its ``usage.json``.
 """
 import argparse
@@ -65,6 +66,9 @@ def main(argv=None) -> list:
         env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')
         running = []  # (cell, process, log file, start time, work dir)
         for cell in todo:
+            if _running_elsewhere(args.work_dir, cell):
+                print(f'[grid] skip {cell.name}: another process runs it', flush=True)
+                continue
             while len(running) >= args.jobs:
                 running = [run for run in running if not _reaped(*run)]
                 time.sleep(2)
@@ -75,9 +79,10 @@ def main(argv=None) -> list:
             print(f'[grid] start {cell.name}', flush=True)
             os.makedirs(cell_dir(args.work_dir, cell), exist_ok=True)
             log = open(osp.join(cell_dir(args.work_dir, cell), 'grid.log'), 'w')
-            running.append((cell, subprocess.Popen(command, env=env, stdout=log,
-                                                   stderr=subprocess.STDOUT), log,
-                            time.time(), args.work_dir))
+            process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+            with open(osp.join(cell_dir(args.work_dir, cell), 'grid.pid'), 'w') as f:
+                f.write(str(process.pid))
+            running.append((cell, process, log, time.time(), args.work_dir))
         while running:
             running = [run for run in running if not _reaped(*run)]
             time.sleep(2)
@@ -93,6 +98,20 @@ def main(argv=None) -> list:
                         metrics=r, usage=_usage(args.work_dir, c)) for c, r in results.items()],
                   f, indent=1)
     return rows
+
+
+def _running_elsewhere(work_dir: str, cell: DownstreamCell) -> bool:
+    """Whether a live process (another grid on the same work dir) runs the cell now."""
+    path = osp.join(cell_dir(work_dir, cell), 'grid.pid')
+    if not osp.isfile(path):
+        return False
+    with open(path) as f:
+        pid = int(f.read())
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def _usage(work_dir: str, cell: DownstreamCell):
@@ -113,6 +132,7 @@ def _reaped(cell: DownstreamCell, process: subprocess.Popen, log, start: float,
     code = os.waitstatus_to_exitcode(status)
     process.returncode = code
     log.close()
+    os.remove(osp.join(cell_dir(work_dir, cell), 'grid.pid'))
     with open(osp.join(cell_dir(work_dir, cell), 'usage.json'), 'w') as f:
         json.dump(dict(cpu_s=round(usage.ru_utime + usage.ru_stime, 1),
                        wall_s=round(time.time() - start, 1), exit_code=code), f)
