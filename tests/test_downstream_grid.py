@@ -2,6 +2,7 @@
 table from the runs' logged metrics, and the prediction pictures' painting."""
 import json
 import os
+import os.path as osp
 
 import numpy as np
 import pytest
@@ -104,3 +105,28 @@ def test_grid_skips_a_cell_that_another_process_runs(tmp_path, capsys):
                       '100', '--inits', 'random', '--seeds', '0', '--seg-config', str(config)])
     assert f'skip {cell.name}: another process runs it' in capsys.readouterr().out
     assert rows[0]['random'] == 'not run'
+
+
+def test_ground_truth_readers_agree_on_the_same_scenes(tmp_path):
+    """The pictures' ground truth: the ADE20K label maps and the COCO instances of the same
+    generated scenes give the same class of every pixel, and boxes that hold their masks."""
+    from conftest import FASHION_MNIST
+
+    from mimlab.apis.downstream import ade20k_ground_truth, coco_ground_truth
+    from mimlab.datasets.scenes import garment_scenes, write_ade20k_layout, write_coco_layout
+    scenes = garment_scenes(32, FASHION_MNIST)
+    ade_root = write_ade20k_layout(str(tmp_path / 'ade'), 2, 3, seed=1, scenes=scenes)
+    coco_root = write_coco_layout(str(tmp_path / 'coco'), 2, 3, seed=1, scenes=scenes)
+    ade_paths, maps = ade20k_ground_truth(ade_root, 2)
+    coco_paths, truths = coco_ground_truth(
+        str(tmp_path / 'coco' / 'annotations' / 'instances_val2017.json'),
+        osp.join(coco_root, 'val2017'), 2)
+    assert len(maps) == len(truths) == 2 and all(osp.isfile(p) for p in ade_paths + coco_paths)
+    for class_map, truth in zip(maps, truths):
+        painted = np.full(class_map.shape, -1)
+        for mask, label, box in zip(truth.masks, truth.labels, truth.boxes):
+            painted[mask] = label
+            ys, xs = np.nonzero(mask)
+            np.testing.assert_allclose(box, [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1])
+        np.testing.assert_array_equal(painted, class_map)
+        assert class_map.min() == -1 and class_map.max() <= 9
