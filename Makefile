@@ -77,7 +77,7 @@ demo-downstream: garments
 		--out $(DOWNSTREAM_DIR)/upernet_10pct.png
 	$(PY) tools/analysis_tools/visualize_downstream.py det $(DET_DEMO) \
 		--runs MAE=$(DOWNSTREAM_DIR)/det_10pct_mae_seed0 random=$(DOWNSTREAM_DIR)/det_10pct_random_seed0 \
-		--out $(DOWNSTREAM_DIR)/mask_rcnn_10pct.png
+		--score-thr 0.1 --out $(DOWNSTREAM_DIR)/mask_rcnn_10pct.png
 
 demo-downstream-full: garments
 	test -f $(DEMO_DIR)/epoch_6.pth || $(MAKE) demo
