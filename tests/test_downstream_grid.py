@@ -130,3 +130,14 @@ def test_ground_truth_readers_agree_on_the_same_scenes(tmp_path):
             np.testing.assert_allclose(box, [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1])
         np.testing.assert_array_equal(painted, class_map)
         assert class_map.min() == -1 and class_map.max() <= 9
+
+
+def test_prediction_grid_renders_columns_boxes_and_legend():
+    from mimlab.visualization.downstream import draw_prediction_grid
+    image = np.full((16, 16, 3), 90, dtype=np.uint8)
+    boxes = [None, [(np.array([[2.0, 2.0, 10.0, 12.0]]), np.array([3]), np.array([0.8]))]]
+    picture = draw_prediction_grid([('input', [image]), ('run', [image])],
+                                   [f'class {k}' for k in range(10)], boxes=boxes)
+    assert picture.dtype == np.uint8 and picture.ndim == 3 and picture.shape[2] == 3
+    # the box's edge is drawn in class 3's colour somewhere in the picture
+    assert (np.abs(picture.astype(int) - PALETTE[3].astype(int)).sum(-1) < 30).any()
