@@ -2,7 +2,7 @@
 # Fashion-MNIST), frozen, at 64 px (16 x 16 patches, position embedding resampled); blocks 1, 3, 5
 # feed a 3-stage U-Net decoder (stride 4 -> 2 -> 1). Denoising pretraining on the training images
 # of the generated ADE20K-layout scenes (labels unused):
-#   python tools/dataset_converters/generate_scenes.py ade20k data/ade_scenes --num-train 1000 \
+#   python tools/dataset_converters/generate_scenes.py shapes ade20k data/ade_scenes --num-train 1000 \
 #       --num-val 200 --size 64
 _base_ = ['../_base_/schedules/ddep_adam_coslr.py', '../_base_/default_runtime.py']
 

@@ -37,7 +37,8 @@ def read_idx(path: str) -> np.ndarray:
     return array.reshape(shape)
 
 
-def _find_idx(data_root: str, split: str) -> Optional[Tuple[str, str]]:
+def find_idx(data_root: str, split: str) -> Optional[Tuple[str, str]]:
+    """The (images, labels) idx files of ``split`` in ``data_root`` (gzipped or not), or None."""
     prefix = IDX_SPLITS.get(split)
     if prefix is None:
         return None
@@ -127,7 +128,7 @@ class ImageDataset(BaseDataset):
                          serialize_data=True)
 
     def load_data_list(self) -> List[dict]:
-        idx_files = _find_idx(self.data_root, self.split)
+        idx_files = find_idx(self.data_root, self.split)
         if idx_files is not None:
             return self._load_idx(*idx_files)
         data_list = self._load_folder(split_folder(self.data_root, self.split))
