@@ -132,11 +132,20 @@ def test_unet_decoder_on_hybrid_features():
     # TransUNet's layout: ResNet features at strides 2, 4, 8 and the ViT at 16
     decoder = UNetDecoder([8, 16, 24, 32], [2, 4, 8, 16], widths=(40, 20, 10, 6, 4))
     feats = [torch.randn(2, c, 64 // s, 64 // s) for c, s in zip([8, 16, 24, 32], [2, 4, 8, 16])]
-    assert decoder(feats).shape == (2, 4, 64, 64)
+    image = torch.randn(2, 3, 64, 64)
+    assert decoder(feats, image).shape == (2, 4, 64, 64)
     assert decoder.skip_of_stage == {1: 2, 2: 1, 3: 0} and len(decoder.skip_adapters) == 0
     # stage 1 joins the stride-8 feature (24 channels) to the 40-channel bottleneck
     assert decoder.stages[0][0][0].in_channels == 40 + 24
-    assert decoder.stages[3][0][0].in_channels == 6  # the last stage has no skip
+    # the ResNet stem gives stride 2: only the full-resolution stage gets the image (UNETR's
+    # conv skip, 4 channels); TransUNet's own last block has no skip
+    assert decoder.image_skip_strides == [1] and list(decoder.image_skips) == ['4']
+    assert decoder.stages[3][0][0].in_channels == 6 + 4
+    transunet = UNetDecoder([8, 16, 24, 32], [2, 4, 8, 16], widths=(40, 20, 10, 6, 4),
+                            image_skip_strides=())
+    assert transunet.stages[3][0][0].in_channels == 6 and transunet(feats).shape == (2, 4, 64, 64)
+    with pytest.raises(ValueError, match='pass the input image'):
+        decoder(feats)
 
 
 def test_unet_decoder_widths_and_plain_vit_skips():
@@ -146,15 +155,24 @@ def test_unet_decoder_widths_and_plain_vit_skips():
     adapters = paper.skip_adapters
     assert [sum(isinstance(m, torch.nn.ConvTranspose2d) for m in adapters[s].modules())
             for s in ('1', '2', '3')] == [1, 2, 3]
+    # ... and the stride-2 and stride-1 stages get conv skips from the image (one stride-2 conv
+    # for the stride-2 one, none for the full-resolution one)
+    assert paper.image_skip_strides == [1, 2] and sorted(paper.image_skips) == ['3', '4']
+    strided = [[m.stride for m in paper.image_skips[s].modules()
+                if isinstance(m, torch.nn.Conv2d)] for s in ('3', '4')]
+    assert strided == [[(2, 2), (1, 1)], [(1, 1), (1, 1)]]
+    assert paper.stages[2][0][0].in_channels == 512 + 256 + 256  # x, ViT skip, image skip
     short = UNetDecoder([32, 32], [4, 4], widths=(16, 8))  # ends at stride 2: resized to input
-    assert short.out_stride == 2
-    assert short([torch.randn(1, 32, 4, 4)] * 2).shape == (1, 8, 16, 16)
+    assert short.out_stride == 2 and short.image_skip_strides == [2]
+    assert short([torch.randn(1, 32, 4, 4)] * 2, torch.randn(1, 3, 16, 16)).shape == (1, 8, 16, 16)
     with pytest.raises(ValueError, match='allows 1 to 3'):
         UNetDecoder([32], [4], widths=(16, 8, 4, 2))
     with pytest.raises(ValueError, match='powers of two'):
         UNetDecoder([32], [14])
     with pytest.raises(ValueError, match='skip features'):
         UNetDecoder([32] * 4, [4] * 4, widths=(16, 8))
+    with pytest.raises(ValueError, match=r'image_skip_strides \[4\]'):
+        UNetDecoder([32], [4], widths=(16, 8, 4), image_skip_strides=(4, ))
 
 
 def test_ddep_on_a_timm_encoder_with_weights_from_a_local_file(tmp_path):
