@@ -37,11 +37,9 @@ def image_stem(in_channels: int, out_channels: int, stride: int) -> nn.Sequentia
     conv-BN-ReLU (stride 2 for a stride-2 stage, as TransUNet's ResNet stem; stride 1 for the
     full-resolution stage, as UNETR's convolutional skip from the raw input), further stride-2
     ones down to ``stride``, then one 3x3 conv-BN-ReLU at the stage's resolution."""
-    layers, channels = [], in_channels
+    layers, channels, step = [], in_channels, 1 if stride == 1 else 2
     for _ in range(max(1, int(math.log2(stride)))):
-        step_stride = 1 if stride == 1 else 2
-        layers += [nn.Conv2d(channels, out_channels, 3, stride=step_stride, padding=1,
-                             bias=False),
+        layers += [nn.Conv2d(channels, out_channels, 3, stride=step, padding=1, bias=False),
                    nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True)]
         channels = out_channels
     return nn.Sequential(*layers, conv_bn_relu(out_channels, out_channels))
