@@ -12,6 +12,8 @@ builds through its root registries. ``get`` still returns None for a missing nam
 mmengine's scope search relies on (and also for a malformed one, where mmengine would crash).
 """
 import difflib
+import inspect
+import re
 from typing import Any, List, Optional
 
 from mmengine import registry as root
@@ -57,6 +59,50 @@ def check_type(registry: Registry, key: Any, scope: Optional[str] = None) -> Non
                            f'{" ..." if len(known) > 20 else ""}')
 
 
+class BuildError(ValueError):
+    """A component's constructor refused the values of its config (``type_name`` names the
+    component: its config's ``type``); the message is the constructor's, which names the value."""
+
+    def __init__(self, message: str, type_name: str) -> None:
+        super().__init__(message)
+        self.type_name = type_name
+
+
+class UnknownArgumentError(TypeError):
+    """A config gives a component an argument its constructor does not take."""
+
+    def __init__(self, cls: type, type_name: str, argument: str) -> None:
+        self.cls, self.type_name, self.argument = cls, type_name, argument
+        matches = difflib.get_close_matches(argument, init_arguments(cls), n=3, cutoff=0.6)
+        super().__init__(f'{cls.__name__} has no argument {argument!r}'
+                         + (f'; closest valid names: {", ".join(matches)}' if matches else
+                            f'; it takes {", ".join(init_arguments(cls))}'))
+
+
+_UNEXPECTED_ARGUMENT = re.compile(r"got an unexpected keyword argument '(\w+)'")
+
+
+def unexpected_argument(err: TypeError) -> Optional[str]:
+    """The argument named by Python's "got an unexpected keyword argument" error, else None."""
+    found = _UNEXPECTED_ARGUMENT.search(str(err))
+    return found.group(1) if found else None
+
+
+def init_arguments(cls: type) -> List[str]:
+    """The keyword arguments ``cls(...)`` takes: its ``__init__``'s, and its bases' while each
+    passes ``**kwargs`` on."""
+    names: List[str] = []
+    for klass in cls.__mro__:
+        if '__init__' not in klass.__dict__ or klass is object:
+            continue
+        params = inspect.signature(klass.__dict__['__init__']).parameters.values()
+        names += [p.name for p in params if p.name != 'self' and p.kind in (
+            p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name not in names]
+        if not any(p.kind == p.VAR_KEYWORD for p in params):
+            break
+    return names
+
+
 class _MimlabRegistry(Registry):
 
     def get(self, key: str):
@@ -69,7 +115,24 @@ class _MimlabRegistry(Registry):
     def build(self, cfg: dict, *args, **kwargs):
         if isinstance(cfg, dict):
             check_type(self, cfg.get('type'), cfg.get('_scope_'))
-        return super().build(cfg, *args, **kwargs)
+        try:
+            return super().build(cfg, *args, **kwargs)
+        except (UnknownTypeError, BuildError, UnknownArgumentError):
+            raise  # from a component built inside this one: already explained
+        except (TypeError, ValueError) as err:
+            # the constructor refused the config: say which component, so that a tool can name
+            # the config key in one line (mimlab.engine.errors.one_line_errors)
+            type_name = cfg.get('type') if isinstance(cfg, dict) else None
+            cls = self.get(type_name) if isinstance(type_name, str) else type_name
+            if not isinstance(cls, type):
+                raise
+            name = type_name if isinstance(type_name, str) else cls.__name__
+            argument = unexpected_argument(err) if isinstance(err, TypeError) else None
+            if argument is not None and argument in cfg:
+                raise UnknownArgumentError(cls, name, argument) from err
+            if isinstance(err, ValueError):
+                raise BuildError(f'{cls.__name__}: {err}', name) from err
+            raise
 
 
 def _child(name: str, parent: Registry, locations=()) -> Registry:

@@ -99,8 +99,9 @@ def test_masked_patch_content_never_reaches_a_prediction():
 
     def predict(x):
         latent = model.backbone(x, patch_mask=mask)
-        pred = model.neck(latent.tokens, mask)
-        return pred, model.decoder(pred, mask)
+        pos = model.positions(x)
+        pred = model.neck(latent.tokens, mask, pos)
+        return pred, model.decoder(pred, mask, pos)
 
     pred, out = predict(images)
     pred2, out2 = predict(torch.where(pixel_mask, _images(9), images))
@@ -118,15 +119,15 @@ def test_queries_attend_to_each_other():
     neck = MODELS.build(dict(type='LatentContextualRegressor', depth=2),
                         default_args=dict(encoder_spec=_spec()))
     tokens = torch.randn(1, 1 + 4, 32)
-    a = neck(tokens, _ordered_mask(range(16), num_keep=4))  # queries: patches 4 .. 15
+    pos = torch.randn(1, 1 + 16, 32)
+    a = neck(tokens, _ordered_mask(range(16), num_keep=4), pos)  # queries: patches 4 .. 15
     # move the query of patch 15 (its position only: it is no key of the visible latents)
-    shift = torch.randn(32)
-    neck.pos_embed[0, 1 + 15] += shift
-    b = neck(tokens, _ordered_mask(range(16), num_keep=4))
+    moved = pos.clone()
+    moved[0, 1 + 15] += torch.randn(32)
+    b = neck(tokens, _ordered_mask(range(16), num_keep=4), moved)
     assert not torch.allclose(a[0, :-1], b[0, :-1], atol=1e-4)
-    neck.pos_embed[0, 1 + 15] -= shift
     # the same query set in another order: each query's prediction moves with it
-    c = neck(tokens, _ordered_mask([0, 1, 2, 3, 6, 4, 5, *range(7, 16)], num_keep=4))
+    c = neck(tokens, _ordered_mask([0, 1, 2, 3, 6, 4, 5, *range(7, 16)], num_keep=4), pos)
     assert torch.allclose(c[0, [1, 2, 0]], a[0, :3], atol=1e-5)
     assert torch.allclose(c[0, 3:], a[0, 3:], atol=1e-5)
 
@@ -423,7 +424,17 @@ def test_cae_paper_recipe_configs(arch, width, epochs):
     opt = cfg.optim_wrapper
     assert opt.optimizer.lr == 1.5e-3 and opt.optimizer.weight_decay == 0.05
     assert opt.clip_grad.max_norm == 3.0 and cfg.auto_scale_lr.base_batch_size == 2048
-    assert cfg.param_scheduler[0].end == 10 and cfg.param_scheduler[1].begin == 10
+    warmup = {300: 10, 800: 20, 1600: 40}[epochs]  # official CAE's scripts
+    assert cfg.param_scheduler[0].end == warmup and cfg.param_scheduler[1].begin == warmup
+    assert cfg.param_scheduler[1].eta_min == 1e-5 and opt.paramwise_cfg.flat_decay_mult == 0.0
+    assert model.neck.blocks[-1].drop_path.drop_prob == pytest.approx(0.1)
+    assert model.decoder.blocks[-1].drop_path1.drop_prob == pytest.approx(0.1)
+    assert model.neck.style == 'cae'
+    official = Config.fromfile(osp.join(REPO, 'configs/cae/cae_vit-base-p16_8xb256-coslr-'
+                                              f'{epochs}e-mask98_in1k.py'))
+    assert official.model.backbone.mask_ratio * 196 == pytest.approx(98)
+    assert official.param_scheduler == Config.fromfile(osp.join(
+        REPO, f'configs/cae/cae_vit-base-p16_8xb256-coslr-{epochs}e_in1k.py')).param_scheduler
 
 
 def test_demo_configs_share_the_dvae_and_train(tmp_path):
@@ -546,8 +557,9 @@ def test_cae_loss_uses_a_handed_in_mask():
     assert all(torch.equal(losses[k], again[k]) for k in losses)
     # by hand on that mask: regressor -> decoder -> head, and the alignment target
     latent = model.backbone(images, patch_mask=patch_mask)
-    regressed = model.neck(latent.tokens, patch_mask)
-    target = model.head.loss(model.decoder(regressed, patch_mask), images, patch_mask)
+    pos = model.positions(images)
+    regressed = model.neck(latent.tokens, patch_mask, pos)
+    target = model.head.loss(model.decoder(regressed, patch_mask, pos), images, patch_mask)
     assert torch.equal(losses['loss_target'], target['loss_target'])
     align = F.mse_loss(regressed, model.alignment_target(images, patch_mask))
     assert torch.equal(losses['align_mse'], align)

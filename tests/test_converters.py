@@ -288,7 +288,7 @@ def test_official_mae_whole_model_loss_equals_the_reference(tmp_path):
     src = tmp_path / 'mae_visualize_vit_tiny.pth'  # the layout of the visualisation checkpoints
     torch.save(dict(model=official), src)
     import_tool('convert', 'tools/model_converters').main(
-        [str(src), str(tmp_path / 'out.pth'), '--whole-model'], source='mae')
+        [str(src), str(tmp_path / 'out.pth'), '--whole'], source='mae')
     ours = mimlab_mae()
     ours.load_state_dict(torch.load(tmp_path / 'out.pth')['state_dict'], strict=True)
 

@@ -1,16 +1,20 @@
 """DDeP / DeP: noise, loss, frozen encoder, U-Net decoder, timm encoder, label splits, and the
 decoder reused as an mmseg decode head."""
+import glob
 import math
 import os.path as osp
+import re
 import subprocess
 import sys
 
 import pytest
 import torch
+import torch.nn.functional as F
 from conftest import REPO
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 
+from mimlab.evaluation.denoising import highpass, highpass_noise_baseline
 from mimlab.datasets.label_splits import label_fraction_split, split_size, write_label_splits
 from mimlab.models.necks.unet_decoder import UNetDecoder
 from mimlab.models.utils.noise import add_noise, check_noise, draw_noise_levels, noisy_batch
@@ -132,11 +136,20 @@ def test_unet_decoder_on_hybrid_features():
     # TransUNet's layout: ResNet features at strides 2, 4, 8 and the ViT at 16
     decoder = UNetDecoder([8, 16, 24, 32], [2, 4, 8, 16], widths=(40, 20, 10, 6, 4))
     feats = [torch.randn(2, c, 64 // s, 64 // s) for c, s in zip([8, 16, 24, 32], [2, 4, 8, 16])]
-    assert decoder(feats).shape == (2, 4, 64, 64)
+    image = torch.randn(2, 3, 64, 64)
+    assert decoder(feats, image).shape == (2, 4, 64, 64)
     assert decoder.skip_of_stage == {1: 2, 2: 1, 3: 0} and len(decoder.skip_adapters) == 0
     # stage 1 joins the stride-8 feature (24 channels) to the 40-channel bottleneck
     assert decoder.stages[0][0][0].in_channels == 40 + 24
-    assert decoder.stages[3][0][0].in_channels == 6  # the last stage has no skip
+    # the ResNet stem gives stride 2: only the full-resolution stage gets the image (UNETR's
+    # conv skip, 4 channels); TransUNet's own last block has no skip
+    assert decoder.image_skip_strides == [1] and list(decoder.image_skips) == ['4']
+    assert decoder.stages[3][0][0].in_channels == 6 + 4
+    transunet = UNetDecoder([8, 16, 24, 32], [2, 4, 8, 16], widths=(40, 20, 10, 6, 4),
+                            image_skip_strides=())
+    assert transunet.stages[3][0][0].in_channels == 6 and transunet(feats).shape == (2, 4, 64, 64)
+    with pytest.raises(ValueError, match='pass the input image'):
+        decoder(feats)
 
 
 def test_unet_decoder_widths_and_plain_vit_skips():
@@ -146,15 +159,72 @@ def test_unet_decoder_widths_and_plain_vit_skips():
     adapters = paper.skip_adapters
     assert [sum(isinstance(m, torch.nn.ConvTranspose2d) for m in adapters[s].modules())
             for s in ('1', '2', '3')] == [1, 2, 3]
+    # ... and the stride-2 and stride-1 stages get conv skips from the image (one stride-2 conv
+    # for the stride-2 one, none for the full-resolution one)
+    assert paper.image_skip_strides == [1, 2] and sorted(paper.image_skips) == ['3', '4']
+    strided = [[m.stride for m in paper.image_skips[s].modules()
+                if isinstance(m, torch.nn.Conv2d)] for s in ('3', '4')]
+    assert strided == [[(2, 2), (1, 1)], [(1, 1), (1, 1)]]
+    assert paper.stages[2][0][0].in_channels == 512 + 256 + 256  # x, ViT skip, image skip
     short = UNetDecoder([32, 32], [4, 4], widths=(16, 8))  # ends at stride 2: resized to input
-    assert short.out_stride == 2
-    assert short([torch.randn(1, 32, 4, 4)] * 2).shape == (1, 8, 16, 16)
+    assert short.out_stride == 2 and short.image_skip_strides == [2]
+    assert short([torch.randn(1, 32, 4, 4)] * 2, torch.randn(1, 3, 16, 16)).shape == (1, 8, 16, 16)
     with pytest.raises(ValueError, match='allows 1 to 3'):
         UNetDecoder([32], [4], widths=(16, 8, 4, 2))
     with pytest.raises(ValueError, match='powers of two'):
         UNetDecoder([32], [14])
     with pytest.raises(ValueError, match='skip features'):
         UNetDecoder([32] * 4, [4] * 4, widths=(16, 8))
+    with pytest.raises(ValueError, match=r'image_skip_strides \[4\]'):
+        UNetDecoder([32], [4], widths=(16, 8, 4), image_skip_strides=(4, ))
+
+
+def smooth_images(count: int, seed: int) -> torch.Tensor:
+    """(count, 3, 16, 16) images with content at a coarse scale only (4 x 4, interpolated)."""
+    coarse = torch.randn(count, 3, 4, 4, generator=torch.Generator().manual_seed(seed))
+    return F.interpolate(coarse, size=16, mode='bilinear', align_corners=False)
+
+
+def heldout_denoising_mse(image_skip_strides, steps: int = 50) -> float:
+    """A tiny DDeP (random frozen ViT) trained ``steps`` Adam steps on 8 smooth images; its
+    eps-MSE on 8 other images with fixed noise."""
+    torch.manual_seed(0)
+    cfg = tiny_ddep_cfg(neck=dict(type='UNetDecoder', widths=(16, 16, 16),
+                                  image_skip_strides=image_skip_strides))
+    model = MODELS.build(cfg)
+    model.train()
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=3e-2)
+    train = smooth_images(8, seed=1)
+    for _ in range(steps):
+        loss = model.loss(train)['loss_denoise']
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    model.eval()
+    with torch.no_grad():
+        noisy, eps, _ = noisy_batch(smooth_images(8, seed=2), 0.22, 'scaled',
+                                    torch.Generator().manual_seed(3))
+        return (model.denoise(noisy) - eps).pow(2).mean().item()
+
+
+def test_the_image_skips_let_the_decoder_learn_to_denoise():
+    # a plain ViT's features are all at the patch stride (4 here): without a fine-scale path the
+    # per-pixel noise cannot be told apart and the decoder stays at predicting ~zero (1.0)
+    with_skips, without = heldout_denoising_mse(None), heldout_denoising_mse(())
+    assert without > 0.95
+    assert with_skips < 0.7 and without - with_skips > 0.35, (with_skips, without)
+
+
+def test_highpass_baseline_on_hand_cases():
+    ramp = torch.arange(16.0).view(1, 1, 1, 16).expand(2, 3, 16, 16)
+    assert highpass(torch.full((1, 3, 8, 8), 5.0)).abs().max() < 1e-5
+    assert highpass(ramp)[..., 1:-1].abs().max() < 1e-5  # a linear ramp passes nothing
+    # on pure noise (a zero image): the filter keeps 8/9 of eps, its output has variance 8/9,
+    # so the fitted scale is 1 / sigma and the error 1 - 8/9
+    eps = torch.randn(8, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    result = highpass_noise_baseline([(0.22 * eps, eps)])
+    assert result['scale'] == pytest.approx(1 / 0.22, rel=0.02)
+    assert result['mse'] == pytest.approx(1 / 9, abs=0.01)
 
 
 def test_ddep_on_a_timm_encoder_with_weights_from_a_local_file(tmp_path):
@@ -243,7 +313,7 @@ def test_ddep_decoder_loads_into_the_mmseg_decode_head(tmp_path):
     head = dict(type='mimlab.UNetDecodeHead', in_channels=[32, 32], in_strides=[4, 4],
                 widths=(16, 8, 4), num_classes=5, decoder_checkpoint=str(ckpt))
     seg_cfg = dict(
-        type='EncoderDecoder',
+        type='mimlab.UNetEncoderDecoder',
         data_preprocessor=dict(type='SegDataPreProcessor', mean=[0.0] * 3, std=[1.0] * 3,
                                size=(16, 16)),
         backbone=dict(type='mimlab.VisionTransformer', arch=dict(embed_dim=32, depth=2,
@@ -268,6 +338,19 @@ def test_ddep_decoder_loads_into_the_mmseg_decode_head(tmp_path):
         assert torch.equal(seg.backbone.blocks[1].mlp.fc1.weight,
                            ddep.backbone.blocks[1].mlp.fc1.weight)
         assert seg.decode_head.conv_seg.out_channels == 5
+        # the head's decoder gets the image as DDeP's did (its image skips at strides 2 and 1)
+        assert seg.decode_head.decoder.image_skip_strides == [1, 2]
+        ddep.eval()
+        seg.eval()
+        image = torch.randn(2, 3, 16, 16)
+        features = seg.extract_feat(image)
+        assert torch.equal(features[0], image) and len(features) == 3
+        assert torch.allclose(seg.decode_head.decoder(features[1:], image),
+                              ddep.neck(ddep.encode(image), image), atol=1e-5)
+        assert seg._forward(image).shape == (2, 5, 16, 16)
+        plain = SEG_MODELS.build(dict(seg_cfg, type='EncoderDecoder'))
+        with pytest.raises(ValueError, match='UNetEncoderDecoder'):
+            plain._forward(image)
 
         with pytest.raises(RuntimeError, match='do not fit'):
             other_widths = dict(seg_cfg, decode_head=dict(head, widths=(16, 8, 6)))
@@ -320,7 +403,8 @@ def test_pretraining_does_not_import_mmseg():
     (1, 6e-5, True, 'ddep_r50-vit-base-p16-unet1x_8xb64-adam-coslr-100e_in1k.py'),
     (2, 1e-4, True, 'ddep_r50-vit-base-p16-unet2x_8xb64-adam-coslr-100e_in1k.py'),
     (3, 6e-5, True, 'ddep_r50-vit-base-p16-unet3x_8xb64-adam-coslr-100e_in1k.py'),
-    (1, 6e-5, False, 'dep_r50-vit-base-p16-unet1x_8xb64-adam-coslr-100e_in1k.py')])
+    (1, 6e-5, False, 'dep_r50-vit-base-p16-unet1x_8xb64-adam-coslr-100e_in1k.py'),
+    (1, 6e-5, False, 'dep_r50-vit-base-p16-in21k-sup-init-unet1x_8xb64-adam-coslr-100e_in1k.py')])
 def test_paper_recipes(mult, lr, freeze, name):
     cfg = Config.fromfile(osp.join(DDEP_CONFIGS, name))
     assert cfg.optim_wrapper.optimizer.type == 'Adam'
@@ -359,7 +443,8 @@ def test_paper_segmentation_recipes(name, crop, classes):
     assert [s.type for s in cfg.param_scheduler] == ['CosineAnnealingLR']
     # multi-scale + flip evaluation: tools/test.py --tta swaps in mmseg's TTA model and pipeline
     import_tool('test').use_tta(cfg, name)
-    assert cfg.model.type == 'SegTTAModel' and cfg.model.module.type == 'EncoderDecoder'
+    assert cfg.model.type == 'SegTTAModel'
+    assert cfg.model.module.type == 'mimlab.UNetEncoderDecoder'  # hands the head the image
     scales = [t.scale_factor for t in cfg.test_dataloader.dataset.pipeline[1].transforms[0]]
     assert scales == [0.5, 0.75, 1.0, 1.25, 1.5, 1.75]
 
@@ -377,3 +462,63 @@ def test_ddep_decoder_is_sized_from_the_encoder_spec():
     raw['backbone'] = dict(raw['backbone'], out_type='raw')
     with pytest.raises(ValueError, match="needs the encoder's feature maps.*out_type='featmap'"):
         MODELS.build(raw)
+
+
+def test_dep_starts_from_a_random_encoder_and_trains_it():
+    # the paper's DeP: no supervised (or any) encoder weights, encoder and decoder trained
+    dep = Config.fromfile(osp.join(DDEP_CONFIGS,
+                                   'dep_r50-vit-base-p16-unet1x_8xb64-adam-coslr-100e_in1k.py'))
+    assert dep.model.backbone.checkpoint is None and dep.model.backbone.get('init_cfg') is None
+    assert dep.model.freeze_encoder is False
+    # the DDeP encoder and "DeP from a supervised init" do load the ImageNet-21k weights
+    for name in ('ddep_r50-vit-base-p16-unet1x_8xb64-adam-coslr-100e_in1k.py',
+                 'dep_r50-vit-base-p16-in21k-sup-init-unet1x_8xb64-adam-coslr-100e_in1k.py'):
+        other = Config.fromfile(osp.join(DDEP_CONFIGS, name))
+        assert other.model.backbone.checkpoint.endswith('orig_in21k.safetensors'), name
+
+    # a narrow copy of the DeP config: initialising needs no file, a step trains the encoder
+    # (its ResNet stem and its ViT blocks) as well as the decoder
+    small = dict(embed_dim=32, depth=1, num_heads=2, img_size=32)
+    torch.manual_seed(0)
+    model = MODELS.build(dict(dep.model, backbone=dict(dep.model.backbone, **small),
+                              neck=dict(dep.model.neck, widths=(16, 8, 8, 8, 8)),
+                              data_preprocessor=dep.data_preprocessor))
+    model.init_weights()
+    model.train()
+    assert model.backbone.training
+    before = {k: v.clone() for k, v in model.backbone.state_dict().items()}
+    wrapper = build_optim_wrapper(model, dep.optim_wrapper)
+    model.train_step(dict(inputs=[torch.randint(0, 255, (3, 32, 32), dtype=torch.uint8)] * 2),
+                     wrapper)
+    after = model.backbone.state_dict()
+    for key in ('model.patch_embed.backbone.stem.conv.weight', 'model.blocks.0.attn.qkv.weight'):
+        assert not torch.equal(after[key], before[key]), key
+
+
+def expected_input_statistics(backbone: dict) -> tuple:
+    """(mean, std) in 0-255 pixel values that a config's encoder was trained with: timm's
+    pretrained_cfg of a TimmEncoder's model (read without weights), or the data preprocessor of
+    the `make demo` MAE pretraining for its checkpoint."""
+    if backbone.type in ('TimmEncoder', 'mimlab.TimmEncoder'):
+        import timm
+        pretrained = timm.models.get_pretrained_cfg(backbone.model_name)
+        return ([255 * m for m in pretrained.mean], [255 * s for s in pretrained.std])
+    assert backbone.init_cfg.checkpoint == 'work_dirs/demo/epoch_6.pth', backbone.init_cfg
+    makefile = open(osp.join(REPO, 'Makefile')).read()
+    demo_config = re.search(r'^DEMO_CONFIG\s*:=\s*(\S+)', makefile, re.M).group(1)
+    demo = Config.fromfile(osp.join(REPO, demo_config)).data_preprocessor
+    return demo.mean, demo.std
+
+
+@pytest.mark.parametrize('path', sorted(
+    glob.glob(osp.join(DDEP_CONFIGS, '*.py'))
+    + glob.glob(osp.join(REPO, 'configs/benchmarks/mmseg/unet-ddep_*.py'))))
+def test_configs_feed_the_encoder_its_own_input_statistics(path):
+    # timm's R50+ViT-B/16 (ImageNet-21k) wants [-1, 1] inputs, the demo MAE encoder
+    # Fashion-MNIST's statistics; a frozen encoder cannot adapt to others, and the segmentation
+    # fine-tuning must see what the DDeP/DeP pretraining saw
+    cfg = Config.fromfile(path)
+    preprocessor = cfg.model.data_preprocessor if 'mmseg' in path else cfg.data_preprocessor
+    mean, std = expected_input_statistics(cfg.model.backbone)
+    assert list(preprocessor.mean) == pytest.approx(mean)
+    assert list(preprocessor.std) == pytest.approx(std)

@@ -139,3 +139,59 @@ def test_labelme_coco_annotations_train_the_demo_mask_rcnn(scope):
     assert {'loss_rpn_cls', 'loss_cls', 'loss_bbox', 'loss_mask'} <= set(log)
     assert torch.isfinite(log['loss'])
     assert not torch.equal(before, model.backbone.blocks[-1].mlp.fc2.weight)
+
+
+SEG_GARMENTS = osp.join(SEG, 'upernet_mae-vit-tiny-p4_1xb8-600it_garments-64x64.py')
+DET_GARMENTS = osp.join(DET, 'mask-rcnn_mae-vit-tiny-p4_1xb4-1000it_garments-64x64.py')
+
+
+def test_garment_configs_read_the_generated_scenes(scope, tmp_path):
+    """The garment configs' own datasets (mmseg's BaseSegDataset, mmdet's CocoDataset, ten
+    Fashion-MNIST classes) read generated garment scenes; their heads have ten classes;
+    ``indices`` (the label fraction of the grid) keeps the first scenes; a training batch
+    through the mmdet model gives finite losses."""
+    from conftest import FASHION_MNIST
+    from mmdet.registry import DATASETS as DET_DATASETS
+    from mmdet.registry import MODELS as DET_MODELS
+    from mmseg.registry import DATASETS as SEG_DATASETS
+
+    from mimlab.datasets import FASHION_MNIST_CLASSES
+    from mimlab.datasets.scenes import garment_scenes, write_ade20k_layout, write_coco_layout
+    scenes = garment_scenes(64, FASHION_MNIST)
+    ade_root = write_ade20k_layout(str(tmp_path / 'ade'), 4, 2, seed=0, scenes=scenes)
+    coco_root = write_coco_layout(str(tmp_path / 'coco'), 4, 2, seed=0, scenes=scenes)
+
+    seg_cfg = Config.fromfile(SEG_GARMENTS)
+    assert tuple(seg_cfg.classes) == FASHION_MNIST_CLASSES
+    assert seg_cfg.model.decode_head.num_classes == seg_cfg.model.auxiliary_head.num_classes == 10
+    scope('mmseg')
+    seg_train = SEG_DATASETS.build(dict(seg_cfg.train_dataloader.dataset, data_root=ade_root,
+                                        indices=3))
+    seg_val = SEG_DATASETS.build(dict(seg_cfg.val_dataloader.dataset, data_root=ade_root))
+    assert len(seg_train) == 3 and len(seg_val) == 2
+    assert seg_train.metainfo['classes'] == FASHION_MNIST_CLASSES
+    for dataset, sizes in ((seg_train, range(48, 65)), (seg_val, [64])):
+        sample = dataset[0]  # training: rescaled by 0.75-1.5, then cropped to at most 64
+        assert sample['inputs'].shape[0] == 3 and set(sample['inputs'].shape[1:]) <= set(sizes)
+        labels = set(sample['data_samples'].gt_sem_seg.data.unique().tolist())
+        assert labels - {255} and labels <= set(range(10)) | {255}
+
+    det_cfg = Config.fromfile(DET_GARMENTS)
+    assert det_cfg.model.roi_head.bbox_head.num_classes == 10
+    assert det_cfg.model.roi_head.mask_head.num_classes == 10
+    det_cfg.model.backbone.init_cfg = None
+    scope('mmdet')
+    det_train = DET_DATASETS.build(dict(det_cfg.train_dataloader.dataset, data_root=coco_root,
+                                        indices=3))
+    det_val = DET_DATASETS.build(dict(det_cfg.val_dataloader.dataset, data_root=coco_root))
+    assert len(det_train) == 3 and len(det_val) == 2
+    batch = pseudo_collate([det_train[i] for i in range(3)])
+    for sample in batch['data_samples']:
+        assert sample.gt_instances.labels.max() < 10
+        assert sample.gt_instances.masks.masks.shape[1:] == (64, 64)
+    model = DET_MODELS.build(det_cfg.model)
+    model.init_weights()
+    losses = model.loss(*model.data_preprocessor(batch, True).values())
+    assert {'loss_rpn_cls', 'loss_cls', 'loss_bbox', 'loss_mask'} <= set(losses)
+    assert all(torch.isfinite(sum(v) if isinstance(v, list) else v).all()
+               for k, v in losses.items() if 'loss' in k)

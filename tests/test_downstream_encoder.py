@@ -166,6 +166,37 @@ def test_partial_load_reports_grouped_keys(tmp_path):
                                                     'mask_token']
 
 
+def test_cae_encoder_into_a_vit_without_layer_scale_is_an_error(tmp_path):
+    """A real (tiny) CAE checkpoint: its encoder has LayerScale gammas. Loading it into a ViT
+    without LayerScale would drop them and leave a different network: an error naming
+    layer_scale_init_value; with it set, every tensor loads; the flag allows the lossy load."""
+    cae = randomised(MODELS.build(dict(
+        type='CAE',
+        backbone=dict(type='MaskedViT', arch=dict(embed_dim=32, depth=2, num_heads=2),
+                      img_size=16, patch_size=4, mask_ratio=6 / 16, mask_mode='block',
+                      block_min_patches=2, layer_scale_init_value=0.1),
+        neck=dict(type='LatentContextualRegressor', depth=1, init_values=0.1),
+        decoder=dict(type='CAEPretrainDecoder', depth=1, init_values=0.1),
+        head=dict(type='CAEPixelHead', norm_pix=False))))
+    ckpt = str(tmp_path / 'cae.pth')
+    torch.save(dict(state_dict=cae.state_dict()), ckpt)
+    init = dict(type='Pretrained', checkpoint=ckpt, prefix='backbone.')
+    with pytest.raises(ValueError, match=r'blocks\.\{0\.\.1\}\.ls1\.gamma.*'
+                                         r'layer_scale_init_value > 0.*allow_dropped_encoder_keys'):
+        vit(img_size=16, init_cfg=init).init_weights()
+    model = vit(img_size=16, layer_scale_init_value=1e-5, init_cfg=init)
+    model.init_weights()
+    assert torch.equal(model.blocks[1].ls2.gamma, cae.backbone.blocks[1].ls2.gamma)
+    lossy = vit(img_size=16, init_cfg=dict(init, allow_dropped_encoder_keys=True))
+    lossy.init_weights()
+    assert torch.equal(lossy.blocks[0].attn.qkv.weight, cae.backbone.blocks[0].attn.qkv.weight)
+    # a deeper checkpoint into a shallower encoder names the depth
+    deep = dict(init, checkpoint=tiny_checkpoint(tmp_path, arch=dict(embed_dim=32, depth=3,
+                                                                     num_heads=2))[1])
+    with pytest.raises(ValueError, match='more blocks: set arch'):
+        vit(img_size=16, init_cfg=deep).init_weights()
+
+
 def test_load_that_matches_nothing_says_why(tmp_path):
     _, ckpt = tiny_checkpoint(tmp_path)
     with pytest.raises(ValueError, match=r"prefix 'backbone\.'"):

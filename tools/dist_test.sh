@@ -9,8 +9,10 @@ NNODES=${NNODES:-1}
 NODE_RANK=${NODE_RANK:-0}
 PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
-cd "$(dirname "$0")/.."
-PYTHONPATH="$PWD:${PYTHONPATH:-}" exec python -m torch.distributed.run \
+# Paths (the config, the checkpoint, --work-dir) stay relative to where the command is typed:
+# the script finds the repository from its own location instead of changing into it.
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+PYTHONPATH="$ROOT:${PYTHONPATH:-}" exec python -m torch.distributed.run \
   --nnodes="$NNODES" --node_rank="$NODE_RANK" --master_addr="$MASTER_ADDR" \
   --nproc_per_node="$GPUS" --master_port="$PORT" \
-  tools/test.py "$CONFIG" "$CHECKPOINT" --launcher pytorch "${@:4}"
+  "$ROOT/tools/test.py" "$CONFIG" "$CHECKPOINT" --launcher pytorch "${@:4}"

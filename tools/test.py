@@ -6,10 +6,13 @@ import os
 import os.path as osp
 
 from mmengine.config import Config, DictAction
+from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
+from mimlab.apis.prepare import join_cpu_process_group, prepare_config
 from mimlab.engine.checkpoint import allow_unsafe_load
 from mimlab.engine.errors import one_line_errors
+from mimlab.models.utils.state_dict import load_whole_model
 from mimlab.registry import check_config_types
 
 
@@ -18,6 +21,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('config', help='config file')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--work-dir', help='where the evaluation log goes')
+    parser.add_argument('--data-root', help="the data folder of the config's dataloaders "
+                        '(e.g. an ImageNet-style folder with train/ and val/)')
     parser.add_argument('--out', help='write the metrics as JSON to this file')
     parser.add_argument('--unsafe-load', action='store_true',
                         help='load checkpoints with torch.load(weights_only=False): lets the file '
@@ -63,9 +68,16 @@ def main(argv=None) -> dict:
     cfg.resume = False
     if args.tta:
         use_tta(cfg, args.config)
-    with one_line_errors():
+    with one_line_errors(cfg):
+        prepare_config(cfg, data_root=args.data_root, distributed=args.launcher != 'none',
+                       loaders=('test_dataloader',))
+        join_cpu_process_group(cfg)
         check_config_types(cfg)
         runner = Runner.from_cfg(cfg)
+        # mmengine loads non-strictly: another model's checkpoint would be evaluated with
+        # random weights and a warning lost in the log
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        load_whole_model(model, args.checkpoint)
         metrics = runner.test()
     if args.out and runner.rank == 0:
         from mmengine.fileio import dump

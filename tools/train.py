@@ -18,6 +18,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('config', help='config file')
     parser.add_argument('--work-dir', help='where logs, checkpoints and pictures go '
                         '(default: work_dirs/<config name>)')
+    parser.add_argument('--data-root', help="the data folder of the config's dataloaders "
+                        '(train, val and test; e.g. an ImageNet-style folder with train/ and val/)')
     parser.add_argument('--resume', nargs='?', type=str, const='auto',
                         help='resume from CKPT, or with no value from the last checkpoint in the '
                         'work dir (the newest epoch_N.pth when last_checkpoint is broken; starting '
@@ -50,11 +52,11 @@ def main(argv=None) -> None:
     if not osp.isfile(args.config):
         raise SystemExit(f'config file {args.config} does not exist')
     allow_unsafe_load(args.unsafe_load)
-    with one_line_errors():
-        cfg = training_config(Config.fromfile(args.config), work_dir=args.work_dir,
-                              resume=args.resume, amp=args.amp,
+    cfg = Config.fromfile(args.config)
+    with one_line_errors(cfg):
+        cfg = training_config(cfg, work_dir=args.work_dir, resume=args.resume, amp=args.amp,
                               auto_scale_lr=args.auto_scale_lr, launcher=args.launcher,
-                              cfg_options=args.cfg_options)
+                              cfg_options=args.cfg_options, data_root=args.data_root)
         runner = train(cfg, detect_anomaly=args.detect_anomaly)
     if runner.rank == 0:
         print('\n' + summary(runner, cfg.work_dir), flush=True)

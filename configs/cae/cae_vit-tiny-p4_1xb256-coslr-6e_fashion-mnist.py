@@ -12,12 +12,14 @@ dvae_checkpoint = 'work_dirs/dvae_demo/epoch_3.pth'
 model = dict(
     backbone=dict(arch=dict(_delete_=True, embed_dim=128, depth=6, num_heads=4), img_size=28,
                   patch_size=4, block_min_patches=4, drop_path_rate=0.0),
-    neck=dict(depth=2),
-    decoder=dict(depth=2),
+    # no stochastic depth at the demo budget, in the encoder, regressor and decoder alike
+    neck=dict(depth=2, drop_path_rate=0.0),
+    decoder=dict(depth=2, drop_path_rate=0.0),
     head=dict(view_size=None,
               tokenizer=dict(_delete_=True, **_base_.tokenizer,
                              init_cfg=dict(type='Pretrained', checkpoint=dvae_checkpoint,
                                            prefix='tokenizer.'))),
 )
-optim_wrapper = dict(clip_grad=dict(max_norm=3.0))
+# CAE's decay rule: no weight decay on any 1-D parameter (LayerScale gammas included)
+optim_wrapper = dict(clip_grad=dict(max_norm=3.0), paramwise_cfg=dict(flat_decay_mult=0.0))
 default_hooks = dict(logger=dict(interval=25))

@@ -7,3 +7,6 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 train_dataloader = dict(batch_size=64)
+# The encoder's own input statistics (timm's pretrained_cfg of vit_base_r50_s16_224.orig_in21k:
+# mean = std = 0.5 of the 0-1 range, i.e. pixels to [-1, 1]); frozen, it cannot adapt to others.
+data_preprocessor = dict(mean=[127.5] * 3, std=[127.5] * 3)

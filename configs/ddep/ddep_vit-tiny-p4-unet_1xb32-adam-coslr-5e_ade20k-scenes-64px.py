@@ -1,8 +1,10 @@
 # The DDeP demo: the `make demo` MAE encoder (ViT 6 x 128-d, 4-px patches, pretrained on 28-px
 # Fashion-MNIST), frozen, at 64 px (16 x 16 patches, position embedding resampled); blocks 1, 3, 5
-# feed a 3-stage U-Net decoder (stride 4 -> 2 -> 1). Denoising pretraining on the training images
+# feed a 3-stage U-Net decoder (stride 4 -> 2 -> 1), whose stride-2 and stride-1 stages also get
+# convolutional skips from the noisy image. Inputs are normalised as in the encoder's pretraining
+# (configs/mae/mae_vit-tiny-p4_1xb256-coslr-6e_fashion-mnist.py). Denoising pretraining on the training images
 # of the generated ADE20K-layout scenes (labels unused):
-#   python tools/dataset_converters/generate_scenes.py ade20k data/ade_scenes --num-train 1000 \
+#   python tools/dataset_converters/generate_scenes.py shapes ade20k data/ade_scenes --num-train 1000 \
 #       --num-val 200 --size 64
 _base_ = ['../_base_/schedules/ddep_adam_coslr.py', '../_base_/default_runtime.py']
 
@@ -19,8 +21,7 @@ model = dict(
         init_cfg=dict(type='Pretrained', checkpoint=mae_checkpoint, prefix='backbone.')),
     neck=dict(type='UNetDecoder', widths=(64, 32, 16)),
     noise_sigma=0.22)
-data_preprocessor = dict(type='ImgDataPreprocessor', mean=[123.675, 116.28, 103.53],
-                         std=[58.395, 57.12, 57.375])
+data_preprocessor = dict(type='ImgDataPreprocessor', mean=[72.94] * 3, std=[90.02] * 3)
 
 train_pipeline = [
     dict(type='LoadImage'),

@@ -276,8 +276,176 @@ def mimlab_to_mmpretrain_mae_model(state_dict: Mapping[str, torch.Tensor]) -> St
     return out
 
 
-# Whole pretraining models, by source (``convert_checkpoint(..., whole_model=True)``).
+# Whole CAE pretraining models (encoder, regressor, decoder, target head) -------------------------
+# mimlab's CAE: ``backbone.`` (the encoder, as above), ``neck.`` (LatentContextualRegressor),
+# ``decoder.`` (CAEPretrainDecoder), ``head.fc`` (the token classifier) and ``head.tokenizer.``
+# (the frozen DALL-E encoder, the same key names as mmpretrain's ``target_generator.``). Regressor
+# blocks: '{r}' is the reference's block prefix, mimlab's is ``neck.blocks.{i}``.
+_REGRESSOR_BLOCK = (
+    ('{r}.norm1_q{n}.{p}', 'neck.blocks.{i}.norm_q.{p}'),
+    ('{r}.norm1_k{n}.{p}', 'neck.blocks.{i}.norm_k.{p}'),
+    ('{r}.norm1_v{n}.{p}', 'neck.blocks.{i}.norm_v.{p}'),
+    ('{r}.norm2_cross.{p}', 'neck.blocks.{i}.norm2.{p}'),
+    ('{r}.cross_attn.q.weight', 'neck.blocks.{i}.attn.q.weight'),
+    ('{r}.cross_attn.k.weight', 'neck.blocks.{i}.attn.k.weight'),
+    ('{r}.cross_attn.v.weight', 'neck.blocks.{i}.attn.v.weight'),
+    ('{r}.cross_attn.q_bias', 'neck.blocks.{i}.attn.q.bias'),
+    ('{r}.cross_attn.v_bias', 'neck.blocks.{i}.attn.v.bias'),
+    ('{r}.cross_attn.proj.{p}', 'neck.blocks.{i}.attn.proj.{p}'),
+    ('{r}.{mlp1}.{p}', 'neck.blocks.{i}.mlp.fc1.{p}'),
+    ('{r}.{mlp2}.{p}', 'neck.blocks.{i}.mlp.fc2.{p}'),
+    ('{r}.gamma_1_cross', 'neck.blocks.{i}.ls1.gamma'),
+    ('{r}.gamma_2_cross', 'neck.blocks.{i}.ls2.gamma'),
+)
+
+
+def _regressor_rules(block: str, norm_suffix: str, mlp1: str, mlp2: str
+                     ) -> List[Tuple[str, str]]:
+    return [(src.replace('{r}', block).replace('{n}', norm_suffix)
+             .replace('{mlp1}', mlp1).replace('{mlp2}', mlp2), dst)
+            for src, dst in _REGRESSOR_BLOCK]
+
+
+def _decoder_rules(block_rules: Sequence[Tuple[str, str]], src_strip: str, src_prefix: str
+                   ) -> List[Tuple[str, str]]:
+    """The encoder's block rules for the decoder's blocks (the same BEiT/timm block): the source
+    prefix ``src_strip`` becomes ``src_prefix``, mimlab's ``blocks.`` becomes
+    ``decoder.blocks.``."""
+    return [(src_prefix + src[len(src_strip):], 'decoder.' + dst) for src, dst in block_rules]
+
+
+MMPRETRAIN_CAE_RULES = (
+    [(src, 'backbone.' + dst) for src, dst in MMPRETRAIN_RULES]
+    + _regressor_rules('neck.regressors.{i}', '_cross', 'ffn.layers.0.0', 'ffn.layers.1')
+    + _decoder_rules(MMPRETRAIN_RULES[3:-1], 'backbone.layers.', 'neck.decoders.')
+    + [('neck.mask_token', 'neck.mask_token'),
+       ('neck.norm_regressor.{p}', 'neck.norm.{p}'),
+       ('neck.norm_decoder.{p}', 'decoder.norm.{p}'),
+       ('neck.head.{p}', 'head.fc.{p}')]
+)
+OFFICIAL_CAE_RULES = (
+    [(src, 'backbone.' + dst) for src, dst in CAE_RULES]
+    + _regressor_rules('regresser.regressor_blocks.{i}', '', 'mlp_cross.fc1', 'mlp_cross.fc2')
+    + _decoder_rules(CAE_RULES[3:-1], 'encoder.blocks.', 'decoder.decoder_blocks.')
+    + [('mask_token', 'neck.mask_token'),
+       ('regresser.norm.{p}', 'neck.norm.{p}'),
+       ('decoder.norm.{p}', 'decoder.norm.{p}'),
+       ('decoder.head.{p}', 'head.fc.{p}')]
+)
+
+
+def _block_key(src_prefix: str, dst_prefix: str):
+    return lambda block: dst_prefix + block[len(src_prefix):]
+
+
+def _check_teacher(state_dict: Mapping[str, torch.Tensor], teacher: str, student: str,
+                   layout: str) -> None:
+    """Official CAE keeps a copy of the encoder for the alignment target and, with momentum 0
+    (the paper), points it at the encoder's own tensors after every step, so a checkpoint holds
+    two equal copies. mimlab keeps no copy then, so a differing one (a momentum teacher) would be
+    silently replaced: refuse."""
+    for key, value in state_dict.items():
+        if key.startswith(teacher):
+            mine = state_dict.get(student + key[len(teacher):])
+            if mine is None or mine.shape != value.shape or not torch.equal(mine, value):
+                raise ValueError(
+                    f'{layout}: the alignment encoder ({key}) differs from the encoder: a '
+                    'momentum teacher; mimlab converts only momentum-0 CAE models '
+                    '(model.momentum=0), whose teacher is the encoder')
+
+
+def mmpretrain_cae_model_to_mimlab(state_dict: Mapping[str, torch.Tensor]) -> Converted:
+    """A whole mmpretrain 1.2.0 ``CAE`` (``CAEPretrainViT`` + ``CAENeck`` + DALL-E
+    ``target_generator``) into mimlab's ``CAE`` keys (``backbone.``, ``neck.``, ``decoder.``,
+    ``head.fc``, ``head.tokenizer.``). The ``teacher.`` copy is dropped: with mmpretrain's
+    momentum 0 it is the encoder one optimizer step behind (``momentum_update`` copies the encoder
+    after the teacher's forward, then the step moves the encoder), where mimlab's momentum-0 CAE
+    uses the live encoder. A momentum > 0 teacher cannot be told apart from that and is dropped
+    as well (mimlab's ``momentum`` > 0 starts its teacher from the encoder)."""
+    out, dropped = _rename(state_dict, MMPRETRAIN_CAE_RULES)
+    used = _merge_qv_bias(out, state_dict, 'backbone.layers.',
+                          _block_key('backbone.layers.', 'backbone.blocks.'))
+    used += _merge_qv_bias(out, state_dict, 'neck.decoders.',
+                           _block_key('neck.decoders.', 'decoder.blocks.'))
+    for key, value in state_dict.items():
+        if key.startswith('target_generator.'):
+            out['head.tokenizer.' + key[len('target_generator.'):]] = value
+            used.append(key)
+    used += [k for k in state_dict if k.startswith('teacher.')]
+    return out, [k for k in dropped if k not in set(used)]
+
+
+def mimlab_to_mmpretrain_cae(state_dict: Mapping[str, torch.Tensor]) -> StateDict:
+    """mimlab's whole ``CAE`` (momentum 0, DALL-E tokenizer) into mmpretrain's ``CAE`` layout;
+    the ``teacher.`` is the encoder, as mmpretrain's ``init_weights`` makes it."""
+    plain = {k: v for k, v in state_dict.items()
+             if not (k.endswith('.attn.qkv.bias') or k.startswith(('head.tokenizer.', 'teacher.')))}
+    out, dropped = _rename(plain, _reverse(MMPRETRAIN_CAE_RULES))
+    _check_nothing_dropped(dropped, 'mmpretrain CAE')
+    _split_qkv_bias({k: v for k, v in state_dict.items() if k.startswith('backbone.')}, out,
+                    _block_key('backbone.blocks.', 'backbone.layers.'))
+    _split_qkv_bias({k: v for k, v in state_dict.items() if k.startswith('decoder.')}, out,
+                    _block_key('decoder.blocks.', 'neck.decoders.'))
+    out.update({'teacher.' + k[len('backbone.'):]: v.clone() for k, v in out.items()
+                if k.startswith('backbone.')})
+    out.update({'target_generator.' + k[len('head.tokenizer.'):]: v
+                for k, v in state_dict.items() if k.startswith('head.tokenizer.')})
+    return out
+
+
+def cae_model_to_mimlab(state_dict: Mapping[str, torch.Tensor]) -> Converted:
+    """A whole official CAE (Atten4Vis/CAE ``ContextAutoencoderViT``, the v1 model with a
+    decoder) pretraining checkpoint into mimlab's ``CAE`` keys. The ``alignment_encoder.`` copy
+    must equal the encoder and ``rd_pos_embed`` (the regressor's and decoder's positions) the
+    encoder's ``pos_embed`` (both hold in the official model, which builds them so); both are
+    dropped. The tokenizer is not in these checkpoints: load it into ``head.tokenizer``."""
+    _check_teacher(state_dict, 'alignment_encoder.', 'encoder.', 'official CAE')
+    if 'rd_pos_embed' in state_dict and not torch.equal(state_dict['rd_pos_embed'],
+                                                        state_dict.get('encoder.pos_embed')):
+        raise ValueError('official CAE: rd_pos_embed differs from encoder.pos_embed; mimlab\'s '
+                         'regressor and decoder use the encoder\'s positions')
+    if 'encoder_to_regresser.weight' in state_dict:
+        raise ValueError('official CAE: a regressor narrower than the encoder '
+                         '(encoder_to_regresser) has no place in mimlab\'s CAE')
+    out, dropped = _rename(state_dict, OFFICIAL_CAE_RULES)
+    used = _merge_qv_bias(out, state_dict, 'encoder.blocks.',
+                          _block_key('encoder.blocks.', 'backbone.blocks.'))
+    used += _merge_qv_bias(out, state_dict, 'decoder.decoder_blocks.',
+                           _block_key('decoder.decoder_blocks.', 'decoder.blocks.'))
+    used += [k for k in state_dict if k.startswith('alignment_encoder.') or k == 'rd_pos_embed']
+    return out, [k for k in dropped if k not in set(used)]
+
+
+def mimlab_to_cae_model(state_dict: Mapping[str, torch.Tensor]) -> StateDict:
+    """mimlab's whole ``CAE`` into the official CAE layout (the tokenizer is left out, as in the
+    official checkpoints); ``alignment_encoder.`` and ``rd_pos_embed`` are the encoder's."""
+    plain = {k: v for k, v in state_dict.items()
+             if not (k.endswith('.attn.qkv.bias') or k.startswith(('head.tokenizer.', 'teacher.')))}
+    out, dropped = _rename(plain, _reverse(OFFICIAL_CAE_RULES))
+    _check_nothing_dropped(dropped, 'official CAE')
+    _split_qkv_bias({k: v for k, v in state_dict.items() if k.startswith('backbone.')}, out,
+                    _block_key('backbone.blocks.', 'encoder.blocks.'))
+    _split_qkv_bias({k: v for k, v in state_dict.items() if k.startswith('decoder.')}, out,
+                    _block_key('decoder.blocks.', 'decoder.decoder_blocks.'))
+    out.update({'alignment_encoder.' + k[len('encoder.'):]: v.clone() for k, v in out.items()
+                if k.startswith('encoder.')})
+    out['rd_pos_embed'] = out['encoder.pos_embed'].clone()
+    return out
+
+
+def mmpretrain_model_to_mimlab(state_dict: Mapping[str, torch.Tensor]) -> Converted:
+    """A whole mmpretrain 1.2.0 pretraining model into mimlab's keys: a ``CAE`` (its
+    ``neck.regressors.``) through :func:`mmpretrain_cae_model_to_mimlab`, an ``MAE``/``MFF``
+    through :func:`mmpretrain_mae_model_to_mimlab`."""
+    if any(k.startswith('neck.regressors.') for k in state_dict):
+        return mmpretrain_cae_model_to_mimlab(state_dict)
+    return mmpretrain_mae_model_to_mimlab(state_dict)
+
+
+# Whole pretraining models, by source (``convert_checkpoint(..., whole=True)``); the result is a
+# mimlab algorithm's state dict (all prefixes).
 MODEL_CONVERTERS = {
-    'mae': mae_model_to_mimlab,
-    'mmpretrain': mmpretrain_mae_model_to_mimlab,  # MAE and MFF
+    'mae': mae_model_to_mimlab,  # official MAE (decoder included)
+    'cae': cae_model_to_mimlab,  # official CAE (regressor, decoder, head)
+    'mmpretrain': mmpretrain_model_to_mimlab,  # MAE, MFF and CAE
 }

@@ -7,10 +7,12 @@ from mmengine.runner import CheckpointLoader
 
 from mimlab.engine.checkpoint import install_checkpoint_loader
 from mimlab.models.utils.state_dict import checkpoint_state_dict
-from .converters import (CONVERTERS, MODEL_CONVERTERS, mimlab_to_cae, mimlab_to_mmpretrain,
-                         mimlab_to_timm)
+from .converters import (CONVERTERS, MODEL_CONVERTERS, mimlab_to_cae, mimlab_to_cae_model,
+                         mimlab_to_mmpretrain, mimlab_to_mmpretrain_cae, mimlab_to_timm)
 
 LAYOUTS = ('mimlab', 'timm', 'mmpretrain', 'cae')
+# Whole CAE pretraining models out of mimlab (the layouts that have a CAE with a regressor).
+MODEL_LAYOUTS = ('mmpretrain', 'cae')
 
 
 def backbone_state_dict(state_dict: Dict[str, torch.Tensor], prefix: str = 'backbone.'
@@ -54,27 +56,58 @@ def export_backbone(checkpoint: str, out: Optional[str] = None, layout: str = 'm
     return exported
 
 
-def convert_checkpoint(checkpoint: str, out: str, source: str, whole_model: bool = False,
-                       **options) -> Tuple[Dict[str, torch.Tensor], List[str]]:
+def export_cae_model(checkpoint: str, out: Optional[str] = None, layout: str = 'mmpretrain'
+                     ) -> Dict[str, torch.Tensor]:
+    """A whole mimlab CAE checkpoint (momentum 0, the regressor style 'cae') in mmpretrain's
+    ``CAE`` layout (``state_dict``; the DALL-E tokenizer as ``target_generator.``) or the official
+    CAE layout (``model``; no tokenizer, as the official checkpoints), saved to ``out`` if given.
+    Returns the exported tensors."""
+    if layout not in MODEL_LAYOUTS:
+        raise ValueError(f'a whole CAE model exports to one of {MODEL_LAYOUTS}, got {layout!r}')
+    install_checkpoint_loader()
+    state_dict = checkpoint_state_dict(CheckpointLoader.load_checkpoint(checkpoint, 'cpu'))
+    if not any(k.startswith('neck.blocks.') for k in state_dict):
+        raise ValueError(f'{checkpoint} holds no CAE regressor (neck.blocks.*): not a whole '
+                         'mimlab CAE checkpoint')
+    if layout == 'mmpretrain':
+        exported = mimlab_to_mmpretrain_cae(state_dict)
+        payload = dict(state_dict=exported)
+    else:
+        exported = mimlab_to_cae_model(state_dict)
+        payload = dict(model=exported)
+    if out is not None:
+        torch.save(payload, out)
+    return exported
+
+
+def convert_checkpoint(checkpoint: str, out: str, source: str, whole: bool = False, **options
+                       ) -> Tuple[Dict[str, torch.Tensor], List[str]]:
     """Weights published in another layout (``source``: 'mae'/'timm', 'cae', 'mmpretrain'; see
     :mod:`mimlab.apis.converters`) into a mimlab checkpoint at ``out``: the encoder under
     ``backbone.``, as a pretraining run writes it, so the same
-    ``init_cfg=dict(type='Pretrained', checkpoint=out, prefix='backbone.')`` loads it.
-
-    With ``whole_model`` (sources in ``MODEL_CONVERTERS``: official MAE, mmpretrain MAE/MFF) the
-    whole pretraining model is kept (encoder, MFF fusion, decoder), in mimlab's ``MAE`` keys, to
-    continue pretraining from (``load_from=out``) or to look at its reconstructions.
-    Returns the converted tensors and the source keys that were dropped."""
-    table = MODEL_CONVERTERS if whole_model else CONVERTERS
-    if source not in table:
-        what = 'whole-model source' if whole_model else 'source'
-        raise ValueError(f'{what} must be one of {sorted(table)}, got {source!r}')
+    ``init_cfg=dict(type='Pretrained', checkpoint=out, prefix='backbone.')`` loads it. With
+    ``whole`` (sources in ``MODEL_CONVERTERS``: official MAE and CAE, mmpretrain MAE/MFF/CAE) the
+    whole pretraining model (encoder, MFF fusion, decoder; CAE's regressor, decoder and head) in
+    the mimlab algorithm's keys, to continue pretraining from (``load_from=out``) or to look at
+    its reconstructions. Returns the converted tensors (the encoder's without the prefix, or the
+    whole model's) and the source keys that were dropped."""
+    converters = MODEL_CONVERTERS if whole else CONVERTERS
+    if source not in converters:
+        raise ValueError(f'source must be one of {sorted(converters)}'
+                         f'{" for a whole model" if whole else ""}, got {source!r}')
     install_checkpoint_loader()
     loaded = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
-    converted, dropped = table[source](checkpoint_state_dict(loaded), **options)
-    if not converted:
-        raise ValueError(f'{checkpoint}: no encoder key in the {source} layout was found')
-    state_dict = converted if whole_model else {f'backbone.{k}': v for k, v in converted.items()}
+    converted, dropped = converters[source](checkpoint_state_dict(loaded), **options)
+    if whole:
+        if not any(k.startswith('neck.') for k in converted):
+            raise ValueError(f'{checkpoint}: no decoder or regressor key of the {source} layout '
+                             'was found (an encoder-only checkpoint? convert it without --whole)')
+        state_dict = converted
+    else:
+        if not converted:
+            raise ValueError(f'{checkpoint}: no encoder key in the {source} layout was found')
+        state_dict = {f'backbone.{k}': v for k, v in converted.items()}
     torch.save(dict(state_dict=state_dict,
-                    meta=dict(converted_from=osp.abspath(checkpoint), source_layout=source)), out)
+                    meta=dict(converted_from=osp.abspath(checkpoint), source_layout=source,
+                              whole_model=whole)), out)
     return converted, dropped

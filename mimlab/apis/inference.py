@@ -6,11 +6,12 @@ import torch
 from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import init_default_scope
-from mmengine.runner import load_checkpoint
 
 from mimlab.datasets.builder import build_split_dataset, sample_indices
 from mimlab.engine.checkpoint import install_checkpoint_loader
+from mimlab.models.utils.state_dict import load_whole_model
 from mimlab.registry import MODELS
+from .prepare import prepare_config
 
 
 def init_model(config: Union[str, Config], checkpoint: Optional[str] = None,
@@ -27,7 +28,7 @@ def init_model(config: Union[str, Config], checkpoint: Optional[str] = None,
     model = MODELS.build(model_cfg)
     if checkpoint is not None:
         install_checkpoint_loader()
-        load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
+        load_whole_model(model, checkpoint)  # refuses another model's checkpoint
     model.cfg = cfg
     return model.to(device).eval()
 
@@ -48,12 +49,15 @@ def reconstruct(model: torch.nn.Module, inputs: torch.Tensor, seed: int = 0):
     return model.reconstruct(inputs, generator=generator)
 
 
-def load_config(path: str, options: Optional[dict] = None) -> Config:
-    """A config file with ``--cfg-options`` style overrides merged in."""
+def load_config(path: str, options: Optional[dict] = None, data_root: Optional[str] = None
+                ) -> Config:
+    """A config file with ``--cfg-options`` style overrides merged in and ``data_root``
+    (``--data-root``) applied, made ready by :func:`~mimlab.apis.prepare.prepare_config` (the
+    data folder is checked when a split is read: :func:`build_split_dataset`)."""
     cfg = Config.fromfile(path)
     if options:
         cfg.merge_from_dict(options)
-    return cfg
+    return prepare_config(cfg, data_root=data_root, loaders=())
 
 
 def heldout_batch(model: torch.nn.Module, cfg: Config, split: str = 'test',

@@ -4,24 +4,31 @@
 the sweep and the tests call the same two functions, so that one run behaves the same from
 every caller.
 """
+import logging
 import os.path as osp
 from typing import Optional
 
 import torch
 from mmengine.config import Config
+from mmengine.logging import print_log
+from mmengine.model import is_model_wrapper
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from mimlab.engine.checkpoint import find_resume_checkpoint, remove_stale_temporaries
+from mimlab.engine.checkpoint import (find_resume_checkpoint, load_local_checkpoint,
+                                     remove_stale_temporaries)
 from mimlab.engine.errors import ConfigError
 from mimlab.engine.optimizers import set_amp
+from mimlab.models.utils.state_dict import load_whole_model
 from mimlab.registry import check_config_types
+from .prepare import join_cpu_process_group, prepare_config
 
 
 def training_config(cfg: Config, *, work_dir: Optional[str] = None,
                     resume: Optional[str] = None, amp: Optional[str] = None,
                     auto_scale_lr: bool = False, launcher: str = 'none',
-                    cfg_options: Optional[dict] = None) -> Config:
+                    cfg_options: Optional[dict] = None,
+                    data_root: Optional[str] = None) -> Config:
     """``cfg`` (changed in place and returned) with the run's options applied.
 
     Args:
@@ -35,6 +42,8 @@ def training_config(cfg: Config, *, work_dir: Optional[str] = None,
         auto_scale_lr: scale the lr by the actual total batch / ``auto_scale_lr.base_batch_size``.
         launcher: mmengine's launcher ('none', 'pytorch', 'slurm', 'mpi').
         cfg_options: config keys to override (``--cfg-options``).
+        data_root: the data folder of every dataloader (``--data-root``; see
+            :func:`mimlab.apis.prepare.prepare_config`).
 
     Raises:
         ConfigError: an option the config cannot take, naming the option.
@@ -47,16 +56,7 @@ def training_config(cfg: Config, *, work_dir: Optional[str] = None,
     cfg.work_dir = work_dir or cfg.get('work_dir') or osp.join(
         'work_dirs', osp.splitext(osp.basename(cfg.filename))[0])
     set_amp(cfg.optim_wrapper, amp, 'cuda' if torch.cuda.is_available() else 'cpu')
-    if launcher == 'pytorch' and not torch.cuda.is_available():
-        # CPU-only processes (a test of a multi-node launch, or a CPU cluster): mmengine's
-        # init_dist always picks a CUDA device, so join the gloo group here (mmengine then skips
-        # its own), and run DDP without device ids (mmengine would pass the local rank as one).
-        torch.distributed.init_process_group(backend='gloo')
-        cfg.setdefault('model_wrapper_cfg', dict(type='MMDistributedDataParallel',
-                                                 device_ids=None, broadcast_buffers=False))
-        if cfg.get('strategy', {}).get('type') == 'FSDPStrategy':
-            cfg.strategy.setdefault('model_wrapper', {}).setdefault('device_id',
-                                                                    torch.device('cpu'))
+    join_cpu_process_group(cfg)
     if auto_scale_lr:
         if 'base_batch_size' not in cfg.get('auto_scale_lr', {}):
             raise ConfigError('--auto-scale-lr needs auto_scale_lr.base_batch_size in the config')
@@ -78,24 +78,63 @@ def training_config(cfg: Config, *, work_dir: Optional[str] = None,
         for path in remove_stale_temporaries(cfg.work_dir):
             print(f'removed {path}, left by a run killed while saving', flush=True)
     check_schedule(cfg)
+    check_resume_length(cfg)
+    prepare_config(cfg, data_root=data_root, distributed=launcher != 'none')
     return cfg
 
 
 def check_schedule(cfg: Config) -> None:
-    """Fail before building anything when a scheduler starts after training ends (e.g. a short
-    ``train_cfg.max_epochs`` with the recipe's warm-up), instead of deep inside mmengine."""
+    """Let a run shorter than the recipe's warm-up run (a smoke test, ``train_cfg.max_epochs=1``):
+    the schedulers that would begin after training ends are left out, with one warning, so the
+    run ends inside the warm-up; those that begin earlier keep their place (a scheduler without
+    ``end``, the cosine, ends with ``max_epochs``/``max_iters`` as always)."""
     train_cfg = cfg.get('train_cfg') or {}
     by_epoch = 'max_epochs' in train_cfg
     total = train_cfg.get('max_epochs', train_cfg.get('max_iters'))
-    schedulers = cfg.get('param_scheduler') or []
-    for i, sched in enumerate([schedulers] if isinstance(schedulers, dict) else schedulers):
-        begin = sched.get('begin', 0)
-        if total is not None and sched.get('by_epoch', True) == by_epoch and begin >= total:
-            unit = 'max_epochs' if by_epoch else 'max_iters'
+    schedulers = cfg.get('param_scheduler')
+    if total is None or not schedulers:
+        return
+    as_list = [schedulers] if isinstance(schedulers, dict) else list(schedulers)
+    kept, dropped = [], []
+    for i, sched in enumerate(as_list):
+        if sched.get('by_epoch', True) == by_epoch and sched.get('begin', 0) >= total:
+            dropped.append(f'param_scheduler[{i}] ({sched.get("type")}, from {sched["begin"]})')
+        else:
+            kept.append(sched)
+    if not dropped:
+        return
+    if not kept:
+        raise ConfigError(f'every param_scheduler begins after train_cfg.'
+                          f'{"max_epochs" if by_epoch else "max_iters"}={total}: train longer')
+    unit = 'max_epochs' if by_epoch else 'max_iters'
+    warmup = [f'{s.get("type")} until {s["end"]}' for s in kept
+              if s.get('end') is not None and s['end'] > total]
+    inside = f'; the run ends inside the warm-up ({", ".join(warmup)})' if warmup else ''
+    print_log(f'train_cfg.{unit}={total} ends before {", ".join(dropped)} begins, so it is left '
+              f'out{inside}', logger='current', level=logging.WARNING)
+    cfg.param_scheduler = kept
+
+
+def check_resume_length(cfg: Config) -> None:
+    """Refuse to resume a run with another length than it was started with: mmengine restores
+    the old schedule (a cosine that already ended keeps its last lr for the added epochs)."""
+    if not cfg.get('resume') or not cfg.get('load_from'):
+        return
+    meta = load_local_checkpoint(cfg.load_from, 'cpu').get('meta') or {}
+    try:
+        old = Config.fromstring(meta['cfg'], '.py').get('train_cfg') or {}
+    except Exception:  # no config text in the checkpoint, or one this mmengine cannot read
+        return
+    new = cfg.get('train_cfg') or {}
+    for unit in ('max_epochs', 'max_iters'):
+        if old.get(unit) is not None and new.get(unit) is not None and old[unit] != new[unit]:
             raise ConfigError(
-                f'param_scheduler[{i}] ({sched.get("type")}) begins at {begin} but '
-                f'train_cfg.{unit} is {total}: train longer or shorten the warm-up '
-                f'(param_scheduler[{i - 1 if i else 0}].end)')
+                f'--resume: {cfg.load_from} was trained with train_cfg.{unit}={old[unit]}, this '
+                f'run asks for {new[unit]}; a resumed run keeps its learning-rate schedule, '
+                f'which was built for {old[unit]}. To train longer on its weights with a schedule '
+                f'for the new length, start a new run from them: --cfg-options '
+                f'load_from={cfg.load_from} train_cfg.{unit}={new[unit]} (without --resume), '
+                f'or resume with train_cfg.{unit}={old[unit]}')
 
 
 def build_runner(cfg: Config) -> Runner:
@@ -114,6 +153,11 @@ def train(cfg: Config, detect_anomaly: bool = False) -> Runner:
     """
     check_config_types(cfg)
     runner = build_runner(cfg)
+    if cfg.get('load_from') and not cfg.get('resume'):
+        # mmengine loads load_from non-strictly: a checkpoint of another model would leave it
+        # as initialised (a run "from scratch") with a warning among hundreds of lines
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        load_whole_model(model, cfg.load_from, key='load_from')
     with torch.autograd.set_detect_anomaly(detect_anomaly):
         runner.train()
     return runner

@@ -1,6 +1,7 @@
 """Held-out views of a config's data: another split of its training dataset, read through the
 deterministic test pipeline, and evenly spaced samples of it."""
 import copy
+import os.path as osp
 from typing import List, Optional, Sequence
 
 from mmengine.config import Config
@@ -24,6 +25,10 @@ def build_split_dataset(cfg: Config, split: str, pipeline: Optional[Sequence[dic
             raise KeyError('the config defines no test_pipeline to read held-out images with')
         pipeline = cfg.test_pipeline
     dataset_cfg = copy.deepcopy(cfg.train_dataloader.dataset)
+    root = dataset_cfg.get('data_root')
+    if isinstance(root, str) and not osp.isdir(root):
+        raise FileNotFoundError(f'train_dataloader.dataset.data_root={root!r} is not a folder: '
+                                'point it at your data with --data-root DIR')
     dataset_cfg.update(split=split, pipeline=list(pipeline))
     if indices is not None:
         dataset_cfg['indices'] = indices

@@ -37,7 +37,8 @@ def read_idx(path: str) -> np.ndarray:
     return array.reshape(shape)
 
 
-def _find_idx(data_root: str, split: str) -> Optional[Tuple[str, str]]:
+def find_idx(data_root: str, split: str) -> Optional[Tuple[str, str]]:
+    """The (images, labels) idx files of ``split`` in ``data_root`` (gzipped or not), or None."""
     prefix = IDX_SPLITS.get(split)
     if prefix is None:
         return None
@@ -47,6 +48,33 @@ def _find_idx(data_root: str, split: str) -> Optional[Tuple[str, str]]:
         if osp.isfile(images) and osp.isfile(labels):
             return images, labels
     return None
+
+
+# Folder names that are splits, never classes. 'test' and 'val' both name the held-out split (as
+# for the idx archives): a folder that has only one of them serves both.
+SPLIT_NAMES = ('train', 'val', 'test')
+_HELD_OUT = {'test': 'val', 'val': 'test'}
+
+
+def split_folder(data_root: str, split: str) -> str:
+    """The folder that holds ``split`` under ``data_root``: ``data_root/<split>``, the other
+    held-out name ('val' for 'test' and back) when only that exists, or ``data_root`` itself
+    when it has no split folders at all (a folder of classes or of images).
+
+    Raises:
+        FileNotFoundError: ``data_root`` has split folders but not this one (naming those it has):
+            reading ``data_root`` itself would take the split folders for classes.
+    """
+    for name in (split, _HELD_OUT.get(split)):
+        if name and osp.isdir(osp.join(data_root, name)):
+            return osp.join(data_root, name)
+    present = [name for name in SPLIT_NAMES if osp.isdir(osp.join(data_root, name))]
+    if present:
+        raise FileNotFoundError(
+            f'split {split!r} does not exist under data_root={data_root!r}: it has the splits '
+            f'{", ".join(present)} (choose one of them; a folder named like a split is never '
+            'read as a class)')
+    return data_root
 
 
 def _is_image(name: str) -> bool:
@@ -63,7 +91,9 @@ class ImageDataset(BaseDataset):
        Debian's ``dataset-fashion-mnist`` installs it in ``/usr/share/datasets/fashion-mnist``).
        Split 'train' reads ``train-*``, 'val'/'test' read ``t10k-*``.
     2. ImageNet style: ``data_root/<split>/<class>/*.jpg`` (or ``data_root/<class>/*.jpg`` when
-       there is no ``<split>`` folder); classes are the sorted folder names.
+       there are no split folders); classes are the sorted folder names. 'test' reads ``val/``
+       when there is no ``test/`` folder and back (see :func:`split_folder`); a split that is
+       missing while others exist is an error naming those that do.
     3. A plain folder of images: ``data_root/<split>/*.jpg`` or ``data_root/*.jpg``; no labels.
 
     Each sample is a dict with ``img`` (idx, an HxW uint8 array) or ``img_path`` (files), and
@@ -98,13 +128,10 @@ class ImageDataset(BaseDataset):
                          serialize_data=True)
 
     def load_data_list(self) -> List[dict]:
-        idx_files = _find_idx(self.data_root, self.split)
+        idx_files = find_idx(self.data_root, self.split)
         if idx_files is not None:
             return self._load_idx(*idx_files)
-        folder = osp.join(self.data_root, self.split)
-        if not osp.isdir(folder):
-            folder = self.data_root
-        data_list = self._load_folder(folder)
+        data_list = self._load_folder(split_folder(self.data_root, self.split))
         if not data_list:
             raise FileNotFoundError(
                 f'no images found for split {self.split!r} under data_root={self.data_root!r}: '

@@ -100,6 +100,13 @@ def install_checkpoint_loader() -> None:
     CheckpointLoader.register_scheme(prefixes='', force=True)(load_local_checkpoint)
 
 
+def _umask() -> int:
+    """The process's umask (os.umask can only be read by setting it)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path: Union[str, Path], data: bytes) -> None:
     """Write ``data`` to ``path`` so that readers see the old file or the whole new one: a
     temporary file in the same folder, flushed and fsynced, then renamed over ``path``."""
@@ -107,6 +114,9 @@ def atomic_write(path: Union[str, Path], data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
     try:
+        # mkstemp creates the file 0600; give it the mode open() would (0666 minus the umask),
+        # so that a group sharing a work dir can read the checkpoints
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, 'wb') as f:
             f.write(data)
             f.flush()

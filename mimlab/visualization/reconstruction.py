@@ -1,7 +1,7 @@
 """Pictures of reconstructions: masked | reconstruction | reconstruction + visible | original."""
 import os
 import os.path as osp
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -46,11 +46,13 @@ def draw_reconstructions(rec, mean: torch.Tensor, std: torch.Tensor,
     return figure_to_array(fig)
 
 
-def figure_to_array(fig: Figure) -> np.ndarray:
-    """Lay out and render a matplotlib figure; (H, W, 3) uint8 RGB. The figure gets its own Agg
-    canvas: no pyplot, so drawing neither switches nor depends on the process's backend."""
+def figure_to_array(fig: Figure, rect: Tuple[float, float, float, float] = (0, 0, 1, 1)
+                    ) -> np.ndarray:
+    """Lay out (matplotlib's tight layout within ``rect``, in figure fractions: leave room for
+    a figure legend) and render a matplotlib figure; (H, W, 3) uint8 RGB. The figure gets its own
+    Agg canvas: no pyplot, so drawing neither switches nor depends on the process's backend."""
     canvas = FigureCanvasAgg(fig)
-    fig.tight_layout()
+    fig.tight_layout(rect=rect)
     canvas.draw()
     return np.asarray(canvas.buffer_rgba())[..., :3].copy()
 

@@ -3,28 +3,11 @@
     python tools/analysis_tools/downstream_metrics.py WORK_DIR [WORK_DIR ...]
 
 Reads each run's ``<timestamp>/vis_data/scalars.json`` (written by mmengine's LocalVisBackend);
-the newest run in a work dir counts.
+the newest run in a work dir counts (:func:`mimlab.apis.downstream.last_metrics`).
 """
 import argparse
-import glob
-import json
-import os.path as osp
 
-METRICS = {'mIoU': 'mIoU', 'aAcc': 'pixel acc', 'coco/bbox_mAP': 'box AP',
-           'coco/bbox_mAP_50': 'box AP50', 'coco/segm_mAP': 'mask AP',
-           'coco/segm_mAP_50': 'mask AP50'}
-
-
-def last_metrics(work_dir: str) -> dict:
-    runs = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
-    if not runs:
-        raise SystemExit(f'{work_dir}: no */vis_data/scalars.json (has the run finished?)')
-    found = {}
-    with open(runs[-1]) as f:
-        for line in f:
-            record = json.loads(line)
-            found.update({k: record[k] for k in METRICS if k in record})
-    return found
+from mimlab.apis.downstream import METRICS, last_metrics
 
 
 def main(argv=None) -> None:
@@ -33,8 +16,11 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     for work_dir in args.work_dirs:
         metrics = last_metrics(work_dir)
+        if not metrics:
+            raise SystemExit(f'{work_dir}: no validation metrics in */vis_data/scalars.json '
+                             f'(has the run finished?)')
         shown = ', '.join(f'{METRICS[k]} {v:.4g}' for k, v in metrics.items())
-        print(f'{work_dir}: {shown or "no validation metrics"}')
+        print(f'{work_dir}: {shown}')
 
 
 if __name__ == '__main__':

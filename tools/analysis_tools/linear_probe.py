@@ -20,6 +20,7 @@ import torch
 from mmengine.config import DictAction
 
 from mimlab.apis import extract_split_features, init_model, load_config, load_features
+from mimlab.engine.errors import one_line_errors
 from mimlab.evaluation import train_linear_probe
 
 
@@ -31,6 +32,8 @@ def main(argv=None) -> dict:
                         'of CONFIG CKPT)')
     parser.add_argument('--train-split', default='train')
     parser.add_argument('--test-split', default='test')
+    parser.add_argument('--data-root', help="the data folder (instead of the config's), e.g. an "
+                        'ImageNet-style folder with train/ and val/')
     parser.add_argument('--pool', choices=['cls', 'avg'], default='cls')
     parser.add_argument('--epochs', type=int, default=30)
     parser.add_argument('--lr', type=float, default=0.1)
@@ -55,11 +58,14 @@ def main(argv=None) -> dict:
     else:
         checkpoint = None if args.checkpoint == 'none' else args.checkpoint
         torch.manual_seed(args.seed)
-        model = init_model(load_config(args.config, args.cfg_options), checkpoint)
-        try:
-            features, classes = extract_split_features(model, splits, args.pool, args.max_images)
-        except ValueError as err:
-            raise SystemExit(f'{args.config}: {err}')
+        cfg = load_config(args.config, args.cfg_options, data_root=args.data_root)
+        with one_line_errors(cfg):
+            model = init_model(cfg, checkpoint)
+            try:
+                features, classes = extract_split_features(model, splits, args.pool,
+                                                           args.max_images)
+            except ValueError as err:
+                raise SystemExit(f'{args.config}: {err}')
         source = dict(config=args.config, checkpoint=args.checkpoint, pool=args.pool)
     train, test = features[args.train_split], features[args.test_split]
     if args.features and args.max_images:

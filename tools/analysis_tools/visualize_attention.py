@@ -14,6 +14,7 @@ from mmengine.config import DictAction
 
 from mimlab.apis import init_model, load_config, prepare_batch
 from mimlab.engine.checkpoint import allow_unsafe_load
+from mimlab.engine.errors import one_line_errors
 from mimlab.evaluation import cls_attention
 from mimlab.visualization import save_picture, to_uint8_images
 from mimlab.visualization.grid import draw_columns
@@ -43,8 +44,9 @@ def main(argv=None) -> str:
     args = parse_args(argv)
     allow_unsafe_load(args.unsafe_load)
     cfg = load_config(args.config, args.cfg_options)
-    model = init_model(cfg, None if args.checkpoint == 'none' else args.checkpoint)
-    samples, titles = pick_samples(cfg, args.images, args.split, args.num_images)
+    with one_line_errors(cfg):
+        model = init_model(cfg, None if args.checkpoint == 'none' else args.checkpoint)
+        samples, titles = pick_samples(cfg, args.images, args.split, args.num_images)
     inputs = prepare_batch(model, samples, cfg.test_pipeline)
     maps = cls_attention(model.backbone, inputs, args.block)
     # each patch's weight spread over its pixels, so the maps lie over the image

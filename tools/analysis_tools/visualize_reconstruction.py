@@ -17,6 +17,7 @@ from mimlab.apis import init_model, load_config, prepare_batch, reconstruct
 from mimlab.datasets import build_split_dataset, sample_indices
 from mimlab.datasets.image_dataset import IMG_EXTENSIONS
 from mimlab.engine.checkpoint import allow_unsafe_load
+from mimlab.engine.errors import one_line_errors
 from mimlab.visualization import draw_reconstructions, save_picture
 
 
@@ -26,6 +27,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('checkpoint')
     parser.add_argument('images', nargs='*', help='image files or folders of images')
     parser.add_argument('--out', required=True, help='PNG file to write')
+    parser.add_argument('--data-root', help="the data folder --split reads (instead of the "
+                        "config's)")
     parser.add_argument('--split', help='take images from this split of the config dataset')
     parser.add_argument('--num-images', type=int, default=8, help='images taken with --split')
     parser.add_argument('--seed', type=int, default=0, help='seed of the masks')
@@ -70,11 +73,12 @@ def pick_samples(cfg, images, split, num_images):
 def main(argv=None) -> str:
     args = parse_args(argv)
     allow_unsafe_load(args.unsafe_load)
-    cfg = load_config(args.config, args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options, data_root=args.data_root)
     if 'test_pipeline' not in cfg:
         raise SystemExit(f'{args.config} defines no test_pipeline to prepare images with')
-    model = init_model(cfg, args.checkpoint, device=args.device)
-    samples, titles = pick_samples(cfg, args.images, args.split, args.num_images)
+    with one_line_errors(cfg):
+        model = init_model(cfg, args.checkpoint, device=args.device)
+        samples, titles = pick_samples(cfg, args.images, args.split, args.num_images)
     inputs = prepare_batch(model, samples, cfg.test_pipeline)
     rec = reconstruct(model, inputs, seed=args.seed)
     pre = model.data_preprocessor

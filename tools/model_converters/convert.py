@@ -1,15 +1,16 @@
 """Weights published by others into a mimlab checkpoint (the encoder under ``backbone.``).
 
     python tools/model_converters/convert.py {mae,timm,cae,mmpretrain} IN.pth OUT.pth
-    python tools/model_converters/convert.py {mae,mmpretrain} IN.pth OUT.pth --whole-model
+    python tools/model_converters/convert.py {mae,cae,mmpretrain} IN.pth OUT.pth --whole
 
-With ``--whole-model`` the whole MAE/MFF pretraining model (encoder, fusion, decoder) is kept in
-mimlab's ``MAE`` keys, to continue pretraining (``load_from=OUT``) or to reconstruct images.
+With ``--whole`` the whole pretraining model is kept in the mimlab algorithm's keys (official MAE
+and mmpretrain MAE/MFF: encoder, fusion, decoder; official and mmpretrain CAE: encoder, regressor,
+decoder, head), to continue pretraining (``load_from=OUT``) or to reconstruct images.
 
 The named scripts beside it (``mae_to_mimlab.py``, ``cae_to_mimlab.py``,
 ``mmpretrain_to_mimlab.py``) are this tool with the source fixed. The result loads as a mimlab
 pretraining checkpoint does: ``init_cfg=dict(type='Pretrained', checkpoint=OUT,
-prefix='backbone.')``.
+prefix='backbone.')``; a ``--whole`` one loads with ``load_from`` or ``tools/test.py``.
 """
 import argparse
 import os.path as osp
@@ -30,26 +31,28 @@ def main(argv=None, source=None) -> None:
         parser.add_argument('--no-embed-class', action='store_true',
                             help="timm models built with no_embed_class=True (no position for "
                             "the class token)")
-    parser.add_argument('--whole-model', action='store_true',
-                        help='keep the whole pretraining model (official MAE, mmpretrain MAE/MFF)')
+    if source in (None, 'mae', 'cae', 'mmpretrain'):
+        parser.add_argument('--whole', action='store_true',
+                            help='convert the whole pretraining model (official MAE and CAE, '
+                            'mmpretrain MAE/MFF/CAE), not only the encoder')
     args = parser.parse_args(argv)
     source = source or args.source
     if not osp.isfile(args.src):
         raise SystemExit(f'checkpoint {args.src} does not exist')
     options = dict(no_embed_class=True) if getattr(args, 'no_embed_class', False) else {}
-    if options and args.whole_model:
-        parser.error('--no-embed-class is for timm encoders, not whole MAE models')
+    whole = getattr(args, 'whole', False)
+    if options and whole:
+        parser.error('--no-embed-class is for timm encoders, not whole models')
     with one_line_errors():
         try:
-            converted, dropped = convert_checkpoint(args.src, args.dst, source,
-                                                    whole_model=args.whole_model, **options)
+            converted, dropped = convert_checkpoint(args.src, args.dst, source, whole=whole,
+                                                    **options)
         except (KeyError, ValueError) as err:  # a checkpoint of another layout
             raise SystemExit(str(err).strip('"')) from err
-    what = 'model tensors' if args.whole_model else 'encoder tensors (as backbone.*)'
+    what = 'model tensors' if whole else 'encoder tensors (as backbone.*)'
     print(f'{args.dst}: {len(converted)} {what} from the {source} layout of {args.src}')
     if dropped:
-        kept = 'the model' if args.whole_model else 'the encoder'
-        print(f'dropped {len(dropped)} keys that are not {kept}:')
+        print(f'dropped {len(dropped)} keys that are not the {"model" if whole else "encoder"}:')
         for group in group_keys(dropped):
             print(f'  {group}')
 

@@ -4,12 +4,17 @@
 
 timm: ``timm.create_model('vit_base_patch16_224', num_classes=0).load_state_dict(torch.load(OUT))``;
 mimlab: ``init_cfg=dict(type='Pretrained', checkpoint=OUT)`` (no prefix).
+
+    python tools/model_converters/export_backbone.py CKPT OUT --whole --layout mmpretrain|cae
+
+writes a whole mimlab CAE pretraining checkpoint (encoder, regressor, decoder, head) in
+mmpretrain's or the official CAE layout instead.
 """
 import argparse
 import os.path as osp
 
 from mimlab.apis import export_backbone
-from mimlab.apis.export import LAYOUTS
+from mimlab.apis.export import LAYOUTS, MODEL_LAYOUTS, export_cae_model
 from mimlab.engine.errors import one_line_errors
 
 
@@ -19,15 +24,21 @@ def main(argv=None) -> None:
     parser.add_argument('out', help='where to write the encoder')
     parser.add_argument('--layout', choices=LAYOUTS, default='timm')
     parser.add_argument('--prefix', default='backbone.', help="the encoder's key prefix")
+    parser.add_argument('--whole', action='store_true',
+                        help=f'the whole CAE model, --layout one of {MODEL_LAYOUTS}')
     args = parser.parse_args(argv)
     if not osp.isfile(args.checkpoint):
         raise SystemExit(f'checkpoint {args.checkpoint} does not exist')
     with one_line_errors():
         try:
-            exported = export_backbone(args.checkpoint, args.out, args.layout, args.prefix)
+            if args.whole:
+                exported = export_cae_model(args.checkpoint, args.out, args.layout)
+            else:
+                exported = export_backbone(args.checkpoint, args.out, args.layout, args.prefix)
         except (KeyError, ValueError) as err:  # not a mimlab checkpoint, or no such layout
             raise SystemExit(str(err).strip('"')) from err
-    print(f'{args.out}: {len(exported)} encoder tensors in the {args.layout} layout')
+    what = 'CAE model' if args.whole else 'encoder'
+    print(f'{args.out}: {len(exported)} {what} tensors in the {args.layout} layout')
 
 
 if __name__ == '__main__':

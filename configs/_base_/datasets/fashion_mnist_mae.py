@@ -3,6 +3,10 @@
 # area) and resized back to 28.
 dataset_type = 'ImageDataset'
 data_root = '/usr/share/datasets/fashion-mnist'
+# The size of the images the model sees: every crop of the pipelines below takes it, also when
+# it is overridden (--cfg-options img_size=32; mimlab.apis.prepare_config applies it), and a
+# model built for another size (model.backbone.img_size) is refused before training starts.
+img_size = 28
 
 data_preprocessor = dict(
     type='ImgDataPreprocessor',
@@ -16,11 +20,11 @@ data_preprocessor = dict(
 augmentations = dict(
     none=[],
     crop=[
-        dict(type='RandomResizedCrop', size=28, scale=(0.5, 1.0), interpolation='bicubic'),
+        dict(type='RandomResizedCrop', size=img_size, scale=(0.5, 1.0), interpolation='bicubic'),
         dict(type='mmcv.RandomFlip', prob=0.5, direction='horizontal'),
     ],
     crop_jitter=[
-        dict(type='RandomResizedCrop', size=28, scale=(0.5, 1.0), interpolation='bicubic'),
+        dict(type='RandomResizedCrop', size=img_size, scale=(0.5, 1.0), interpolation='bicubic'),
         dict(type='mmcv.RandomFlip', prob=0.5, direction='horizontal'),
         dict(type='ColorJitter', brightness=0.4, contrast=0.4),  # grey: no saturation or hue
     ],
@@ -32,8 +36,8 @@ train_pipeline = [
 ]
 test_pipeline = [
     dict(type='LoadImage'),
-    dict(type='ResizeShortEdge', size=28),
-    dict(type='CenterCrop', size=28),  # other images (e.g. a photo given to the picture tool)
+    dict(type='ResizeShortEdge', size=img_size),
+    dict(type='CenterCrop', size=img_size),  # other images (e.g. a photo for the picture tool)
     dict(type='PackInputs'),
 ]
 

@@ -1,6 +1,10 @@
 # ImageNet-style folder: data_root/train/<class>/*.JPEG (a plain folder of images works too).
 dataset_type = 'ImageDataset'
 data_root = 'data/imagenet'
+# The size of the images the model sees: every crop of the pipelines takes it, also when it is
+# overridden (--cfg-options img_size=112 model.backbone.img_size=112; the test pipeline's resize
+# follows at 8/7 of it), and a model built for another size is refused before training starts.
+img_size = 224
 
 data_preprocessor = dict(
     type='ImgDataPreprocessor',
@@ -11,7 +15,7 @@ data_preprocessor = dict(
 train_pipeline = [
     # the JPEG is decoded by the crop, only at the DCT scale (1, 1/2, 1/4, 1/8) the crop needs
     dict(type='LoadImage', defer_decode=True),
-    dict(type='RandomResizedCrop', size=224, scale=(0.2, 1.0), interpolation='bicubic'),
+    dict(type='RandomResizedCrop', size=img_size, scale=(0.2, 1.0), interpolation='bicubic'),
     dict(type='mmcv.RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PackInputs'),
 ]
@@ -19,7 +23,7 @@ train_pipeline = [
 test_pipeline = [
     dict(type='LoadImage'),
     dict(type='ResizeShortEdge', size=256),
-    dict(type='CenterCrop', size=224),
+    dict(type='CenterCrop', size=img_size),
     dict(type='PackInputs'),
 ]
 

@@ -1,19 +1,20 @@
 # mmseg EncoderDecoder for fine-tuning after DDeP: timm's R50+ViT-B/16 encoder and the U-Net
 # decoder, both from a DDeP checkpoint, a 1x1 class head in place of the noise layer, pixel-wise
-# cross-entropy. Datasets and crops come from the configs that inherit this (mmseg's bases).
+# cross-entropy. mimlab.UNetEncoderDecoder hands the head the image too (the decoder's image
+# skips). Datasets and crops come from the configs that inherit this (mmseg's bases).
 custom_imports = dict(imports=['mimlab'], allow_failed_imports=False)
 
 ddep_checkpoint = 'work_dirs/ddep_r50-vit-base-p16-unet1x_8xb64-adam-coslr-100e_in1k/epoch_100.pth'
 data_preprocessor = dict(
     type='SegDataPreProcessor',
-    mean=[123.675, 116.28, 103.53],
-    std=[58.395, 57.12, 57.375],
+    mean=[127.5] * 3,  # the encoder's, as in DDeP (timm's pretrained_cfg: pixels to [-1, 1])
+    std=[127.5] * 3,
     bgr_to_rgb=True,
     pad_val=0,
     seg_pad_val=255,
     size=(512, 512))  # the crop size
 model = dict(
-    type='EncoderDecoder',
+    type='mimlab.UNetEncoderDecoder',
     data_preprocessor=data_preprocessor,
     backbone=dict(
         type='mimlab.TimmEncoder',

@@ -1,4 +1,4 @@
-# Demo size (`make demo-downstream`, CPU): the Mask R-CNN recipe of mask-rcnn_mae-vit-base-p16
+# Demo size (CPU): the Mask R-CNN recipe of mask-rcnn_mae-vit-base-p16
 # with the encoder of the MAE demo (`make demo`: 6 blocks, 128-d, 4-px patches, pretrained on
 # 28-px Fashion-MNIST) on the generated COCO-layout scenes
 # (tools/dataset_converters/generate_scenes.py), large-scale jitter at 64x64, 2 epochs of

@@ -9,7 +9,8 @@ _base_ = './unet-ddep_r50-vit-base-p16-1x_8xb2-adam-coslr-160k_ade20k-512x512.py
 data_root = 'data/ade_scenes/ADEChallengeData2016'
 ddep_checkpoint = 'work_dirs/ddep_demo/epoch_5.pth'
 model = dict(
-    data_preprocessor=dict(size=(64, 64)),
+    # the MAE demo encoder's input statistics (Fashion-MNIST's, as in its pretraining and DDeP)
+    data_preprocessor=dict(size=(64, 64), mean=[72.94] * 3, std=[90.02] * 3),
     backbone=dict(
         _delete_=True,
         type='mimlab.VisionTransformer',

@@ -1,4 +1,4 @@
-# Demo size (`make demo-downstream`, CPU): the UperNet recipe of upernet_mae-vit-base-p16 with the
+# Demo size (CPU): the UperNet recipe of upernet_mae-vit-base-p16 with the
 # encoder of the MAE demo (`make demo`: 6 blocks, 128-d, 4-px patches, pretrained on 28-px
 # Fashion-MNIST) on 64x64 images of the generated ADE20K-layout scenes
 # (tools/dataset_converters/generate_scenes.py), 300 iterations of batch 8. Only sizes and the

@@ -68,13 +68,19 @@ class CAE(BaseAlgorithm):
         floats = [(t, s) for t, s in zip(teacher, student) if t.is_floating_point()]
         torch._foreach_lerp_([t for t, _ in floats], [s for _, s in floats], 1 - self.momentum)
 
+    def positions(self, inputs: torch.Tensor) -> torch.Tensor:
+        """(1, P + L, D): the encoder's position embedding for the inputs' grid; the regressor
+        and the decoder use it too (as official CAE and mmpretrain do)."""
+        p = self.encoder_spec.patch_size
+        return self.backbone.pos_embed_for((inputs.shape[2] // p, inputs.shape[3] // p))
+
     def encode(self, inputs: torch.Tensor, generator: Optional[torch.Generator] = None,
                patch_mask: Optional[PatchMask] = None) -> Tuple[EncoderOutput, torch.Tensor]:
         """Masked encoding and regression: (EncoderOutput, the regressed latents of the removed
         patches (B, L_removed, D) in ``ids_removed`` order). ``patch_mask``: use this mask
         instead of drawing one."""
         latent = self.backbone(inputs, mask=True, generator=generator, patch_mask=patch_mask)
-        return latent, self.neck(latent.tokens, latent.patch_mask)
+        return latent, self.neck(latent.tokens, latent.patch_mask, self.positions(inputs))
 
     @torch.no_grad()
     def alignment_target(self, inputs: torch.Tensor, patch_mask: PatchMask) -> torch.Tensor:
@@ -97,7 +103,8 @@ class CAE(BaseAlgorithm):
             self.momentum_update()
         latent, regressed = self.encode(inputs, patch_mask=patch_mask)
         patch_mask = latent.patch_mask
-        losses = self.head.loss(self.decoder(regressed, patch_mask), inputs, patch_mask)
+        features = self.decoder(regressed, patch_mask, self.positions(inputs))
+        losses = self.head.loss(features, inputs, patch_mask)
         align = F.mse_loss(regressed.float(), self.alignment_target(inputs, patch_mask).float())
         losses.update(loss_align=self.align_weight * align, align_mse=align.detach())
         return losses
@@ -113,7 +120,7 @@ class CAE(BaseAlgorithm):
         spec = self.encoder_spec
         tokens = self.backbone.encode(inputs).tokens[:, spec.num_prefix_tokens:]
         every_patch = PatchMask.removing_all(tokens.shape[0], spec.num_patches, inputs.device)
-        features = self.decoder(tokens, every_patch)
+        features = self.decoder(tokens, every_patch, self.positions(inputs))
         error = self.head.patch_losses(features, inputs, every_patch).mean(dim=1)
         picture = unpatchify(self.head.to_pixels(features, inputs), spec.patch_size,
                              spec.grid_size, spec.in_chans)
@@ -123,6 +130,6 @@ class CAE(BaseAlgorithm):
         """Per-image target loss on the masked patches (for ``tools/test.py``)."""
         with torch.no_grad():
             latent, regressed = self.encode(inputs)
-            losses = self.head.patch_losses(self.decoder(regressed, latent.patch_mask), inputs,
-                                            latent.patch_mask)
+            features = self.decoder(regressed, latent.patch_mask, self.positions(inputs))
+            losses = self.head.patch_losses(features, inputs, latent.patch_mask)
         return [dict(loss_rec=float(v)) for v in losses.mean(dim=1)]

@@ -13,8 +13,8 @@ TARGETS = ('noise', 'image')
 
 @MODELS.register_module()
 class DDeP(BaseAlgorithm):
-    """Add Gaussian noise -> encoder (features at several depths) -> U-Net decoder -> predict the
-    noise; MSE over all pixels.
+    """Add Gaussian noise -> encoder (features at several depths) -> U-Net decoder (those features
+    and the noisy image) -> predict the noise; MSE over all pixels.
 
     DDeP freezes the (pretrained) encoder and trains the decoder only; DeP trains both. The one
     switch is ``freeze_encoder``. A frozen encoder runs without gradient and stays in eval mode
@@ -25,7 +25,8 @@ class DDeP(BaseAlgorithm):
             :class:`VisionTransformer` with ``out_type='featmap'`` and several ``out_indices``, or
             :class:`TimmEncoder`. Load pretrained weights with its ``init_cfg``.
         neck: a :class:`UNetDecoder`; its ``in_channels``/``in_strides`` come from the
-            encoder's spec (``feature_channels``/``feature_strides``).
+            encoder's spec (``feature_channels``/``feature_strides``); its image skips see the
+            noisy image.
         head: a :class:`DenoisingHead`; its channels come from the decoder and the backbone.
         noise_sigma: noise magnitude, one level (paper: 0.22) or a range ``(low, high)`` drawn
             per image. See :mod:`mimlab.models.utils.noise` for the convention.
@@ -52,8 +53,9 @@ class DDeP(BaseAlgorithm):
             raise ValueError("DDeP's U-Net decoder needs the encoder's feature maps: give the "
                              "backbone out_type='featmap' (a VisionTransformer) or use a "
                              'TimmEncoder')
-        self.neck = MODELS.build(neck, default_args=dict(in_channels=spec.feature_channels,
-                                                         in_strides=spec.feature_strides))
+        self.neck = MODELS.build(neck, default_args=dict(
+            in_channels=spec.feature_channels, in_strides=spec.feature_strides,
+            in_chans=spec.in_chans))
         self.head = MODELS.build(head or dict(type='DenoisingHead'), default_args=dict(
             in_channels=self.neck.out_channels, out_channels=spec.in_chans))
         self.encoder_spec = spec
@@ -76,7 +78,7 @@ class DDeP(BaseAlgorithm):
 
     def denoise(self, noisy: torch.Tensor) -> torch.Tensor:
         """(B, C, H, W) noisy images -> (B, C, H, W) the prediction (noise or clean image)."""
-        return self.head(self.neck(self.encode(noisy)))
+        return self.head(self.neck(self.encode(noisy), noisy))
 
     def make_noisy(self, images: torch.Tensor, generator: Optional[torch.Generator] = None
                    ) -> Tuple[torch.Tensor, torch.Tensor]:

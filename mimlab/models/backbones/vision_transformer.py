@@ -5,6 +5,7 @@ pretraining checkpoint's ``backbone.`` keys load into it unchanged, at any input
 embeddings are resampled on load).
 """
 import logging
+import re
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -19,7 +20,7 @@ from mimlab.registry import MODELS
 from ..utils import EncoderOutput, EncoderSpec, LayerNorm6, sincos_pos_embed_2d
 from ..utils.rel_pos import (infer_grid, num_relative_positions, relative_position_bias,
                              resize_rel_pos_table)
-from ..utils.state_dict import load_pretrained
+from ..utils.state_dict import group_keys, load_pretrained
 
 ARCH_SETTINGS: Dict[str, Dict[str, int]] = {
     'tiny': dict(embed_dim=192, depth=12, num_heads=3),
@@ -29,6 +30,22 @@ ARCH_SETTINGS: Dict[str, Dict[str, int]] = {
     'huge': dict(embed_dim=1280, depth=32, num_heads=16),
 }
 OUT_TYPES = ('featmap', 'cls_token', 'avg', 'raw')
+# The encoder's own trained parameters: a checkpoint key of this form that the model lacks means
+# a different network (pretraining-only keys such as mask tokens are not among them).
+ENCODER_PARAMETER = re.compile(r'^(cls_token|pos_embed|patch_embed\.|blocks\.|norm\.)')
+
+
+def _option_for(dropped: List[str]) -> str:
+    """The constructor option that would give the model the checkpoint's dropped parameters."""
+    if any('.ls1.' in k or '.ls2.' in k for k in dropped):
+        return 'the checkpoint was trained with LayerScale: set layer_scale_init_value > 0'
+    if any('relative_position' in k for k in dropped):
+        return 'the checkpoint has relative position bias: set use_rel_pos_bias=True'
+    if any(k.startswith('norm.') for k in dropped):
+        return 'the checkpoint has a final norm: set final_norm=True'
+    if any(k.startswith('blocks.') for k in dropped):
+        return 'the checkpoint has more blocks: set arch (depth) to its encoder\'s'
+    return 'build the encoder as the checkpoint\'s (arch, patch_size, in_chans)'
 
 
 def _to_2tuple(x: Union[int, Sequence[int]]) -> Tuple[int, int]:
@@ -67,7 +84,11 @@ class VisionTransformer(BaseModule):
             compute).
         init_cfg: mmengine init config, e.g. ``dict(type='Pretrained', checkpoint=...,
             prefix='backbone.')`` for a mimlab pretraining checkpoint. Such a load logs what did not
-            load (missing, unexpected, shape-mismatched keys, grouped) and fails when nothing does.
+            load (missing, unexpected, shape-mismatched keys, grouped) and fails when nothing does,
+            or when the checkpoint's encoder has trained parameters this model lacks (LayerScale
+            gammas of a CAE encoder into a ViT without LayerScale, relative position tables,
+            extra blocks): the error names the option to set; ``allow_dropped_encoder_keys=True``
+            in the init_cfg drops them knowingly.
     """
 
     def __init__(self,
@@ -298,6 +319,13 @@ class VisionTransformer(BaseModule):
         cfg = self.init_cfg
         if isinstance(cfg, dict) and cfg.get('type') == 'Pretrained':
             diff = load_pretrained(self, cfg['checkpoint'], prefix=cfg.get('prefix'))
+            dropped = [k for k in diff.unexpected if ENCODER_PARAMETER.match(k)]
+            if dropped and not cfg.get('allow_dropped_encoder_keys', False):
+                raise ValueError(
+                    f"{cfg['checkpoint']}: the checkpoint's encoder has trained parameters this "
+                    f'{type(self).__name__} lacks ({", ".join(group_keys(dropped, 4))}): '
+                    f'{_option_for(dropped)}; or set init_cfg.allow_dropped_encoder_keys=True '
+                    'to load the rest and drop them (a different encoder from the trained one)')
             print_log(diff.report(f"{cfg['checkpoint']} ({type(self).__name__}, prefix "
                                   f"{cfg.get('prefix')!r})"), logger='current',
                       level=logging.INFO if diff.clean else logging.WARNING)

@@ -10,3 +10,11 @@ def build_unet_decode_head(**kwargs):
     :class:`mimlab.models.heads.unet_decode_head.UNetDecodeHead`."""
     from .unet_decode_head import UNetDecodeHead
     return UNetDecodeHead(**kwargs)
+
+
+@MODELS.register_module(name='UNetEncoderDecoder')
+def build_unet_encoder_decoder(**kwargs):
+    """``type='mimlab.UNetEncoderDecoder'`` in an mmseg config: see
+    :class:`mimlab.models.heads.unet_decode_head.UNetEncoderDecoder`."""
+    from .unet_decode_head import UNetEncoderDecoder
+    return UNetEncoderDecoder(**kwargs)

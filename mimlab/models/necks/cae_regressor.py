@@ -9,7 +9,7 @@ from timm.layers import DropPath, LayerScale, Mlp
 from timm.models.vision_transformer import Block
 
 from mimlab.registry import MODELS
-from ..utils import EncoderSpec, LayerNorm6, PatchMask, sincos_pos_embed_2d
+from ..utils import EncoderSpec, LayerNorm6, PatchMask
 
 
 def _init_linear(module: nn.Module) -> None:
@@ -22,7 +22,11 @@ def _init_linear(module: nn.Module) -> None:
 
 class CrossAttention(nn.Module):
     """Multi-head attention of queries over a separate key/value sequence (timm's ``Attention``
-    attends a sequence to itself; here the queries are only a part of the keys)."""
+    attends a sequence to itself; here the queries are only a part of the keys).
+
+    As CAE's (and BEiT's), the query and value projections have a bias and the key projection
+    none: a key bias adds ``q . b_k`` to every logit of a query alike, which the softmax ignores.
+    """
 
     def __init__(self, dim: int, num_heads: int, qkv_bias: bool = True) -> None:
         super().__init__()
@@ -30,7 +34,7 @@ class CrossAttention(nn.Module):
             raise ValueError(f'regressor embed_dim={dim} is not divisible by num_heads={num_heads}')
         self.num_heads = num_heads
         self.q = nn.Linear(dim, dim, bias=qkv_bias)
-        self.k = nn.Linear(dim, dim, bias=qkv_bias)
+        self.k = nn.Linear(dim, dim, bias=False)
         self.v = nn.Linear(dim, dim, bias=qkv_bias)
         self.proj = nn.Linear(dim, dim)
 
@@ -45,19 +49,26 @@ class CrossAttention(nn.Module):
         return self.proj(out.transpose(1, 2).flatten(2))
 
 
+BLOCK_STYLES = ('cae', 'prenorm')
+
+
 class RegressorBlock(nn.Module):
-    """One cross-attention block of the regressor (pre-norm, as CAE's):
+    """One cross-attention block of the regressor. Keys are ``norm_k([x_kv + pos_kv, x_q +
+    pos_q])``, values ``norm_v([x_kv, x_q])``, queries ``norm_q(x_q + pos_q)``; only the queries
+    are updated. Then, by ``style``:
 
-    - queries: ``norm_q(x_q + pos_q)``,
-    - keys: ``norm_k([x_kv + pos_kv, x_q + pos_q])``, values: ``norm_v([x_kv, x_q])``,
-    - ``x_q += attn(...)``, then ``x_q += mlp(norm2(x_q))``.
-
-    The visible latents ``x_kv`` are never updated; only the queries are.
+    - ``'cae'`` (official CAE, mmpretrain's ``CAETransformerRegressorLayer``): the query stream
+      is re-normalised after the attention and the MLP adds to the normalised stream,
+      ``x = norm2(x_q + attn); x = x + mlp(x)``;
+    - ``'prenorm'`` (mimlab's earlier variant): a plain pre-norm MLP,
+      ``x = x_q + attn; x = x + mlp(norm2(x))``.
     """
 
     def __init__(self, dim: int, num_heads: int, mlp_ratio: float = 4.0, qkv_bias: bool = True,
-                 drop_path: float = 0.0, init_values: Optional[float] = None) -> None:
+                 drop_path: float = 0.0, init_values: Optional[float] = None,
+                 style: str = 'cae') -> None:
         super().__init__()
+        self.style = style
         self.norm_q, self.norm_k, self.norm_v = LayerNorm6(dim), LayerNorm6(dim), LayerNorm6(dim)
         self.attn = CrossAttention(dim, num_heads, qkv_bias=qkv_bias)
         self.ls1 = LayerScale(dim, init_values) if init_values else nn.Identity()
@@ -71,18 +82,24 @@ class RegressorBlock(nn.Module):
         q = x_q + pos_q
         k = self.norm_k(torch.cat([x_kv + pos_kv, q], dim=1))
         v = self.norm_v(torch.cat([x_kv, x_q], dim=1))
-        x_q = x_q + self.drop_path(self.ls1(self.attn(self.norm_q(q), k, v)))
-        return x_q + self.drop_path(self.ls2(self.mlp(self.norm2(x_q))))
+        x = x_q + self.drop_path(self.ls1(self.attn(self.norm_q(q), k, v)))
+        if self.style == 'cae':
+            x = self.norm2(x)
+            return x + self.drop_path(self.ls2(self.mlp(x)))
+        return x + self.drop_path(self.ls2(self.mlp(self.norm2(x))))
 
 
 @MODELS.register_module()
 class LatentContextualRegressor(BaseModule):
     """Predicts the encoder's latents of the masked patches from those of the visible ones.
 
-    Queries: one shared learnable mask token plus the fixed 2-D sin-cos position of each masked
-    patch. Keys/values: the encoder's output tokens (cls and visible patches, with their positions;
-    the cls position is zero) followed by the queries. Width and patch grid come from the encoder,
-    so the output lives in the encoder's representation space and can be aligned with it.
+    Queries: one shared learnable mask token plus the position of each masked patch.
+    Keys/values: the visible patches' latents (with their positions) followed by the queries;
+    with ``style='cae'`` (the default, as official CAE and mmpretrain) the cls token is not among
+    them, with ``style='prenorm'`` it is (position zero). Positions are the encoder's own
+    (``pos_embed``, handed in), as in both references, so converted weights see the positions
+    they were trained with. Width and patch grid come from the encoder, so the output lives in
+    the encoder's representation space and can be aligned with it.
 
     Attention rule (what a query may see): every query attends to all visible latents, to itself
     and to every other query. That is the paper's rule and it leaks nothing: a query carries only
@@ -92,56 +109,65 @@ class LatentContextualRegressor(BaseModule):
 
     Args:
         encoder_spec: the encoder's :class:`EncoderSpec` (filled in by the algorithm).
-        depth: cross-attention blocks (CAE: 4); 0 predicts ``norm(mask token + position)``.
+        depth: cross-attention blocks (CAE: 4); 0 predicts ``norm(mask token)``.
         num_heads: attention heads (default: the encoder's).
         mlp_ratio: MLP hidden width / width.
-        drop_path_rate: stochastic depth, rising linearly over the blocks.
+        drop_path_rate: stochastic depth, rising linearly over the blocks (CAE: 0.1).
         init_values: LayerScale initial value (CAE: 0.1); None: no LayerScale.
+        style: the block, ``'cae'`` (the references) or ``'prenorm'`` (see
+            :class:`RegressorBlock`; docs/cae.md).
     """
 
     def __init__(self, encoder_spec: EncoderSpec, depth: int = 4, num_heads: Optional[int] = None,
                  mlp_ratio: float = 4.0, drop_path_rate: float = 0.0,
-                 init_values: Optional[float] = None, init_cfg=None) -> None:
+                 init_values: Optional[float] = None, style: str = 'cae', init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
         if depth < 0:
             raise ValueError(f'regressor depth must be >= 0, got {depth}')
+        if style not in BLOCK_STYLES:
+            raise ValueError(f'regressor style must be one of {BLOCK_STYLES}, got {style!r}')
         dim = encoder_spec.embed_dim
+        self.style = style
         self.num_prefix_tokens = encoder_spec.num_prefix_tokens
-        self.grid_size = encoder_spec.grid_size
         self.mask_token = nn.Parameter(torch.zeros(1, 1, dim))
-        self.register_buffer('pos_embed', sincos_pos_embed_2d(dim, encoder_spec.grid_size,
-                                                              cls_token=True), persistent=False)
         dpr = [drop_path_rate * i / max(depth - 1, 1) for i in range(depth)]
         self.blocks = nn.ModuleList([
             RegressorBlock(dim, num_heads or encoder_spec.num_heads, mlp_ratio,
-                           drop_path=dpr[i], init_values=init_values) for i in range(depth)
+                           drop_path=dpr[i], init_values=init_values, style=style)
+            for i in range(depth)
         ])
         self.norm = LayerNorm6(dim)
         nn.init.normal_(self.mask_token, std=0.02)
         _init_linear(self)
 
-    def forward(self, tokens: torch.Tensor, patch_mask: PatchMask) -> torch.Tensor:
+    def forward(self, tokens: torch.Tensor, patch_mask: PatchMask,
+                pos_embed: torch.Tensor) -> torch.Tensor:
         """Args:
             tokens: (B, P + L_keep, D) encoder output, the P prefix (cls) tokens first, the
                 visible patches in ``patch_mask.ids_keep`` order.
             patch_mask: the batch's mask.
+            pos_embed: (1, P + L, D) the encoder's position embedding for this grid.
 
         Returns:
             (B, L_removed, D) predicted latents of the masked patches (after a LayerNorm), in
             ``patch_mask.ids_removed`` order.
         """
         p = self.num_prefix_tokens
-        if patch_mask.num_patches + p != self.pos_embed.shape[1]:
-            raise ValueError(f'the regressor was built for {self.grid_size} patches, got '
-                             f'{patch_mask.num_patches}')
+        if patch_mask.num_patches + p != pos_embed.shape[1]:
+            raise ValueError(f'the position embedding has {pos_embed.shape[1] - p} patches, the '
+                             f'mask {patch_mask.num_patches}')
         b = tokens.shape[0]
-        patch_pos = self.pos_embed[:, p:].expand(b, -1, -1)
-        pos_kv = torch.cat([self.pos_embed[:, :p].expand(b, -1, -1), patch_mask.keep(patch_pos)],
-                           dim=1)
+        patch_pos = pos_embed[:, p:].expand(b, -1, -1)
+        pos_kv = patch_mask.keep(patch_pos)
+        x_kv = tokens[:, p:]
+        if self.style == 'prenorm':
+            pos_kv = torch.cat([torch.zeros_like(pos_embed[:, :p]).expand(b, -1, -1), pos_kv],
+                               dim=1)
+            x_kv = tokens
         pos_q = patch_mask.removed(patch_pos)
         x_q = self.mask_token.expand(b, pos_q.shape[1], -1)
         for block in self.blocks:
-            x_q = block(x_q, pos_q, tokens, pos_kv)
+            x_q = block(x_q, pos_q, x_kv, pos_kv)
         return self.norm(x_q)
 
 
@@ -149,35 +175,38 @@ class LatentContextualRegressor(BaseModule):
 class CAEPretrainDecoder(BaseModule):
     """CAE's decoder: self-attention blocks over the predicted latents of the masked patches
     with their positions only (no visible tokens), at the encoder's width. The head on top maps
-    each output to its target (token logits or pixels).
+    each output to its target (token logits or pixels). Positions are the encoder's (handed in).
 
     Args:
         encoder_spec: the encoder's :class:`EncoderSpec` (filled in by the algorithm).
         depth: blocks (CAE: 4).
         num_heads: heads (default: the encoder's).
         mlp_ratio: MLP hidden width / width.
+        drop_path_rate: stochastic depth, rising linearly over the blocks (CAE: 0.1).
         init_values: LayerScale initial value (CAE: 0.1); None: no LayerScale.
     """
 
     def __init__(self, encoder_spec: EncoderSpec, depth: int = 4, num_heads: Optional[int] = None,
-                 mlp_ratio: float = 4.0, init_values: Optional[float] = None,
-                 init_cfg=None) -> None:
+                 mlp_ratio: float = 4.0, drop_path_rate: float = 0.0,
+                 init_values: Optional[float] = None, init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
         dim = encoder_spec.embed_dim
         self.num_prefix_tokens = encoder_spec.num_prefix_tokens
-        self.register_buffer('pos_embed', sincos_pos_embed_2d(dim, encoder_spec.grid_size,
-                                                              cls_token=True), persistent=False)
+        dpr = [drop_path_rate * i / max(depth - 1, 1) for i in range(depth)]
         self.blocks = nn.ModuleList([
             Block(dim, num_heads or encoder_spec.num_heads, mlp_ratio=mlp_ratio, qkv_bias=True,
-                  init_values=init_values, norm_layer=LayerNorm6) for _ in range(depth)
+                  init_values=init_values, drop_path=dpr[i], norm_layer=LayerNorm6)
+            for i in range(depth)
         ])
         self.norm = LayerNorm6(dim)
         _init_linear(self)
 
-    def forward(self, latents: torch.Tensor, patch_mask: PatchMask) -> torch.Tensor:
+    def forward(self, latents: torch.Tensor, patch_mask: PatchMask,
+                pos_embed: torch.Tensor) -> torch.Tensor:
         """(B, L_removed, D) latents of the removed patches, in ``patch_mask.ids_removed``
-        order -> (B, L_removed, D) features for the head."""
-        patch_pos = self.pos_embed[:, self.num_prefix_tokens:].expand(latents.shape[0], -1, -1)
+        order, with the encoder's (1, P + L, D) position embedding -> (B, L_removed, D)
+        features for the head."""
+        patch_pos = pos_embed[:, self.num_prefix_tokens:].expand(latents.shape[0], -1, -1)
         x = latents + patch_mask.removed(patch_pos)
         for block in self.blocks:
             x = block(x)

@@ -1,5 +1,6 @@
-"""The U-Net-style decoder of DDeP (TransUNet-like): encoder features at several depths in, a
-full-resolution feature map out. Its sizes come from the encoder's features (channels, strides)."""
+"""The U-Net-style decoder of DDeP (TransUNet-like): encoder features at several depths and the
+(noisy) input image in, a full-resolution feature map out. Its sizes come from the encoder's
+features (channels, strides)."""
 import math
 from typing import Optional, Sequence
 
@@ -31,6 +32,19 @@ def upsampler(in_channels: int, out_channels: int, factor: int) -> nn.Sequential
     return nn.Sequential(*layers)
 
 
+def image_stem(in_channels: int, out_channels: int, stride: int) -> nn.Sequential:
+    """A convolutional skip from the input image to a decoder stage at ``stride``: a 3x3
+    conv-BN-ReLU (stride 2 for a stride-2 stage, as TransUNet's ResNet stem; stride 1 for the
+    full-resolution stage, as UNETR's convolutional skip from the raw input), further stride-2
+    ones down to ``stride``, then one 3x3 conv-BN-ReLU at the stage's resolution."""
+    layers, channels, step = [], in_channels, 1 if stride == 1 else 2
+    for _ in range(max(1, int(math.log2(stride)))):
+        layers += [nn.Conv2d(channels, out_channels, 3, stride=step, padding=1, bias=False),
+                   nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True)]
+        channels = out_channels
+    return nn.Sequential(*layers, conv_bn_relu(out_channels, out_channels))
+
+
 def _is_power_of_two(n: int) -> bool:
     return n >= 1 and n & (n - 1) == 0
 
@@ -49,16 +63,29 @@ class UNetDecoder(BaseModule):
     transposed convolutions (UNETR). If the last stage is above stride 1, its output is resized
     bilinearly to the input size.
 
+    Per-pixel noise can only be predicted from fine-scale input, which a plain ViT does not give
+    (all its features are at the patch stride). So the stages finer than the encoder's finest
+    feature also get a convolutional skip from the input image itself (``image_skip_strides``,
+    by default those at strides 1 and 2): UNETR's full-resolution conv skip from the raw input
+    and a stride-2 one in the place of TransUNet's ResNet stem. With the hybrid R50+ViT (finest
+    feature: the ResNet stem at stride 2) that is the full-resolution stage only, whose
+    TransUNet block has no skip at all; ``image_skip_strides=()`` gives TransUNet's layout.
+
     Args:
         in_channels: channels of the encoder's feature maps, shallow first (filled in from the
             encoder by the algorithm; stated in an mmseg config).
         in_strides: their strides (input size / feature size), each a power of two.
         widths: stage widths; at most log2(S) + 1 stages. Paper 1x: (1024, 512, 256, 128, 64).
         width_mult: multiplies every width (the paper's 2x and 3x decoders).
+        image_skip_strides: the stage strides that get a conv skip from the input image (each
+            must be a stage's stride). None: the stages at strides 1 and 2 that are finer than
+            the encoder's finest feature.
+        in_chans: the input image's channels (filled in by the algorithm).
     """
 
     def __init__(self, in_channels: Sequence[int], in_strides: Sequence[int],
                  widths: Sequence[int] = DDEP_WIDTHS, width_mult: float = 1.0,
+                 image_skip_strides: Optional[Sequence[int]] = None, in_chans: int = 3,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         in_channels, in_strides = list(in_channels), list(in_strides)
@@ -87,6 +114,14 @@ class UNetDecoder(BaseModule):
         self.in_channels, self.in_strides = in_channels, in_strides
         self.stage_strides = [bottleneck_stride >> i for i in range(len(self.widths))]
         self.skip_of_stage = {stage: feature for stage, feature in enumerate(skips, start=1)}
+        if image_skip_strides is None:
+            image_skip_strides = [s for s in self.stage_strides if s <= 2 and s < min(in_strides)]
+        unknown = sorted(set(image_skip_strides) - set(self.stage_strides[1:]))
+        if unknown:
+            raise ValueError(f'decoder image_skip_strides {unknown} are not the strides of its '
+                             f'upsampling stages {self.stage_strides[1:]}')
+        self.image_skip_strides = sorted(set(image_skip_strides))
+        self.image_skips = nn.ModuleDict()
 
         self.bottleneck = conv_bn_relu(in_channels[-1], self.widths[0])
         self.skip_adapters = nn.ModuleDict()
@@ -105,6 +140,10 @@ class UNetDecoder(BaseModule):
                 if factor > 1:
                     self.skip_adapters[str(stage)] = upsampler(skip_channels, width, factor)
                     skip_channels = width
+            if self.stage_strides[stage] in self.image_skip_strides:
+                self.image_skips[str(stage)] = image_stem(in_chans, width,
+                                                          self.stage_strides[stage])
+                skip_channels += width
             self.stages.append(nn.Sequential(conv_bn_relu(self.widths[stage - 1] + skip_channels,
                                                           width),
                                              conv_bn_relu(width, width)))
@@ -117,9 +156,12 @@ class UNetDecoder(BaseModule):
     def out_stride(self) -> int:
         return self.stage_strides[-1]
 
-    def forward(self, features: Sequence[torch.Tensor]) -> torch.Tensor:
+    def forward(self, features: Sequence[torch.Tensor],
+                image: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Args:
             features: the encoder's feature maps, shallow first, (B, C_i, H / s_i, W / s_i).
+            image: (B, in_chans, H, W) the encoder's input (the noisy image in pretraining);
+                needed when the decoder has image skips.
 
         Returns:
             (B, widths[-1], H, W) decoder features at the input resolution.
@@ -127,6 +169,9 @@ class UNetDecoder(BaseModule):
         if len(features) != len(self.in_channels):
             raise ValueError(f'the decoder was built for {len(self.in_channels)} encoder '
                              f'features, got {len(features)}')
+        if self.image_skips and image is None:
+            raise ValueError(f'the decoder has image skips at strides {self.image_skip_strides}: '
+                             'pass the input image (forward(features, image))')
         x = self.bottleneck(features[-1])
         for stage, block in enumerate(self.stages, start=1):
             x = F.interpolate(x, scale_factor=2, mode='bilinear', align_corners=False)
@@ -136,6 +181,8 @@ class UNetDecoder(BaseModule):
                 if str(stage) in self.skip_adapters:
                     skip = self.skip_adapters[str(stage)](skip)
                 x = torch.cat([x, skip], dim=1)
+            if str(stage) in self.image_skips:
+                x = torch.cat([x, self.image_skips[str(stage)](image)], dim=1)
             x = block(x)
         if self.out_stride > 1:
             x = F.interpolate(x, scale_factor=self.out_stride, mode='bilinear',

@@ -3,7 +3,9 @@
 A partial load that goes unnoticed (a wrong ``prefix``, a checkpoint of another layout) leaves a
 randomly initialised encoder behind a config that claims a pretrained one. :func:`load_with_report`
 loads what matches and says, grouped, which keys were missing, unexpected or of another shape;
-it refuses a load in which nothing matched, with a hint at the likely cause.
+it refuses a load in which nothing matched or nothing fits, with a hint at the likely cause.
+:func:`load_whole_model` refuses any mismatch (a checkpoint of the whole model to evaluate or
+train on).
 """
 import re
 from collections import defaultdict
@@ -22,6 +24,10 @@ _FOREIGN_LAYOUTS = (
     (re.compile(r'(^|\.)blocks\.\d+\.attn\.q_bias$'), 'a BEiT/CAE-style checkpoint (q_bias/v_bias)',
      'tools/model_converters/cae_to_mimlab.py'),
 )
+
+
+class CheckpointMismatchError(ValueError):
+    """A checkpoint whose weights do not fit the model it is loaded into as a whole."""
 
 
 @dataclass
@@ -171,6 +177,13 @@ def load_with_report(module: nn.Module, state_dict: Mapping[str, torch.Tensor]) 
         else:
             diff.loaded.append(key)
     diff.unexpected = [k for k in state_dict if k not in own]
+    if not diff.loaded:
+        key, src, dst = diff.mismatched[0]
+        raise ValueError(
+            f'no checkpoint tensor fits {type(module).__name__}: all {len(diff.mismatched)} '
+            f'shared keys have other shapes (e.g. {key}: {list(src)} in the checkpoint, '
+            f'{list(dst)} in the model): a checkpoint of another architecture (arch, '
+            'patch_size, embed_dim)')
     return diff
 
 
@@ -195,10 +208,50 @@ def load_pretrained(module: nn.Module, checkpoint: str, prefix: Optional[str] = 
         kept = {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
         if not kept:
             tops = sorted({k.split('.')[0] + '.' for k in state_dict if '.' in k})
-            raise ValueError(f'init_cfg.prefix={prefix!r}: no key of {checkpoint} starts with it '
-                             f'(its keys start with {tops[:8]})')
+            raise CheckpointMismatchError(
+                f'init_cfg.prefix={prefix!r}: no key of {checkpoint} starts with it (its keys '
+                f'start with {tops[:8]})')
         state_dict = kept
     try:
         return load_with_report(module, state_dict)
     except ValueError as err:
-        raise ValueError(f'{checkpoint}: {err}') from err
+        raise CheckpointMismatchError(f'{checkpoint}: {err}') from err
+
+
+def trained_with(checkpoint: Mapping) -> Optional[str]:
+    """The config name a mmengine checkpoint was trained with (its experiment name without the
+    run's time stamp), or None."""
+    name = (checkpoint.get('meta') or {}).get('experiment_name')
+    return re.sub(r'_\d{8}_\d{6}$', '', name) if isinstance(name, str) else None
+
+
+def load_whole_model(module: nn.Module, checkpoint: str, key: str = 'checkpoint') -> KeyDiff:
+    """Load a checkpoint of the whole model (``load_from``, the test, evaluation and picture
+    tools) and refuse one whose weights do not fit: a model key it lacks or holds in another
+    shape means it is another model's checkpoint, and evaluating or training on would use random
+    weights. ``key`` names the option the checkpoint came from, for the message.
+
+    Raises:
+        CheckpointMismatchError: naming the first mismatched keys with their shapes and the
+            config the checkpoint was trained with (from its meta data).
+    """
+    loaded = CheckpointLoader.load_checkpoint(checkpoint, 'cpu')
+    state_dict = checkpoint_state_dict(loaded)
+    state_dict = {k[7:] if k.startswith('module.') else k: v for k, v in state_dict.items()}
+    config = trained_with(loaded)
+    hint = f'; it was trained with the config {config}.py' if config else ''
+    try:
+        diff = load_with_report(module, state_dict)
+    except ValueError as err:
+        raise CheckpointMismatchError(f'{key} {checkpoint} does not fit '
+                                      f'{type(module).__name__}: {err}{hint}') from err
+    if diff.missing or diff.mismatched:
+        examples = [f'{k}: {list(src)} in the checkpoint, {list(dst)} in the model'
+                    for k, src, dst in diff.mismatched[:3]]
+        examples += [f'{k}: not in the checkpoint' for k in diff.missing[:3 - len(examples)]]
+        raise CheckpointMismatchError(
+            f'{key} {checkpoint} does not fit {type(module).__name__}: '
+            f'{len(diff.mismatched)} tensors of another shape, {len(diff.missing)} missing of '
+            f'{len(diff.loaded) + len(diff.missing) + len(diff.mismatched)} (e.g. '
+            f'{"; ".join(examples)}){hint}')
+    return diff
