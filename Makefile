@@ -21,10 +21,16 @@ data: $(FMNIST)
 $(FMNIST):
 	tools/install/ensure_data.sh
 
+# Measured levers of the demo (docs/benchmarks.md, "The demo"): glibc malloc hands tensors over
+# 128 KiB back to the kernel on free and maps them afresh (page faults) every step, and the
+# thresholds keep the activations (up to 26 MB) in the heap (~5 % of the CPU time); OpenMP's
+# threads spin while they wait, which on cores that other processes share made steps 7x slower.
+DEMO_ENV := OMP_WAIT_POLICY=PASSIVE MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=268435456
+
 # Resumes an interrupted demo; a finished one goes straight to the pictures.
 demo: install data
-	$(PY) tools/train.py $(DEMO_CONFIG) --work-dir $(DEMO_DIR) --resume
-	$(PY) tools/analysis_tools/visualize_reconstruction.py $(DEMO_CONFIG) \
+	$(DEMO_ENV) $(PY) tools/train.py $(DEMO_CONFIG) --work-dir $(DEMO_DIR) --resume
+	$(DEMO_ENV) $(PY) tools/analysis_tools/visualize_reconstruction.py $(DEMO_CONFIG) \
 		$$(cat $(DEMO_DIR)/last_checkpoint) --split test --num-images 8 \
 		--out $(DEMO_DIR)/reconstruction_heldout.png
 	@echo "demo done: logs, checkpoints and pictures in $(DEMO_DIR)/"

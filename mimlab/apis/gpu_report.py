@@ -139,14 +139,19 @@ def measure_mimlab(cfg, batch: int, device: str, iters: int, warmup: int, peak: 
     return out
 
 
-def peer_cfg(tiny: bool):
+def peer_cfg(tiny: bool, device: str):
     """mmpretrain 1.2.0's own MAE ViT-B config (shipped inside the package), bf16 through its
-    AmpOptimWrapper, as its users run it."""
+    AmpOptimWrapper, as its users run it (mmengine's AmpOptimWrapper is GPU-only: float32 with
+    its plain OptimWrapper on the CPU, where only the code path is checked)."""
     import mmpretrain
     from mmengine.config import Config
     cfg = Config.fromfile(osp.join(osp.dirname(mmpretrain.__file__), '.mim', 'configs',
                                    PEER_CONFIG))
-    cfg.optim_wrapper.update(type='AmpOptimWrapper', dtype='bfloat16')
+    if device.startswith('cuda'):
+        cfg.optim_wrapper.update(type='AmpOptimWrapper', dtype='bfloat16')
+    else:
+        cfg.optim_wrapper.type = 'OptimWrapper'
+        cfg.optim_wrapper.pop('loss_scale', None)
     cfg.model.data_preprocessor = cfg.data_preprocessor  # what mmpretrain's train.py does
     if tiny:
         size, patch = TINY_BACKBONE['img_size'], TINY_BACKBONE['patch_size']
@@ -168,7 +173,7 @@ def measure_peer(batch: int, device: str, iters: int, warmup: int, peak: dict,
     try:
         from mmpretrain.registry import MODELS
         from mmpretrain.structures import DataSample
-        cfg = peer_cfg(tiny)
+        cfg = peer_cfg(tiny, device)
         torch.manual_seed(0)
         model = MODELS.build(cfg.model).to(device).train()
         optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
@@ -233,7 +238,9 @@ def device_decode_batch(jpegs: List[torch.Tensor], size: int, device: str, mean,
 
 
 class _JpegBytes(torch.utils.data.Dataset):
-    """The files' bytes as uint8 tensors (what a worker hands over for decoding on the GPU)."""
+    """The files' bytes (what a worker hands over for decoding on the GPU). Plain bytes, not
+    tensors: a batch of hundreds of small tensors goes through one file descriptor each, which
+    runs out of descriptors."""
 
     def __init__(self, paths: List[str]) -> None:
         self.paths = paths
@@ -241,9 +248,9 @@ class _JpegBytes(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.paths)
 
-    def __getitem__(self, i: int) -> torch.Tensor:
-        from torchvision.io import read_file
-        return read_file(self.paths[i])
+    def __getitem__(self, i: int) -> bytes:
+        with open(self.paths[i], 'rb') as f:
+            return f.read()
 
 
 def _loader_rate(dataset, workers: int, batch: int, num_images: int, collate,
@@ -255,7 +262,8 @@ def _loader_rate(dataset, workers: int, batch: int, num_images: int, collate,
     loader = torch.utils.data.DataLoader(dataset, batch_size=batch, sampler=sampler,
                                          num_workers=workers, collate_fn=collate,
                                          pin_memory=device.startswith('cuda'),
-                                         prefetch_factor=4 if workers else None)
+                                         prefetch_factor=4 if workers else None,
+                                         timeout=120 if workers else 0)  # a hang: an error
     it = iter(loader)
     consume(next(it))
     if device.startswith('cuda'):
@@ -278,6 +286,11 @@ def measure_data(step_images_per_s: Optional[float], workers: int, batch: int,
     from mmengine.dataset import pseudo_collate
 
     from mimlab.registry import DATASETS
+    import cv2
+
+    # OpenCV's thread pool does not survive fork: a forked worker's first resize would wait
+    # forever on it. No pool (what mmengine's runner sets too), before writing the JPEGs.
+    cv2.setNumThreads(0)
     cfg = Config.fromfile(osp.join(REPO, CONFIGS['vit-b']))
     folder = tempfile.mkdtemp(prefix='gpu_report_jpegs_')
     paths = write_jpeg_folder(folder, num_images=16 if tiny else 256)
@@ -303,7 +316,8 @@ def measure_data(step_images_per_s: Optional[float], workers: int, batch: int,
         seen = {}
 
         def consume(jpegs):
-            seen['last'] = device_decode_batch(jpegs, size, device, mean, std, gen)
+            tensors = [torch.frombuffer(bytearray(b), dtype=torch.uint8) for b in jpegs]
+            seen['last'] = device_decode_batch(tensors, size, device, mean, std, gen)
 
         lever = _loader_rate(_JpegBytes(paths), workers, batch, num_images, list,
                              consume=consume, device=device)
@@ -376,6 +390,7 @@ def run_section(report: dict, name: str, budget: Budget, needs_s: float,
                      f'needs about {needs_s:.0f} s')
         return None
     start = time.monotonic()
+    print(f'[gpu_report] {name} ({budget.left():.0f} s of the budget left)', flush=True)
     try:
         result = fn()
         entry.update(status='ok', result=result)
@@ -386,6 +401,7 @@ def run_section(report: dict, name: str, budget: Budget, needs_s: float,
         return None
     finally:
         entry['seconds'] = time.monotonic() - start
+        print(f"[gpu_report] {name}: {entry['status']} in {entry['seconds']:.0f} s", flush=True)
         free_memory()
 
 

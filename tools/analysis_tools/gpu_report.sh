@@ -12,8 +12,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=${PY:-python3}
 WHEELS=${GPU_WHEELS:-.cache/gpu_wheels}
-SITE=${GPU_SITE:-.cache/gpu_site}
-export PYTHONPATH="$PWD:$PWD/$SITE${PYTHONPATH:+:$PYTHONPATH}"
+SITE=$(mkdir -p "${GPU_SITE:-.cache/gpu_site}" && cd "${GPU_SITE:-.cache/gpu_site}" && pwd)
+export PYTHONPATH="$PWD:$SITE${PYTHONPATH:+:$PYTHONPATH}"
 if ! "$PY" -c "import mmengine, mmcv, mmpretrain" 2>/dev/null; then
   ls "$WHEELS"/*.whl >/dev/null 2>&1 || {
     echo "no wheels in $WHEELS: build them with tools/install/build_gpu_wheels.sh" >&2; exit 1; }

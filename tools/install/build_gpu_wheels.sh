@@ -18,11 +18,13 @@ trap 'rm -rf "$work"' EXIT
 # pure-Python wheels only, so that they install on the GPU machine's Python 3.12
 "$PY" -m pip download -q --no-deps --only-binary :all: -d "$OUT" \
   mmengine==0.10.7 addict yapf platformdirs termcolor rich markdown-it-py mdurl pygments \
-  mmpretrain==1.2.0 mat4py modelindex model-index ordered-set importlib-metadata zipp
+  mmpretrain==1.2.0 mat4py modelindex model-index ordered-set importlib-metadata zipp markdown \
+  click lazy-importer
 if ! ls "$OUT"/mmcv-2.1.0-*.whl >/dev/null 2>&1 && ! ls "$OUT"/mmcv_lite-2.1.0-*.whl >/dev/null 2>&1; then
-  # mmcv's setup.py imports pkg_resources: an older setuptools for this build only
+  # mmcv's setup.py imports pkg_resources: an older setuptools for this build only. The
+  # download prepares the metadata without MMCV_WITH_OPS=0 (which renames it mmcv-lite).
   "$PY" -m pip install -q --no-deps --target "$work/buildtools" 'setuptools<70' wheel
-  MMCV_WITH_OPS=0 PYTHONPATH="$work/buildtools" "$PY" -m pip download -q --no-deps --no-binary :all: \
+  PYTHONPATH="$work/buildtools" "$PY" -m pip download -q --no-deps --no-binary :all: \
     --no-build-isolation mmcv==2.1.0 -d "$work"
   tar -xzf "$work"/mmcv-2.1.0.tar.gz -C "$work"
   (cd "$work/mmcv-2.1.0" && PYTHONPATH="$work/buildtools" MMCV_WITH_OPS=0 \
