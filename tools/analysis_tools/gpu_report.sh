@@ -7,14 +7,14 @@
 # The wheels (tools/install/build_gpu_wheels.sh, `make gpu-wheels`) come from $GPU_WHEELS
 # (default .cache/gpu_wheels) and are unpacked into $GPU_SITE (default .cache/gpu_site), which
 # goes first on PYTHONPATH: the machine's own packages are left as they are. Nothing is
-# installed when mmengine, mmcv and mmpretrain import already.
+# installed when mmengine, mmcv and mmpretrain import already (GPU_REPORT_INSTALL=always: still).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=${PY:-python3}
 WHEELS=${GPU_WHEELS:-.cache/gpu_wheels}
 SITE=$(mkdir -p "${GPU_SITE:-.cache/gpu_site}" && cd "${GPU_SITE:-.cache/gpu_site}" && pwd)
 export PYTHONPATH="$PWD:$SITE${PYTHONPATH:+:$PYTHONPATH}"
-if ! "$PY" -c "import mmengine, mmcv, mmpretrain" 2>/dev/null; then
+if [ "${GPU_REPORT_INSTALL:-}" = always ] || ! "$PY" -c "import mmengine, mmcv, mmpretrain" 2>/dev/null; then
   ls "$WHEELS"/*.whl >/dev/null 2>&1 || {
     echo "no wheels in $WHEELS: build them with tools/install/build_gpu_wheels.sh" >&2; exit 1; }
   start=$(date +%s)
