@@ -9,11 +9,13 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from conftest import REPO, import_tool, tiny_mae_cfg
+from conftest import REPO, tiny_mae_cfg
 from mmengine.config import Config
 from mmengine.runner import Runner
 from torch._dynamo import lookup_backend, register_backend
 
+from mimlab.apis.train import training_config
+from mimlab.engine.errors import ConfigError
 from mimlab.registry import MODELS
 
 SHIPPED = sorted(p for p in glob.glob(osp.join(REPO, 'configs/**/*.py'), recursive=True)
@@ -95,16 +97,14 @@ def test_compile_must_be_a_bool_or_torch_compile_arguments():
         MODELS.build(dict(tiny_mae_cfg(), compile='inductor'))
 
 
-def test_train_py_moves_the_top_level_compile_to_the_model(tmp_path):
+def test_training_config_moves_the_top_level_compile_to_the_model(tmp_path):
     from conftest import DEMO_CONFIG
-    train = import_tool('train')
-    cfg = train.merge_args(Config.fromfile(DEMO_CONFIG), train.parse_args(
-        [DEMO_CONFIG, '--work-dir', str(tmp_path), '--cfg-options', 'compile=True']))
+    cfg = training_config(Config.fromfile(DEMO_CONFIG), work_dir=str(tmp_path),
+                          cfg_options=dict(compile=True))
     assert 'compile' not in cfg and cfg.model.compile is True
-    with pytest.raises(SystemExit, match='model.compile only'):
-        train.merge_args(Config.fromfile(DEMO_CONFIG), train.parse_args(
-            [DEMO_CONFIG, '--work-dir', str(tmp_path), '--cfg-options', 'compile=True',
-             'model.compile=True']))
+    with pytest.raises(ConfigError, match='model.compile only'):
+        training_config(Config.fromfile(DEMO_CONFIG), work_dir=str(tmp_path),
+                        cfg_options={'compile': True, 'model.compile': True})
 
 
 def _tiny_shipped_cfg(path: str, data_root: str, work_dir: str, backend: str) -> Config:
@@ -145,10 +145,8 @@ def test_shipped_compile_config_trains(path, tmp_path):
     # by name: the runner writes the config out as text
     name = f'recording_{osp.basename(tmp_path)}'
     register_backend(backend, name=name)
-    train = import_tool('train')
-    cfg = train.merge_args(_tiny_shipped_cfg(path, str(data_root), str(tmp_path / 'work'),
-                                             name),
-                           train.parse_args([path, '--work-dir', str(tmp_path / 'work')]))
+    cfg = training_config(_tiny_shipped_cfg(path, str(data_root), str(tmp_path / 'work'),
+                                            name))
     assert not cfg.get('compile')  # mmengine does not compile train_step
     runner = Runner.from_cfg(cfg)
     before = {k: v.clone() for k, v in runner.model.state_dict().items()}

@@ -32,8 +32,9 @@ from typing import Callable, Dict, List, Optional
 import numpy as np
 import torch
 
-from mimlab.apis.benchmark import (GPU_PEAK_FLOPS, device_peak_flops, random_images,
-                                   train_step_benchmark, write_jpeg_folder)
+from mimlab.datasets.jpeg_folder import write_jpeg_folder
+from mimlab.utils.profiling import (GPU_PEAK_FLOPS, device_peak_flops, random_images,
+                                    train_step_benchmark)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = {
