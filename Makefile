@@ -8,7 +8,7 @@ DEMO_CONFIG := configs/mae/mae_vit-tiny-p4_1xb256-coslr-6e_fashion-mnist.py
 DEMO_DIR    := work_dirs/demo
 FMNIST      := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: install data demo test clean benchmarks
+.PHONY: install data demo test clean benchmarks gpu-wheels
 
 install: $(STAMP)
 
@@ -37,6 +37,11 @@ demo: install data
 
 test: install data
 	$(PY) -m pytest tests -q
+
+# The pure-Python wheels that tools/analysis_tools/gpu_report.sh installs on a GPU machine with no
+# package registry (docs/performance.md, "GPU report"); ~5 MB in .cache/gpu_wheels (git-ignored).
+gpu-wheels: install
+	PY=$(PY) tools/install/build_gpu_wheels.sh .cache/gpu_wheels
 
 clean:
 	rm -rf work_dirs

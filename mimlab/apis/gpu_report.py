@@ -367,7 +367,8 @@ def profile_step(model, optim_wrapper, data, device: str, steps: int = 3,
     key = 'self_device_time_total' if device.startswith('cuda') else 'self_cpu_time_total'
     events = [e for e in prof.key_averages() if getattr(e, key, 0) > 0]
     if device.startswith('cuda'):  # kernels only (no CPU-side operator rows)
-        events = [e for e in events if e.device_type == torch.autograd.DeviceType.CUDA]
+        events = [e for e in events
+                  if getattr(e, 'device_type', None) == torch.autograd.DeviceType.CUDA]
     total = sum(getattr(e, key) for e in events) or 1.0
     events.sort(key=lambda e: getattr(e, key), reverse=True)
     kernels = [dict(name=e.key[:120], time_ms_per_step=getattr(e, key) / 1e3 / steps,
