@@ -114,12 +114,17 @@ def _tiny_shipped_cfg(path: str, data_root: str, work_dir: str, backend: str) ->
     backbone = cfg.model.backbone
     backbone.arch = dict(embed_dim=32, depth=2, num_heads=2)
     backbone.update(img_size=32, patch_size=8)
+    if 'img_size' in cfg:  # the size the pipelines crop to
+        cfg.img_size = 32
     cfg.model.neck.update(embed_dim=16, depth=1, num_heads=2)
     compile_opts = cfg.model.compile if isinstance(cfg.model.compile, dict) else {}
     cfg.model.compile = dict(compile_opts, backend=backend)
     loader = cfg.train_dataloader
     loader.update(batch_size=2, num_workers=0, persistent_workers=False, pin_memory=False)
     loader.dataset.data_root = data_root
+    for other in ('val_dataloader', 'test_dataloader'):
+        if cfg.get(other):
+            cfg[other].dataset.data_root = data_root
     for t in loader.dataset.pipeline:
         if 'size' in t:
             t['size'] = 32
