@@ -8,7 +8,7 @@ DEMO_CONFIG := configs/mae/mae_vit-tiny-p4_1xb256-coslr-6e_fashion-mnist.py
 DEMO_DIR    := work_dirs/demo
 FMNIST      := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: install data demo test clean benchmarks
+.PHONY: install data demo test clean benchmarks gpu-wheels
 
 install: $(STAMP)
 
@@ -21,16 +21,27 @@ data: $(FMNIST)
 $(FMNIST):
 	tools/install/ensure_data.sh
 
+# Measured levers of the demo (docs/benchmarks.md, "The demo"): glibc malloc hands tensors over
+# 128 KiB back to the kernel on free and maps them afresh (page faults) every step, and the
+# thresholds keep the activations (up to 26 MB) in the heap (~5 % of the CPU time); OpenMP's
+# threads spin while they wait, which on cores that other processes share made steps 7x slower.
+DEMO_ENV := OMP_WAIT_POLICY=PASSIVE MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=268435456
+
 # Resumes an interrupted demo; a finished one goes straight to the pictures.
 demo: install data
-	$(PY) tools/train.py $(DEMO_CONFIG) --work-dir $(DEMO_DIR) --resume
-	$(PY) tools/analysis_tools/visualize_reconstruction.py $(DEMO_CONFIG) \
+	$(DEMO_ENV) $(PY) tools/train.py $(DEMO_CONFIG) --work-dir $(DEMO_DIR) --resume
+	$(DEMO_ENV) $(PY) tools/analysis_tools/visualize_reconstruction.py $(DEMO_CONFIG) \
 		$$(cat $(DEMO_DIR)/last_checkpoint) --split test --num-images 8 \
 		--out $(DEMO_DIR)/reconstruction_heldout.png
 	@echo "demo done: logs, checkpoints and pictures in $(DEMO_DIR)/"
 
 test: install data
 	$(PY) -m pytest tests -q
+
+# The pure-Python wheels that tools/analysis_tools/gpu_report.sh installs on a GPU machine with no
+# package registry (docs/performance.md, "GPU report"); ~5 MB in .cache/gpu_wheels (git-ignored).
+gpu-wheels: install
+	PY=$(PY) tools/install/build_gpu_wheels.sh .cache/gpu_wheels
 
 clean:
 	rm -rf work_dirs

@@ -326,3 +326,25 @@ def test_mask_cost_builds_each_ratio_so_the_backbone_validates_it():
     assert cfg.model.backbone.mask_ratio == 0.75 and cfg.model.backbone.img_size == 28  # kept
     with pytest.raises(ValueError, match='mask_ratio'):
         mask_cost.measure(cfg, img_size=16, mask_ratios=[1.0], batch_size=2, iters=1, warmup=0)
+
+
+def test_autocast_native_only_and_the_cpu_attention_path(monkeypatch):
+    from torch.profiler import profile
+
+    from mimlab.engine.optimizers import autocast_wrapper
+    model = _tiny_mae()
+    images = torch.randn(2, 3, 16, 16)
+    for native, expected in ((False, torch.float32), (True, torch.bfloat16)):
+        monkeypatch.setattr(autocast_wrapper, 'cpu_has_native_bf16', lambda: native)
+        wrapper = AutocastOptimWrapper(optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+                                       native_only=True)
+        seen = []
+        handle = model.backbone.blocks[0].mlp.fc1.register_forward_hook(
+            lambda m, i, o: seen.append(o.dtype))
+        with profile() as prof:
+            _loss(model, images, wrapper)
+        handle.remove()
+        assert seen == [expected]  # float32 on a CPU without native bf16
+        ops = {e.key for e in prof.key_averages()}
+        # bf16 on the CPU: SDPA's math path, not the fused kernel with the slow bf16 backward
+        assert ('aten::_scaled_dot_product_flash_attention_for_cpu' in ops) is (not native)

@@ -22,10 +22,13 @@ PY = sys.executable
 PACK = [dict(type='LoadImage'), dict(type='PackInputs')]
 
 # Deterministic training: no random augmentation, grid masks (the same patches every step), one
-# data order for every rank count: then one process with batch 16 and two with batch 8 each
+# data order for every rank count, float32 (the demo's bf16 on a CPU with AMX would round the
+# differently summed gradients apart): then one process with batch 16 and two with batch 8 each
 # take the same optimizer steps.
 DETERMINISTIC_CONFIG = f"""
 _base_ = '{DEMO_CONFIG}'
+optim_wrapper = dict(_delete_=True, type='OptimWrapper',
+                     optimizer=dict(type='AdamW', lr=1.5e-3, betas=(0.9, 0.95), weight_decay=0.05))
 train_pipeline = [dict(type='LoadImage'), dict(type='PackInputs')]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 model = dict(backbone=dict(mask_mode='grid'))
@@ -110,6 +113,10 @@ def _train_weights(tmp_path, name, **options):
     cfg.merge_from_dict(dict(options, **{'train_dataloader.dataset.pipeline': PACK,
                                          'model.backbone.mask_mode': 'grid',
                                          'param_scheduler': [], 'custom_hooks': []}))
+    # float32: the demo's bf16 (on a CPU with AMX) rounds the two summation orders apart
+    cfg.optim_wrapper.type = 'OptimWrapper'
+    for key in ('dtype', 'native_only'):
+        cfg.optim_wrapper.pop(key)
     runner = Runner.from_cfg(cfg)
     runner.train()
     return runner.model.state_dict(), runner.iter

@@ -1,7 +1,9 @@
 # MAE ViT-B/16 on GPUs, the fast settings: bf16 autocast (no loss scaler needed), fused AdamW,
-# torch.compile of the train step. Attention runs through F.scaled_dot_product_attention (flash
-# kernels on the GPU) in every mimlab ViT. Add `--cfg-options model.backbone.with_cp=True` for
-# activation checkpointing when memory, not compute, is the limit.
+# torch.compile of the model's training forward (masking, encoder, decoder, loss and their
+# backward; the optimizer step stays eager, see BaseAlgorithm). Attention runs through
+# F.scaled_dot_product_attention (flash kernels on the GPU) in every mimlab ViT. Add
+# `--cfg-options model.backbone.with_cp=True` for activation checkpointing when memory, not
+# compute, is the limit.
 _base_ = './mae_vit-base-p16_8xb512-coslr-800e_in1k.py'
+model = dict(compile=True)
 optim_wrapper = dict(type='AutocastOptimWrapper', dtype='bfloat16', optimizer=dict(fused=True))
-compile = True

@@ -55,6 +55,14 @@ def training_config(cfg: Config, *, work_dir: Optional[str] = None,
         raise ConfigError('training_config: pass work_dir (the config comes from no file)')
     cfg.work_dir = work_dir or cfg.get('work_dir') or osp.join(
         'work_dirs', osp.splitext(osp.basename(cfg.filename))[0])
+    if cfg.get('compile'):
+        # mmengine's top-level key compiles the whole train_step, optimizer step included, which
+        # dynamo cannot trace; compile the model's training forward instead (BaseAlgorithm)
+        if cfg.model.get('compile'):
+            raise ConfigError('compile: set model.compile only, not also the top-level compile')
+        cfg.model.compile = cfg.pop('compile')
+        print('config: top-level compile moved to model.compile (the optimizer step stays '
+              'eager)', flush=True)
     set_amp(cfg.optim_wrapper, amp, 'cuda' if torch.cuda.is_available() else 'cpu')
     join_cpu_process_group(cfg)
     if auto_scale_lr:

@@ -8,9 +8,11 @@ Each measurement runs in a fresh process (so that its peak RSS is its own), and 
 frameworks alternate (A B, B A, A B, ...) so that a change of load on a shared machine hits both;
 the reported figure is the median over rounds of the per-round ratio mimlab / mmpretrain.
 
-Cases (the same model size, mask ratio, batch, precision fp32 and thread count on both sides):
+Cases (the same model size, mask ratio, batch and thread count on both sides; fp32 unless said):
 - ``vit-b``: MAE ViT-B/16, 224 px, mask 0.75, decoder 8 x 512 (each side's own MAE config).
-- ``tiny``: the demo-size MAE (ViT 6 x 128-d, 4-px patches on 28 px, decoder 1 x 128).
+- ``tiny``: the demo-size MAE (ViT 6 x 128-d, 4-px patches on 28 px, decoder 1 x 128); mimlab's
+  side is the demo config as shipped: bf16 autocast on a CPU with native bf16 (AMX /
+  AVX512-BF16), float32 elsewhere; mmpretrain's stays float32 (its AmpOptimWrapper is GPU-only).
 - ``data``: each side's MAE training pipeline as its config ships it (JPEG decode,
   RandomResizedCrop 224 scale (0.2, 1), flip, pack), collate and normalisation, one process,
   on a folder of ImageNet-sized JPEGs written from scikit-image's photos. mmpretrain's MAE

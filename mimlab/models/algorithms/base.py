@@ -28,10 +28,19 @@ class BaseAlgorithm(BaseModel):
             Its ``mean``/``std`` are also the pixel normalisation that :meth:`build_encoder`
             puts in the encoder's spec.
         init_cfg: mmengine init config.
+        compile: ``True`` or a dict of :func:`torch.compile` arguments (e.g.
+            ``dict(backend='inductor', mode='max-autotune-no-cudagraphs')``) compiles ``loss()``,
+            the training forward (masking, encoder, decoder, head and loss; AOT autograd
+            compiles its backward too). The data preprocessor and the optimizer step stay eager:
+            mmengine's own top-level ``compile=True`` compiles the whole ``train_step``,
+            optimizer included, which dynamo cannot trace (torch 2.14: ``_set_capturable``
+            fails), and a fused AdamW step is one kernel already. ``predict`` and
+            ``mode='tensor'`` stay eager.
     """
 
     def __init__(self, data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
+                 init_cfg: Optional[Union[dict, List[dict]]] = None,
+                 compile: Union[bool, dict] = False) -> None:
         data_preprocessor = data_preprocessor or dict(DEFAULT_PREPROCESSOR)
         if not isinstance(data_preprocessor, dict):
             raise TypeError('model.data_preprocessor must be a config dict (its mean and std are '
@@ -48,6 +57,14 @@ class BaseAlgorithm(BaseModel):
                             f'config it sits where a backbone belongs. {NOT_A_BACKBONE}')
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.pixel_normalisation = (data_preprocessor.get('mean'), data_preprocessor.get('std'))
+        if not isinstance(compile, (bool, dict)):
+            raise TypeError(f'model compile must be True/False or a dict of torch.compile '
+                            f'arguments, got {compile!r}')
+        # the class's function, not the bound method: a deep copy of the model (EMA, tools)
+        # then runs its own weights through it, not the original's
+        self._compiled_loss = (torch.compile(type(self).loss,
+                                             **(compile if isinstance(compile, dict) else {}))
+                               if compile is not False else None)
 
     def build_encoder(self, backbone: dict) -> EncoderSpec:
         """Build ``self.backbone``; returns its :class:`EncoderSpec` with the inputs' pixel
@@ -58,6 +75,8 @@ class BaseAlgorithm(BaseModel):
     def forward(self, inputs: torch.Tensor, data_samples: Optional[list] = None,
                 mode: str = 'tensor'):
         if mode == 'loss':
+            if self._compiled_loss is not None:
+                return self._compiled_loss(self, inputs, data_samples)
             return self.loss(inputs, data_samples)
         if mode == 'predict':
             return self.predict(inputs, data_samples)

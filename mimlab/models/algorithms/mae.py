@@ -1,6 +1,6 @@
 """MAE: Masked Autoencoders Are Scalable Vision Learners (He et al. 2021)."""
 from dataclasses import dataclass
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Union
 
 import torch
 
@@ -50,12 +50,13 @@ class MAE(FusionNeckMixin, BaseAlgorithm):
         neck: the decoder, a :class:`MAEPretrainDecoder`.
         head: a :class:`MaskedPredictionHead`.
         fusion_neck: MFF's :class:`MultiLevelFusionNeck`, or None (MAE).
-        data_preprocessor, init_cfg: as :class:`BaseAlgorithm`.
+        data_preprocessor, init_cfg, compile: as :class:`BaseAlgorithm`.
     """
 
     def __init__(self, backbone: dict, neck: dict, head: dict, fusion_neck: Optional[dict] = None,
-                 data_preprocessor: Optional[dict] = None, init_cfg=None) -> None:
-        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+                 data_preprocessor: Optional[dict] = None, init_cfg=None,
+                 compile: Union[bool, dict] = False) -> None:
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg, compile=compile)
         spec = self.build_encoder(backbone)
         self.fusion_neck = (None if fusion_neck is None else
                             MODELS.build(fusion_neck, default_args=dict(encoder_spec=spec)))

@@ -194,7 +194,8 @@ def generate_mask(batch_size: int, grid: Tuple[int, int], mask_ratio: float,
             cell, s = round(1 / sqrt(1 - mask_ratio)) (MAE's grid ablation: s = 2 at 0.75).
         mode: ``random`` (MAE), ``block`` (BEiT/CAE) or ``grid``.
         generator: the random generator; None uses torch's global one (seeded by the runner).
-        device: where the result lives.
+        device: where the result lives. ``random`` masks are drawn there (on a GPU: from its
+            RNG, with no host copy each step), or on the generator's device when one is given.
         min_block: ``block`` mode: the smallest rectangle, in patches (BEiT/CAE: 16).
         max_aspect: ``block`` mode: rectangles' aspect ratios lie in [1 / max_aspect,
             max_aspect] (BEiT/CAE: 1 / 0.3).
@@ -208,7 +209,11 @@ def generate_mask(batch_size: int, grid: Tuple[int, int], mask_ratio: float,
     num_patches = h * w
     if mode == 'random':
         num_keep = num_patches - num_masked_patches(num_patches, mask_ratio)
-        scores = torch.rand(batch_size, num_patches, generator=generator)
+        # no generator argument when there is none: torch.compile cannot trace
+        # rand(generator=None) with a dynamic batch size (a recompile for a smaller last batch)
+        scores = (torch.rand(batch_size, num_patches, device=device) if generator is None else
+                  torch.rand(batch_size, num_patches, generator=generator,
+                             device=generator.device))
     elif mode == 'block':
         num_masked = num_masked_patches(num_patches, mask_ratio)
         num_keep = num_patches - num_masked
@@ -225,7 +230,7 @@ def generate_mask(batch_size: int, grid: Tuple[int, int], mask_ratio: float,
         scores = (removed.float() + torch.arange(num_patches) / num_patches).expand(
             batch_size, -1)
     ids_shuffle, ids_restore = _order_from_scores(scores)
-    mask = torch.ones(batch_size, num_patches, dtype=torch.bool)
+    mask = torch.ones(batch_size, num_patches, dtype=torch.bool, device=scores.device)
     mask[:, :num_keep] = False
     mask = torch.gather(mask, 1, ids_restore)
     return PatchMask(mask=mask.to(device), ids_keep=ids_shuffle[:, :num_keep].to(device),
