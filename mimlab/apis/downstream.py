@@ -14,6 +14,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from mimlab.engine.checkpoint import install_checkpoint_loader
+
 # Metric keys in mmseg's / mmdet's logged scalars, and how tables name them.
 METRICS = {'mIoU': 'mIoU', 'aAcc': 'pixel acc', 'coco/bbox_mAP': 'box AP',
            'coco/bbox_mAP_50': 'box AP50', 'coco/segm_mAP': 'mask AP',
@@ -143,6 +145,7 @@ def predict_segmentation(config: str, checkpoint: str, image_paths: Sequence[str
     """mmseg's predicted (H, W) class maps of the images (class indices of the config's
     metainfo) from a trained run."""
     from mmseg.apis import inference_model, init_model
+    install_checkpoint_loader()  # a runner checkpoint, outside a runner
     model = init_model(config, checkpoint, device='cpu')
     return [inference_model(model, path).pred_sem_seg.data[0].numpy() for path in image_paths]
 
@@ -160,6 +163,7 @@ def predict_detection(config: str, checkpoint: str, image_paths: Sequence[str],
                       score_thr: float = 0.3) -> List[Detections]:
     """mmdet's detections above ``score_thr`` on the images from a trained run."""
     from mmdet.apis import inference_detector, init_detector
+    install_checkpoint_loader()  # a runner checkpoint, outside a runner
     model = init_detector(config, checkpoint, device='cpu')
     found = []
     for path in image_paths:
