@@ -375,17 +375,27 @@ def mmpretrain_cae_model_to_mimlab(state_dict: Mapping[str, torch.Tensor]) -> Co
     return out, [k for k in dropped if k not in set(used)]
 
 
+def _mimlab_cae_to(state_dict: Mapping[str, torch.Tensor], rules: Sequence[Tuple[str, str]],
+                   encoder: str, decoder: str, layout: str) -> StateDict:
+    """mimlab's whole ``CAE`` renamed by ``rules`` (reversed), with the encoder's and decoder's qkv
+    biases split back into the reference's q/v biases under the ``encoder``/``decoder`` block
+    prefixes; the tokenizer and teacher are left to the caller."""
+    plain = {k: v for k, v in state_dict.items()
+             if not (k.endswith('.attn.qkv.bias') or k.startswith(('head.tokenizer.', 'teacher.')))}
+    out, dropped = _rename(plain, _reverse(rules))
+    _check_nothing_dropped(dropped, layout)
+    for ours, theirs in (('backbone.blocks.', encoder), ('decoder.blocks.', decoder)):
+        part = ours.split('.')[0] + '.'
+        _split_qkv_bias({k: v for k, v in state_dict.items() if k.startswith(part)}, out,
+                        _block_key(ours, theirs))
+    return out
+
+
 def mimlab_to_mmpretrain_cae(state_dict: Mapping[str, torch.Tensor]) -> StateDict:
     """mimlab's whole ``CAE`` (momentum 0, DALL-E tokenizer) into mmpretrain's ``CAE`` layout;
     the ``teacher.`` is the encoder, as mmpretrain's ``init_weights`` makes it."""
-    plain = {k: v for k, v in state_dict.items()
-             if not (k.endswith('.attn.qkv.bias') or k.startswith(('head.tokenizer.', 'teacher.')))}
-    out, dropped = _rename(plain, _reverse(MMPRETRAIN_CAE_RULES))
-    _check_nothing_dropped(dropped, 'mmpretrain CAE')
-    _split_qkv_bias({k: v for k, v in state_dict.items() if k.startswith('backbone.')}, out,
-                    _block_key('backbone.blocks.', 'backbone.layers.'))
-    _split_qkv_bias({k: v for k, v in state_dict.items() if k.startswith('decoder.')}, out,
-                    _block_key('decoder.blocks.', 'neck.decoders.'))
+    out = _mimlab_cae_to(state_dict, MMPRETRAIN_CAE_RULES, 'backbone.layers.', 'neck.decoders.',
+                         'mmpretrain CAE')
     out.update({'teacher.' + k[len('backbone.'):]: v.clone() for k, v in out.items()
                 if k.startswith('backbone.')})
     out.update({'target_generator.' + k[len('head.tokenizer.'):]: v
@@ -419,14 +429,8 @@ def cae_model_to_mimlab(state_dict: Mapping[str, torch.Tensor]) -> Converted:
 def mimlab_to_cae_model(state_dict: Mapping[str, torch.Tensor]) -> StateDict:
     """mimlab's whole ``CAE`` into the official CAE layout (the tokenizer is left out, as in the
     official checkpoints); ``alignment_encoder.`` and ``rd_pos_embed`` are the encoder's."""
-    plain = {k: v for k, v in state_dict.items()
-             if not (k.endswith('.attn.qkv.bias') or k.startswith(('head.tokenizer.', 'teacher.')))}
-    out, dropped = _rename(plain, _reverse(OFFICIAL_CAE_RULES))
-    _check_nothing_dropped(dropped, 'official CAE')
-    _split_qkv_bias({k: v for k, v in state_dict.items() if k.startswith('backbone.')}, out,
-                    _block_key('backbone.blocks.', 'encoder.blocks.'))
-    _split_qkv_bias({k: v for k, v in state_dict.items() if k.startswith('decoder.')}, out,
-                    _block_key('decoder.blocks.', 'decoder.decoder_blocks.'))
+    out = _mimlab_cae_to(state_dict, OFFICIAL_CAE_RULES, 'encoder.blocks.',
+                         'decoder.decoder_blocks.', 'official CAE')
     out.update({'alignment_encoder.' + k[len('encoder.'):]: v.clone() for k, v in out.items()
                 if k.startswith('encoder.')})
     out['rd_pos_embed'] = out['encoder.pos_embed'].clone()
