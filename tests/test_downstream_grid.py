@@ -14,13 +14,35 @@ from mimlab.visualization.downstream import PALETTE, paint_classes, paint_instan
 
 
 def test_cell_options_set_seed_labelled_subset_and_init():
-    mae = cell_options(DownstreamCell('seg', 10, 'mae', 2), 2000, 'ckpt.pth')
+    ckpts = dict(mae='mae.pth', ddep='ddep.pth', dep='dep.pth')
+    mae = cell_options(DownstreamCell('seg', 10, 'mae', 2), 2000, ckpts)
     assert mae == ['randomness.seed=2', 'train_dataloader.dataset.indices=200',
-                   'model.backbone.init_cfg.checkpoint=ckpt.pth']
-    full = cell_options(DownstreamCell('det', 100, 'random', 0), 2000, 'ckpt.pth')
+                   'model.backbone.init_cfg.checkpoint=mae.pth']
+    full = cell_options(DownstreamCell('det', 100, 'random', 0), 2000, ckpts)
     assert full == ['randomness.seed=0', 'model.backbone.init_cfg=None']
-    with pytest.raises(ValueError, match="'mae' or 'random'"):
-        cell_options(DownstreamCell('det', 100, 'imagenet', 0), 2000, 'ckpt.pth')
+    with pytest.raises(ValueError, match=r"\['mae', 'random'\], got 'imagenet'"):
+        cell_options(DownstreamCell('det', 100, 'imagenet', 0), 2000, ckpts)
+    with pytest.raises(ValueError, match="task is one of"):
+        cell_options(DownstreamCell('cls', 100, 'mae', 0), 2000, ckpts)
+
+
+def test_ddep_cells_differ_in_where_the_decoder_and_encoder_come_from():
+    """DDeP's U-Net cells: the frozen MAE encoder with the DDeP decoder or a random one, or
+    DeP's encoder and decoder (one checkpoint for both)."""
+    ckpts = dict(mae='mae.pth', ddep='ddep.pth', dep='dep.pth')
+    ddep, random, dep = (cell_options(DownstreamCell('ddep', 10, init, 1), 2000, ckpts)
+                         for init in ('ddep', 'random', 'dep'))
+    head = ['randomness.seed=1', 'train_dataloader.dataset.indices=200']
+    assert ddep == head + ['model.backbone.init_cfg.checkpoint=mae.pth',
+                           'model.decode_head.decoder_checkpoint=ddep.pth']
+    assert random == head + ['model.backbone.init_cfg.checkpoint=mae.pth',
+                             'model.decode_head.decoder_checkpoint=None']
+    assert dep == head + ['model.backbone.init_cfg.checkpoint=dep.pth',
+                          'model.decode_head.decoder_checkpoint=dep.pth']
+    with pytest.raises(ValueError, match="needs the dep checkpoint"):
+        cell_options(DownstreamCell('ddep', 10, 'dep', 1), 2000, dict(mae='mae.pth'))
+    with pytest.raises(ValueError, match="got 'mae'"):
+        cell_options(DownstreamCell('ddep', 10, 'mae', 1), 2000, ckpts)
 
 
 def log_run(work_dir, **scalars):
@@ -63,6 +85,26 @@ def test_grid_tool_prints_the_table_of_what_ran(tmp_path, capsys):
     assert rows[0]['mae'] == 'not run'
     assert '70.0 (n=1)' in capsys.readouterr().out
     assert (tmp_path / 'table.md').read_text().startswith('| task |')
+
+
+def test_grid_tool_runs_the_ddep_cells_and_names_a_missing_checkpoint(tmp_path, capsys):
+    tool = import_tool('downstream_grid', 'tools/analysis_tools')
+    ddep = tmp_path / 'ddep'
+    for init, miou in (('ddep', 40.0), ('dep', 30.0), ('random', 35.0)):
+        log_run(ddep / DownstreamCell('ddep', 10, init, 0).name, mIoU=miou)
+    rows = tool.main(['--work-dir', str(ddep), '--tasks', 'ddep', '--percents', '10', '--seeds',
+                      '0', '--inits', 'random', 'ddep', 'dep', 'mae', '--table-only'])
+    assert list(rows[0])[3:] == ['ddep', 'ddep seeds', 'dep', 'dep seeds', 'random',
+                                 'random seeds']  # 'mae' is no ddep init: left out
+    assert (rows[0]['ddep'], rows[0]['dep'], rows[0]['random']) == (
+        '40.0 (n=1)', '30.0 (n=1)', '35.0 (n=1)')
+    mae = tmp_path / 'mae.pth'
+    mae.touch()
+    with pytest.raises(SystemExit):  # seed 1 is to run, and the DeP run is not there
+        tool.main(['--work-dir', str(ddep), '--tasks', 'ddep', '--percents', '10', '--seeds',
+                   '1', '--inits', 'dep', '--checkpoint', str(mae), '--dep-checkpoint',
+                   str(tmp_path / 'dep' / 'epoch_5.pth')])
+    assert 'dep/epoch_5.pth is missing (train the DeP config first)' in capsys.readouterr().err
 
 
 def test_count_training_images(tmp_path):

@@ -22,8 +22,24 @@ METRICS = {'mIoU': 'mIoU', 'aAcc': 'pixel acc', 'coco/bbox_mAP': 'box AP',
            'coco/segm_mAP_50': 'mask AP50'}
 # mmseg logs percentages, mmdet's CocoMetric fractions: tables show percentages.
 PERCENT_SCALE = {k: 1 if k in ('mIoU', 'aAcc') else 100 for k in METRICS}
-# The metrics a grid's table reports per task.
-TABLE_METRICS = dict(seg=('mIoU',), det=('coco/bbox_mAP', 'coco/segm_mAP'))
+# The metrics a grid's table reports per task ('ddep': the U-Net of DDeP/DeP, segmentation).
+TABLE_METRICS = dict(seg=('mIoU',), det=('coco/bbox_mAP', 'coco/segm_mAP'), ddep=('mIoU',))
+# What each task's inits set, by ``--cfg-options``; {mae}, {ddep}, {dep} are the checkpoints of
+# the MAE encoder, of a DDeP run (frozen MAE encoder, denoise-trained decoder) and of a DeP run
+# (encoder and decoder denoise-trained from scratch). The 'ddep' task keeps its encoder frozen,
+# so its inits differ in where the decoder (and for DeP the encoder) comes from.
+INIT_OPTIONS = {
+    'seg': {'mae': ['model.backbone.init_cfg.checkpoint={mae}'],
+            'random': ['model.backbone.init_cfg=None']},
+    'ddep': {'ddep': ['model.backbone.init_cfg.checkpoint={mae}',
+                      'model.decode_head.decoder_checkpoint={ddep}'],
+             'random': ['model.backbone.init_cfg.checkpoint={mae}',
+                        'model.decode_head.decoder_checkpoint=None'],
+             'dep': ['model.backbone.init_cfg.checkpoint={dep}',
+                     'model.decode_head.decoder_checkpoint={dep}']},
+}
+INIT_OPTIONS['det'] = INIT_OPTIONS['seg']
+INIT_ORDER = ('mae', 'ddep', 'dep', 'random')  # the columns of a table
 
 
 def last_metrics(work_dir: str) -> Dict[str, float]:
@@ -53,8 +69,9 @@ def last_checkpoint(work_dir: str) -> str:
 
 @dataclass(frozen=True)
 class DownstreamCell:
-    """One fine-tuning run of a grid: task ('seg' or 'det'), percent of the training labels,
-    encoder init ('mae' or 'random') and seed."""
+    """One fine-tuning run of a grid: task ('seg', 'det' or 'ddep'), percent of the training
+    labels, init (``INIT_OPTIONS[task]``: 'mae' or 'random' for seg and det; 'ddep', 'dep' or
+    'random' (decoder) for ddep) and seed."""
     task: str
     percent: float
     init: str
@@ -67,8 +84,9 @@ class DownstreamCell:
 
 def count_training_images(task: str, data_root: str) -> int:
     """How many training images a generated (or real) set holds: ADE20K's
-    ``images/training`` (seg) or the images of COCO's ``instances_train2017.json`` (det)."""
-    if task == 'seg':
+    ``images/training`` (seg, ddep) or the images of COCO's ``instances_train2017.json``
+    (det)."""
+    if task in ('seg', 'ddep'):
         folder = osp.join(data_root, 'images', 'training')
         if not osp.isdir(folder):
             raise FileNotFoundError(f'{folder} is missing (data_root={data_root!r})')
@@ -80,19 +98,27 @@ def count_training_images(task: str, data_root: str) -> int:
         return len(json.load(f)['images'])
 
 
-def cell_options(cell: DownstreamCell, num_train: int, checkpoint: str) -> List[str]:
+def cell_options(cell: DownstreamCell, num_train: int, checkpoints: Dict[str, str]
+                 ) -> List[str]:
     """The ``--cfg-options`` of a cell: its seed, its labelled subset (the first
     ``percent``% of the i.i.d. generated training scenes, ``train_dataloader.dataset.indices``)
-    and its encoder init (``checkpoint`` or none)."""
+    and its init (``INIT_OPTIONS``, with the checkpoints named by ``checkpoints``: 'mae',
+    'ddep', 'dep')."""
+    inits = INIT_OPTIONS.get(cell.task)
+    if inits is None:
+        raise ValueError(f"a cell's task is one of {sorted(INIT_OPTIONS)}, got {cell.task!r}")
+    if cell.init not in inits:
+        raise ValueError(f"a {cell.task} cell's init is one of {sorted(inits)}, got "
+                         f"{cell.init!r}")
     options = [f'randomness.seed={cell.seed}']
     if cell.percent < 100:
         options.append(f'train_dataloader.dataset.indices={round(num_train * cell.percent / 100)}')
-    if cell.init == 'random':
-        options.append('model.backbone.init_cfg=None')
-    elif cell.init == 'mae':
-        options.append(f'model.backbone.init_cfg.checkpoint={checkpoint}')
-    else:
-        raise ValueError(f"a cell's init is 'mae' or 'random', got {cell.init!r}")
+    for option in inits[cell.init]:
+        try:
+            options.append(option.format(**checkpoints))
+        except KeyError as missing:
+            raise ValueError(f'a {cell.task} cell with init {cell.init!r} needs the '
+                             f'{missing.args[0]} checkpoint') from None
     return options
 
 
@@ -111,8 +137,9 @@ def summarize_grid(results: Dict[DownstreamCell, Optional[Dict[str, float]]]
     lacks the metric, did not run."""
     results = {c: r or {} for c, r in results.items()}
     rows = []
-    keys = sorted({(c.task, c.percent) for c in results}, key=lambda k: (k[0] != 'seg', k[1]))
-    inits = sorted({c.init for c in results}, key=lambda i: i != 'mae')
+    keys = sorted({(c.task, c.percent) for c in results},
+                  key=lambda k: (list(TABLE_METRICS).index(k[0]), k[1]))
+    inits = sorted({c.init for c in results}, key=INIT_ORDER.index)
     for task, percent in keys:
         for metric in TABLE_METRICS[task]:
             row = dict(task=task, metric=METRICS[metric], labels=f'{percent:g}%')

@@ -1,0 +1,47 @@
+# DDeP's label-efficient segmentation on the garment scenes (issue 16): the U-Net of the DDeP demo
+# over the frozen `make demo` MAE encoder, fine-tuned on 10% of the labels (the first 200 of the
+# 2000 i.i.d. generated training scenes) for 600 iterations of batch 8 (the UperNet garment
+# config's budget), mIoU over the ten Fashion-MNIST classes by mmseg's IoUMetric.
+#   decoder from DDeP (configs/ddep/ddep_vit-tiny-p4-unet_1xb32-adam-coslr-5e_garments-64px.py):
+#       the default (work_dirs/ddep_garments/epoch_5.pth)
+#   random decoder (the baseline): --cfg-options model.decode_head.decoder_checkpoint=None
+#   DeP (encoder and decoder from configs/ddep/dep_vit-tiny-p4-unet_1xb32-adam-coslr-5e_garments-64px.py):
+#       --cfg-options model.decode_head.decoder_checkpoint=work_dirs/dep_garments/epoch_5.pth \
+#           model.backbone.init_cfg.checkpoint=work_dirs/dep_garments/epoch_5.pth
+# The encoder stays frozen in all three (the CPU budget), so the cells differ only in where the
+# decoder (and, for DeP, the encoder) comes from.
+_base_ = './unet-ddep_vit-tiny-p4_1xb8-adam-coslr-300i_ade20k-scenes-64x64.py'
+
+data_root = 'data/garments/ade/ADEChallengeData2016'
+classes = ('T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker',
+           'Bag', 'Ankle boot')
+max_iters = 600
+
+model = dict(decode_head=dict(num_classes=len(classes),
+                              decoder_checkpoint='work_dirs/ddep_garments/epoch_5.pth'))
+# the garment UperNet config's augmentation: garments are 19-42 px, rescale mildly
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations', reduce_zero_label=True),
+    dict(type='RandomResize', scale=(64, 64), ratio_range=(0.75, 1.5), keep_ratio=True),
+    dict(type='RandomCrop', crop_size=(64, 64), cat_max_ratio=0.75),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackSegInputs'),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations', reduce_zero_label=True),
+    dict(type='PackSegInputs'),
+]
+dataset = dict(_delete_=True, type='BaseSegDataset', data_root=data_root, img_suffix='.jpg',
+               seg_map_suffix='.png', reduce_zero_label=True, metainfo=dict(classes=classes))
+train_dataloader = dict(dataset=dict(
+    **dataset, indices=200, pipeline=train_pipeline,
+    data_prefix=dict(img_path='images/training', seg_map_path='annotations/training')))
+val_dataloader = dict(dataset=dict(
+    **dataset, pipeline=test_pipeline,
+    data_prefix=dict(img_path='images/validation', seg_map_path='annotations/validation')))
+test_dataloader = val_dataloader
+
+train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
+default_hooks = dict(checkpoint=dict(by_epoch=False, interval=max_iters))
