@@ -65,12 +65,16 @@ benchmarks: install data
 #     10% of the labels, seed 0, side by side on 2 cores; prints the table and writes pictures
 #     of the predictions (work_dirs/demo_downstream/*.png). ~15 min on 2 cores.
 # make demo-downstream-full   the 3-seed tables of docs/benchmarks.md: 10% and 100% of the labels
-#     x MAE / random init x seeds 0-2, both tasks (24 runs; finished runs are kept, so it resumes)
+#     x MAE / random init x seeds 0-2, both tasks (24 runs), then DDeP and DeP denoising
+#     pretraining on the garment scenes and DDeP's U-Net at 10% of the labels from the DDeP
+#     decoder, a random decoder and DeP, seeds 0-2 (9 runs); finished runs are kept, so it resumes
 GARMENTS        := data/garments
 SEG_DEMO        := configs/benchmarks/mmseg/upernet_mae-vit-tiny-p4_1xb8-600it_garments-64x64.py
 DET_DEMO        := configs/benchmarks/mmdet/mask-rcnn_mae-vit-tiny-p4_1xb4-1000it_garments-64x64.py
 DOWNSTREAM_DIR  := work_dirs/demo_downstream
 GRID            := $(PY) tools/analysis_tools/downstream_grid.py --checkpoint $(DEMO_DIR)/epoch_6.pth
+DDEP_GARMENTS   := configs/ddep/ddep_vit-tiny-p4-unet_1xb32-adam-coslr-5e_garments-64px.py
+DEP_GARMENTS    := configs/ddep/dep_vit-tiny-p4-unet_1xb32-adam-coslr-5e_garments-64px.py
 
 .PHONY: demo-downstream demo-downstream-full garments
 
@@ -93,3 +97,8 @@ demo-downstream: garments
 demo-downstream-full: garments
 	test -f $(DEMO_DIR)/epoch_6.pth || $(MAKE) demo
 	$(GRID) --work-dir work_dirs/garments --percents 10 100 --seeds 0 1 2 --jobs 2
+	$(DEMO_ENV) $(PY) tools/train.py $(DDEP_GARMENTS) --work-dir work_dirs/ddep_garments --resume
+	$(DEMO_ENV) $(PY) tools/train.py $(DEP_GARMENTS) --work-dir work_dirs/dep_garments --resume
+	$(GRID) --work-dir work_dirs/garments_ddep --tasks ddep --inits ddep dep random --percents 10 \
+		--seeds 0 1 2 --jobs 2 --ddep-checkpoint work_dirs/ddep_garments/epoch_5.pth \
+		--dep-checkpoint work_dirs/dep_garments/epoch_5.pth

@@ -310,7 +310,10 @@ class VisionTransformer(BaseModule):
         if self.out_type == 'avg':
             return patches.mean(dim=1)
         b, _, d = patches.shape
-        return patches.transpose(1, 2).reshape(b, d, *grid)
+        # contiguous NCHW: the transposed view is channels-last in memory, convolutions keep that
+        # layout, and mmcv's CPU RoIAlign reads channels-last maps as if they were NCHW
+        # (scrambled RoI features: Mask R-CNN's RoI head could not learn)
+        return patches.transpose(1, 2).reshape(b, d, *grid).contiguous()
 
     def init_weights(self) -> None:
         """MAE's initialisation (done at build), or with ``init_cfg=dict(type='Pretrained',

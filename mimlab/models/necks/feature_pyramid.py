@@ -27,6 +27,14 @@ from mimlab.registry import MODELS
 NORM_TYPES = ('LN2d', 'BN', 'SyncBN', 'GN')
 
 
+def contiguous_maps(maps) -> Tuple[torch.Tensor, ...]:
+    """The maps in contiguous NCHW memory. Channel LayerNorm (``LN2d``) and the encoder's token
+    maps come out channels-last in memory, convolutions keep that layout, and mmcv's CPU
+    RoIAlign reads a channels-last map as if it were NCHW: the RoI features of Mask R-CNN were
+    scrambled (its RoI head could not learn) until the necks handed over NCHW maps."""
+    return tuple(m.contiguous() for m in maps)
+
+
 def build_norm_2d(norm_cfg: Optional[dict], channels: int) -> nn.Module:
     """A normalisation of (B, C, H, W) maps from an mmcv-style ``norm_cfg`` (``LN2d``: channel
     LayerNorm as in ViTDet; ``BN``/``SyncBN``; ``GN`` with ``num_groups``); None: identity."""
@@ -96,7 +104,7 @@ class MultiDepthFeaturePyramid(BaseModule):
             raise ValueError(f'{type(self).__name__} has {len(self.branches)} scale_factors but '
                              f'got {len(inputs)} maps: set the backbone\'s out_indices to '
                              f'{len(self.branches)} blocks')
-        return tuple(branch(x) for branch, x in zip(self.branches, inputs))
+        return contiguous_maps(branch(x) for branch, x in zip(self.branches, inputs))
 
 
 @MODELS.register_module()
@@ -143,7 +151,7 @@ class SimpleFeaturePyramid(BaseModule):
         outs = [stage(x) for stage in self.stages]
         if self.num_outs > len(outs):
             outs.append(nn.functional.max_pool2d(outs[-1], kernel_size=1, stride=2))
-        return tuple(outs)
+        return contiguous_maps(outs)
 
 
 @MODELS.register_module()
@@ -165,4 +173,4 @@ class NeckSequence(BaseModule):
     def forward(self, inputs):
         for neck in self.necks:
             inputs = neck(inputs)
-        return inputs
+        return contiguous_maps(inputs)
