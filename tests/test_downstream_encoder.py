@@ -264,3 +264,36 @@ def test_necks_give_strides_4_to_32_for_dense_heads():
     simple = SimpleFeaturePyramid(in_channels=32, out_channels=16, num_outs=5)
     assert [tuple(o.shape) for o in simple(maps)] == [
         (2, 16, 16, 24), (2, 16, 8, 12), (2, 16, 4, 6), (2, 16, 2, 3), (2, 16, 1, 2)]
+
+
+def test_maps_for_roi_heads_are_nchw_so_roi_align_reads_them_right():
+    """mmcv's CPU RoIAlign reads a channels-last map as if it were NCHW. The encoder's token
+    maps (a transposed view) and channel LayerNorm come out channels-last and convolutions keep
+    that layout, so Mask R-CNN's RoI features were scrambled. The encoder, the necks and a neck
+    sequence ending in mmdet's FPN hand over NCHW maps, and RoIAlign on them gives the RoI
+    features of the same maps made contiguous."""
+    from mmcv.ops import roi_align
+    encoder = randomised(vit(img_size=32, out_indices=(0, 1), out_type='featmap'))
+    maps = encoder(torch.randn(2, 3, 32, 32))
+    assert all(m.is_contiguous() for m in maps)
+    simple = randomised(SimpleFeaturePyramid(in_channels=32, out_channels=16, num_outs=5))
+    multi = MultiDepthFeaturePyramid(in_channels=32, scale_factors=(1, 0.5), norm_cfg=None)
+    channels_last = [m.contiguous(memory_format=torch.channels_last) for m in maps]
+    assert all(not m.is_contiguous() for m in channels_last)
+    for outs in (simple(maps), multi(channels_last)):
+        assert all(o.is_contiguous() for o in outs)
+    sequence = MODELS.build(dict(type='NeckSequence', necks=[
+        dict(type='MultiDepthFeaturePyramid', in_channels=32, scale_factors=(1, 0.5),
+             norm_cfg=None),
+        dict(type='mmdet.FPN', in_channels=[32, 32], out_channels=16, num_outs=3)]))
+    outs = sequence(channels_last)
+    assert all(o.is_contiguous() for o in outs)
+    rois = torch.tensor([[0, 2., 4., 20., 30.], [1, 8., 0., 31., 14.]])
+    level = simple(maps)[0]
+    expected = roi_align(level.clone(memory_format=torch.contiguous_format), rois, (7, 7),
+                         0.25, 0, 'avg', True)
+    assert torch.equal(roi_align(level, rois, (7, 7), 0.25, 0, 'avg', True), expected)
+    # why it matters: on the channels-last copy of the same map mmcv's op reads other values
+    scrambled = roi_align(level.contiguous(memory_format=torch.channels_last), rois, (7, 7),
+                          0.25, 0, 'avg', True)
+    assert not torch.allclose(scrambled, expected)
