@@ -10,37 +10,19 @@
 #           model.backbone.init_cfg.checkpoint=work_dirs/dep_garments/epoch_5.pth
 # The encoder stays frozen in all three (the CPU budget), so the cells differ only in where the
 # decoder (and, for DeP, the encoder) comes from.
-_base_ = './unet-ddep_vit-tiny-p4_1xb8-adam-coslr-300i_ade20k-scenes-64x64.py'
+_base_ = ['./unet-ddep_vit-tiny-p4_1xb8-adam-coslr-300i_ade20k-scenes-64x64.py',
+          '../../_base_/datasets/garments_ade20k.py']
 
-data_root = 'data/garments/ade/ADEChallengeData2016'
-classes = ('T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker',
-           'Bag', 'Ankle boot')
+# read by tools/analysis_tools/visualize_downstream.py and downstream_grid.py
+data_root = _base_.garments_data_root
+classes = _base_.garments_classes
 max_iters = 600
 
 model = dict(decode_head=dict(num_classes=len(classes),
                               decoder_checkpoint='work_dirs/ddep_garments/epoch_5.pth'))
-# the garment UperNet config's augmentation: garments are 19-42 px, rescale mildly
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations', reduce_zero_label=True),
-    dict(type='RandomResize', scale=(64, 64), ratio_range=(0.75, 1.5), keep_ratio=True),
-    dict(type='RandomCrop', crop_size=(64, 64), cat_max_ratio=0.75),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackSegInputs'),
-]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations', reduce_zero_label=True),
-    dict(type='PackSegInputs'),
-]
-dataset = dict(_delete_=True, type='BaseSegDataset', data_root=data_root, img_suffix='.jpg',
-               seg_map_suffix='.png', reduce_zero_label=True, metainfo=dict(classes=classes))
-train_dataloader = dict(dataset=dict(
-    **dataset, indices=200, pipeline=train_pipeline,
-    data_prefix=dict(img_path='images/training', seg_map_path='annotations/training')))
-val_dataloader = dict(dataset=dict(
-    **dataset, pipeline=test_pipeline,
-    data_prefix=dict(img_path='images/validation', seg_map_path='annotations/validation')))
+# the garment UperNet config's data
+train_dataloader = dict(dataset=dict(_delete_=True, **_base_.garments_train_dataset, indices=200))
+val_dataloader = dict(dataset=dict(_delete_=True, **_base_.garments_val_dataset))
 test_dataloader = val_dataloader
 
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
