@@ -9,7 +9,7 @@ from mmengine.logging.history_buffer import HistoryBuffer
 from mmengine.runner import CheckpointLoader
 
 from mimlab.engine import (AtomicLocalBackend, UnsafeCheckpointError, allow_unsafe_load,
-                          atomic_write)
+                          atomic_write, write_json)
 
 
 def test_mmengine_style_checkpoint_loads_with_weights_only(tmp_path):
@@ -71,6 +71,23 @@ def test_atomic_write_replaces_whole_file_or_nothing(tmp_path, monkeypatch):
     assert os.listdir(tmp_path) == ['ckpt.pth']  # no temporary left behind
     AtomicLocalBackend().put_text('epoch_2.pth', str(tmp_path / 'last_checkpoint'))
     assert (tmp_path / 'last_checkpoint').read_text() == 'epoch_2.pth'
+
+
+def test_write_json_is_atomic_and_creates_its_folder(tmp_path, monkeypatch):
+    path = tmp_path / 'cells' / 'a' / 'result.json'
+    write_json(path, dict(top1=70.5, rows=[1, 2]))
+    assert path.read_text() == '{\n "top1": 70.5,\n "rows": [\n  1,\n  2\n ]\n}'  # indent 1
+    write_json(path, dict(root=tmp_path), indent=None, default=str)
+    assert path.read_text() == f'{{"root": "{tmp_path}"}}'
+
+    def fail_fsync(fd):
+        raise OSError(28, 'No space left on device')
+
+    monkeypatch.setattr(os, 'fsync', fail_fsync)
+    with pytest.raises(OSError, match='No space left'):
+        write_json(path, dict(new=1))
+    assert path.read_text() == f'{{"root": "{tmp_path}"}}'  # the old file, whole
+    assert os.listdir(path.parent) == ['result.json']
 
 
 class _GetattrOtherThanStatistics:

@@ -1,5 +1,6 @@
 from .checkpoint import (AtomicLocalBackend, UnsafeCheckpointError, allow_unsafe_load,
-                         atomic_write, install_checkpoint_loader, load_local_checkpoint)
+                         atomic_write, install_checkpoint_loader, load_local_checkpoint,
+                         write_json)
 from .fsdp import vit_block_auto_wrap_policy
 from .hooks import ReconstructionHook, SafeCheckpointLoaderHook
 from .optimizers import AutocastOptimWrapper, LayerDecayOptimWrapperConstructor, set_amp
@@ -8,5 +9,5 @@ __all__ = [
     'AtomicLocalBackend', 'AutocastOptimWrapper', 'LayerDecayOptimWrapperConstructor',
     'ReconstructionHook', 'SafeCheckpointLoaderHook', 'UnsafeCheckpointError',
     'allow_unsafe_load', 'atomic_write', 'install_checkpoint_loader', 'load_local_checkpoint',
-    'set_amp', 'vit_block_auto_wrap_policy'
+    'set_amp', 'vit_block_auto_wrap_policy', 'write_json'
 ]

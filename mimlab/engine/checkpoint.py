@@ -13,6 +13,7 @@ Importing mimlab changes nothing in mmengine. :func:`install_checkpoint_loader` 
 configs) installs it when a runner is built, before weight init and resume; runner-less loads
 (``mimlab.apis.init_model``, the export and conversion functions) install it themselves.
 """
+import json
 import logging
 import os
 import os.path as osp
@@ -20,7 +21,7 @@ import pickle
 import re
 import tempfile
 from pathlib import Path
-from typing import List, Optional, Union
+from typing import Any, Callable, List, Optional, Union
 
 import numpy as np
 import torch
@@ -134,6 +135,14 @@ def atomic_write(path: Union[str, Path], data: bytes) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def write_json(path: Union[str, Path], data: Any, indent: Optional[int] = 1,
+               default: Optional[Callable[[Any], Any]] = None) -> None:
+    """Write ``data`` as JSON to ``path`` through :func:`atomic_write` (its folder is created):
+    a reader, e.g. a sweep polling its cells, sees the old file or the whole new one.
+    ``default`` converts what JSON cannot hold, as in :func:`json.dumps`."""
+    atomic_write(path, json.dumps(data, indent=indent, default=default).encode())
 
 
 _CHECKPOINT_NAME = re.compile(r'(epoch|iter)_\d+\.pth')

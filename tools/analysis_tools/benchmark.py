@@ -15,7 +15,6 @@ exist here, a folder of ImageNet-sized JPEGs is written to a temporary directory
 process, then collated and normalised by the model's data preprocessor.
 """
 import argparse
-import json
 import os
 import os.path as osp
 import tempfile
@@ -29,6 +28,7 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import FUNCTIONS, init_default_scope
 from mmengine.structures import BaseDataElement
 
+from mimlab.apis.cli import save_result
 from mimlab.datasets.jpeg_folder import write_jpeg_folder
 from mimlab.engine.errors import one_line_errors
 from mimlab.engine.optimizers import set_amp
@@ -187,9 +187,7 @@ def main(argv=None) -> dict:
         results['data_pipeline'] = measure_data(cfg, args)
     print(format_table(results), flush=True)
     if args.out:
-        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-        with open(args.out, 'w') as f:
-            json.dump(results, f, indent=2, default=str)
+        save_result(args.out, results, indent=2, default=str)
     return results
 
 

@@ -13,12 +13,9 @@ not. Prints (and writes beside the PNG as JSON) each model's mean squared error 
 in the head's target space, on held-out images.
 """
 import argparse
-import json
-import os.path as osp
 
-from mmengine.config import DictAction
-
-from mimlab.apis import heldout_batch, init_model, load_config
+from mimlab.apis.cli import (add_heldout_picture_arguments, add_model_arguments,
+                             add_unsafe_load_argument, heldout_models, json_beside, save_result)
 from mimlab.engine.checkpoint import allow_unsafe_load
 from mimlab.visualization import save_picture, to_uint8_images
 from mimlab.visualization.grid import draw_columns
@@ -26,18 +23,9 @@ from mimlab.visualization.grid import draw_columns
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--model', nargs=3, action='append', required=True,
-                        metavar=('LABEL', 'CONFIG', 'CHECKPOINT'))
-    parser.add_argument('--split', default='test', help='held-out split of the config dataset')
-    parser.add_argument('--num-images', type=int, default=8, help='images in the picture')
-    parser.add_argument('--num-eval', type=int, default=512, help='images the error is averaged '
-                        'over')
-    parser.add_argument('--out', required=True, help='PNG to write (and a .json beside it)')
-    parser.add_argument('--unsafe-load', action='store_true',
-                        help='load checkpoints with torch.load(weights_only=False): lets the file '
-                        'run code when unpickled; only for checkpoints from a source you trust')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override keys of every config')
+    add_model_arguments(parser)
+    add_heldout_picture_arguments(parser)
+    add_unsafe_load_argument(parser)
     return parser.parse_args(argv)
 
 
@@ -45,9 +33,7 @@ def main(argv=None) -> dict:
     args = parse_args(argv)
     allow_unsafe_load(args.unsafe_load)
     columns, results = [], {}
-    for label, config, checkpoint in args.model:
-        model = init_model(load_config(config, args.cfg_options), checkpoint)
-        images = heldout_batch(model, model.cfg, args.split, args.num_eval)
+    for (label, config, checkpoint), model, images in heldout_models(args, args.num_eval):
         picture, error = model.reconstruct_from_encoder(images)
         pre = model.data_preprocessor
         if not columns:
@@ -60,8 +46,7 @@ def main(argv=None) -> dict:
         print(f'{label}: encoder -> decoder reconstruction MSE {float(error.mean()):.4f} '
               f'({len(error)} {args.split} images)')
     save_picture(draw_columns(columns), args.out)
-    with open(osp.splitext(args.out)[0] + '.json', 'w') as f:
-        json.dump(dict(split=args.split, models=results), f, indent=1)
+    save_result(json_beside(args.out), dict(split=args.split, models=results))
     print(f'alignment check written to {args.out} (+ .json)')
     return results
 

@@ -264,9 +264,8 @@ def main(argv=None) -> dict:
         results['cases'][case] = dict(summary=summary, rounds=rounds)
     results['load_average_end'] = os.getloadavg()
     if args.out:
-        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-        with open(args.out, 'w') as f:
-            json.dump(results, f, indent=2, default=str)
+        from mimlab.apis.cli import save_result  # here: the workers import only their own side
+        save_result(args.out, results, indent=2, default=str)
     return results
 
 

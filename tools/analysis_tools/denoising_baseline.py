@@ -6,11 +6,11 @@ trained DDeP decoder's held-out loss should be well below.
         [--cfg-options data_preprocessor.std=...]
 """
 import argparse
-import json
 
 from mmengine.config import DictAction
 
 from mimlab.apis import load_config
+from mimlab.apis.cli import print_result
 from mimlab.apis.denoising import heldout_highpass_baseline
 
 
@@ -23,10 +23,7 @@ def main(argv=None) -> dict:
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args(argv)
     result = heldout_highpass_baseline(load_config(args.config, args.cfg_options), args.split, args.batch_size)
-    print(json.dumps(result))
-    if args.out:
-        with open(args.out, 'w') as f:
-            json.dump(result, f, indent=1)
+    print_result(result, args.out, indent=None)  # one line on stdout, for a shell pipe
     return result
 
 

@@ -10,8 +10,6 @@ frequency bands. The picture shows, per model, the log amplitude relative to the
 (band 0) by block; the JSON next to the PNG holds the numbers.
 """
 import argparse
-import json
-import os.path as osp
 
 import matplotlib
 
@@ -19,30 +17,24 @@ matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
-from mmengine.config import DictAction  # noqa: E402
-
-from mimlab.apis import heldout_batch, init_model, load_config  # noqa: E402
+from mimlab.apis.cli import (add_model_arguments, add_picture_out, heldout_models,  # noqa: E402
+                             json_beside, save_result)
 from mimlab.evaluation import layer_frequency_response  # noqa: E402
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--model', nargs=3, action='append', required=True,
-                        metavar=('LABEL', 'CONFIG', 'CHECKPOINT'))
+    add_model_arguments(parser)
     parser.add_argument('--split', default='test', help='held-out split of the config dataset')
     parser.add_argument('--num-images', type=int, default=64)
-    parser.add_argument('--out', required=True, help='PNG to write (and a .json beside it)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override keys of every config')
+    add_picture_out(parser)
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
     results = {}
-    for label, config, checkpoint in args.model:
-        model = init_model(load_config(config, args.cfg_options), checkpoint)
-        images = heldout_batch(model, model.cfg, args.split, args.num_images)
+    for (label, _, _), model, images in heldout_models(args, args.num_images):
         response = layer_frequency_response(model.backbone, images)
         results[label] = dict(log_amplitude=response.tolist(),
                               relative=(response - response[:, :1]).tolist())
@@ -62,9 +54,8 @@ def main(argv=None) -> dict:
     fig.tight_layout()
     fig.savefig(args.out, dpi=120)
     plt.close(fig)
-    with open(osp.splitext(args.out)[0] + '.json', 'w') as f:
-        json.dump(dict(split=args.split, num_images=args.num_images, models=results), f,
-                  indent=1)
+    save_result(json_beside(args.out),
+                dict(split=args.split, num_images=args.num_images, models=results))
     print(f'frequency response written to {args.out} (+ .json)')
     return results
 

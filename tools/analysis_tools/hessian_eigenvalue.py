@@ -11,24 +11,21 @@ share, the encoder's blocks (``--params``), on ``--num-batches`` held-out batche
 JSON with every value.
 """
 import argparse
-import json
 
 import matplotlib
 
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 
-from mmengine.config import DictAction  # noqa: E402
-
-from mimlab.apis import heldout_batch, init_model, load_config  # noqa: E402
+from mimlab.apis.cli import (add_model_arguments, add_picture_out, heldout_models,  # noqa: E402
+                             json_beside, save_result)
 from mimlab.evaluation import hessian_eigenvalue_distribution  # noqa: E402
 from mimlab.evaluation.analysis import SHARED_ENCODER_BLOCKS  # noqa: E402
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--model', nargs=3, action='append', required=True,
-                        metavar=('LABEL', 'CONFIG', 'CHECKPOINT'))
+    add_model_arguments(parser)
     parser.add_argument('--split', default='test')
     parser.add_argument('--batch-size', type=int, default=64)
     parser.add_argument('--num-batches', type=int, default=10)
@@ -36,18 +33,15 @@ def parse_args(argv=None):
     parser.add_argument('--params', default=SHARED_ENCODER_BLOCKS,
                         help='name prefix of the parameters (default: the encoder blocks)')
     parser.add_argument('--iters', type=int, default=20)
-    parser.add_argument('--out', required=True, help='PNG to write (and a .json beside it)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override keys of every config')
+    add_picture_out(parser)
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
     results = {}
-    for label, config, checkpoint in args.model:
-        model = init_model(load_config(config, args.cfg_options), checkpoint)
-        images = heldout_batch(model, model.cfg, args.split, args.batch_size * args.num_batches)
+    num_images = args.batch_size * args.num_batches
+    for (label, _, _), model, images in heldout_models(args, num_images):
         batches = images.split(args.batch_size)
         res = hessian_eigenvalue_distribution(model, batches, args.seeds, args.params,
                                               iters=args.iters)
@@ -64,9 +58,9 @@ def main(argv=None) -> dict:
     fig.tight_layout()
     fig.savefig(args.out, dpi=120)
     plt.close(fig)
-    with open(args.out.rsplit('.', 1)[0] + '.json', 'w') as f:
-        json.dump(dict(split=args.split, batch_size=args.batch_size, seeds=args.seeds,
-                       num_batches=args.num_batches, models=results), f, indent=1)
+    save_result(json_beside(args.out), dict(split=args.split, batch_size=args.batch_size,
+                                            seeds=args.seeds, num_batches=args.num_batches,
+                                            models=results))
     return results
 
 

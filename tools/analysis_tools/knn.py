@@ -6,10 +6,10 @@
 The ``train`` split's features are the labelled bank, the ``test`` split's are classified.
 """
 import argparse
-import json
 import time
 
 from mimlab.apis import load_features
+from mimlab.apis.cli import print_result
 from mimlab.evaluation import knn_accuracy
 
 
@@ -35,10 +35,7 @@ def main(argv=None) -> dict:
                        temperature=args.temperature)
     result = dict(features=args.features, **record['meta'], num_train=len(train[0]),
                   num_test=len(test[0]), seconds=round(time.time() - start, 2), **acc)
-    print(json.dumps(result, indent=1))
-    if args.out:
-        with open(args.out, 'w') as f:
-            json.dump(result, f, indent=1)
+    print_result(result, args.out)
     return result
 
 

@@ -13,13 +13,13 @@ and a cosine schedule. Prints and writes top-1 accuracy. The probe as a training
 augmentation, ``tools/train.py``) is configs/benchmarks/classification/*linear-probe*.
 """
 import argparse
-import json
 import time
 
 import torch
 from mmengine.config import DictAction
 
 from mimlab.apis import extract_split_features, init_model, load_config, load_features
+from mimlab.apis.cli import print_result
 from mimlab.engine.errors import one_line_errors
 from mimlab.evaluation import train_linear_probe
 
@@ -76,10 +76,7 @@ def main(argv=None) -> dict:
     result = dict(source, epochs=args.epochs, num_train=len(train[0]), num_test=len(test[0]),
                   feature_dim=train[0].shape[1], extract_seconds=round(extract_s, 1),
                   probe_seconds=round(time.time() - start - extract_s, 1), **acc)
-    print(json.dumps(result, indent=1))
-    if args.out:
-        with open(args.out, 'w') as f:
-            json.dump(result, f, indent=1)
+    print_result(result, args.out)
     return result
 
 

@@ -8,7 +8,6 @@ than wall time when other jobs share the cores) and wall seconds per step, after
 untimed steps, with torch's current thread count (set ``OMP_NUM_THREADS``).
 """
 import argparse
-import json
 import time
 
 import torch
@@ -17,6 +16,7 @@ from mmengine.dataset import pseudo_collate
 from mmengine.optim import build_optim_wrapper
 
 from mimlab.apis import init_model, load_config
+from mimlab.apis.cli import print_result
 from mimlab.registry import DATASETS
 
 
@@ -48,10 +48,7 @@ def main(argv=None) -> dict:
                   iters=args.iters, threads=torch.get_num_threads(),
                   cpu_s_per_step=round(cpu / args.iters, 4),
                   wall_s_per_step=round(wall / args.iters, 4))
-    print(json.dumps(result, indent=1))
-    if args.out:
-        with open(args.out, 'w') as f:
-            json.dump(result, f, indent=1)
+    print_result(result, args.out)
     return result
 
 

@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from mmengine.config import DictAction
 
 from mimlab.apis import init_model, load_config, prepare_batch
+from mimlab.apis.cli import add_image_arguments, add_unsafe_load_argument, parse_image_args
 from mimlab.engine.checkpoint import allow_unsafe_load
 from mimlab.engine.errors import one_line_errors
 from mimlab.evaluation import cls_attention
@@ -25,19 +26,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config')
     parser.add_argument('checkpoint', help="checkpoint file, or 'none' for random init")
-    parser.add_argument('images', nargs='*', help='image files or folders of images')
+    add_image_arguments(parser, num_images=4)
     parser.add_argument('--out', required=True, help='PNG file to write')
-    parser.add_argument('--split', help='take images from this split of the config dataset')
-    parser.add_argument('--num-images', type=int, default=4, help='images taken with --split')
     parser.add_argument('--block', type=int, default=-1, help='the block (default: the last)')
-    parser.add_argument('--unsafe-load', action='store_true',
-                        help='load checkpoints with torch.load(weights_only=False): lets the file '
-                        'run code when unpickled; only for checkpoints from a source you trust')
+    add_unsafe_load_argument(parser)
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
-    args = parser.parse_args(argv)
-    if bool(args.images) == bool(args.split):
-        parser.error('give image paths or --split, not both or neither')
-    return args
+    return parse_image_args(parser, argv)
 
 
 def main(argv=None) -> str:

@@ -14,6 +14,7 @@ import os.path as osp
 from mmengine.config import DictAction
 
 from mimlab.apis import init_model, load_config, prepare_batch, reconstruct
+from mimlab.apis.cli import add_image_arguments, add_unsafe_load_argument, parse_image_args
 from mimlab.datasets import build_split_dataset, sample_indices
 from mimlab.datasets.image_dataset import IMG_EXTENSIONS
 from mimlab.engine.checkpoint import allow_unsafe_load
@@ -25,22 +26,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config')
     parser.add_argument('checkpoint')
-    parser.add_argument('images', nargs='*', help='image files or folders of images')
+    add_image_arguments(parser, num_images=8)
     parser.add_argument('--out', required=True, help='PNG file to write')
     parser.add_argument('--data-root', help="the data folder --split reads (instead of the "
                         "config's)")
-    parser.add_argument('--split', help='take images from this split of the config dataset')
-    parser.add_argument('--num-images', type=int, default=8, help='images taken with --split')
     parser.add_argument('--seed', type=int, default=0, help='seed of the masks')
     parser.add_argument('--device', default='cpu')
-    parser.add_argument('--unsafe-load', action='store_true',
-                        help='load checkpoints with torch.load(weights_only=False): lets the file '
-                        'run code when unpickled; only for checkpoints from a source you trust')
+    add_unsafe_load_argument(parser)
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
-    args = parser.parse_args(argv)
-    if bool(args.images) == bool(args.split):
-        parser.error('give image paths or --split, not both or neither')
-    return args
+    return parse_image_args(parser, argv)
 
 
 def collect_images(paths) -> list:

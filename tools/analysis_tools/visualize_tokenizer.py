@@ -7,13 +7,13 @@ Held-out images of the config dataset (``--split``, through its ``test_pipeline`
 [0, 1] pixels, the error of decoding random tokens (chance) and how many codes the images use.
 """
 import argparse
-import json
-import os.path as osp
 
 import torch
 from mmengine.config import DictAction
 
 from mimlab.apis import heldout_batch, init_model, load_config
+from mimlab.apis.cli import (add_heldout_picture_arguments, add_unsafe_load_argument, json_beside,
+                             print_result)
 from mimlab.engine.checkpoint import allow_unsafe_load
 from mimlab.visualization import save_picture
 from mimlab.visualization.grid import draw_columns
@@ -23,14 +23,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config')
     parser.add_argument('checkpoint')
-    parser.add_argument('--split', default='test', help='held-out split of the config dataset')
-    parser.add_argument('--num-images', type=int, default=8, help='images in the picture')
-    parser.add_argument('--num-eval', type=int, default=512, help='images the error is averaged '
-                        'over')
-    parser.add_argument('--out', required=True, help='PNG to write (and a .json beside it)')
-    parser.add_argument('--unsafe-load', action='store_true',
-                        help='load checkpoints with torch.load(weights_only=False): lets the file '
-                        'run code when unpickled; only for checkpoints from a source you trust')
+    add_heldout_picture_arguments(parser)
+    add_unsafe_load_argument(parser)
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     return parser.parse_args(argv)
 
@@ -60,9 +54,7 @@ def main(argv=None) -> dict:
     picture = draw_columns([('original', to_uint8(pixels[:n])),
                             (f'dVAE round trip\nMSE {result["mse"]:.4f}', to_uint8(recon[:n]))])
     save_picture(picture, args.out)
-    with open(osp.splitext(args.out)[0] + '.json', 'w') as f:
-        json.dump(result, f, indent=1)
-    print(json.dumps(result, indent=1))
+    print_result(result, json_beside(args.out))
     print(f'tokenizer reconstructions written to {args.out} (+ .json)')
     return result
 

@@ -7,17 +7,9 @@ from typing import Any, Dict, List, Optional
 
 from matplotlib.figure import Figure
 
-from mimlab.engine.checkpoint import load_local_checkpoint
+from mimlab.engine.checkpoint import load_local_checkpoint, write_json
 from .grid import Grid
 from .settings import Cell, Sweep, result_file
-
-
-def write_json(path: str, data: Any) -> None:
-    """Write ``data`` so that a reader sees the old file or the new one, never a part."""
-    tmp = f'{path}.tmp{os.getpid()}'
-    with open(tmp, 'w') as f:
-        json.dump(data, f, indent=1)
-    os.replace(tmp, path)
 
 
 def read_json(path: str) -> Optional[Any]:

@@ -13,11 +13,12 @@ from mmengine.config import Config
 from mimlab.apis import init_model
 from mimlab.apis.train import last_checkpoint, train, training_config
 from mimlab.datasets import build_split_dataset
+from mimlab.engine.checkpoint import write_json
 from mimlab.engine.errors import ConfigError
 from mimlab.evaluation import extract_features, knn_accuracy, train_linear_probe
 from .grid import lookup
 from .plan import plan
-from .report import collect, read_json, write_json, write_table
+from .report import collect, read_json, write_table
 from .settings import Cell, EvalSettings, Sweep, result_file
 
 _RUNS = itertools.count()
