@@ -33,8 +33,8 @@ def heldout_models(args: argparse.Namespace, num_images: int
     a time, so only one is held in memory."""
     for label, config, checkpoint in args.model:
         model = init_model(load_config(config, args.cfg_options), checkpoint)
-        yield (label, config, checkpoint), model, heldout_batch(model, model.cfg, args.split,
-                                                                num_images)
+        images = heldout_batch(model, model.cfg, args.split, num_images)
+        yield (label, config, checkpoint), model, images
 
 
 def add_picture_out(parser: argparse.ArgumentParser) -> None:

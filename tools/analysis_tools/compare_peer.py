@@ -264,7 +264,9 @@ def main(argv=None) -> dict:
         results['cases'][case] = dict(summary=summary, rounds=rounds)
     results['load_average_end'] = os.getloadavg()
     if args.out:
-        from mimlab.apis.cli import save_result  # here: the workers import only their own side
+        # imported here, not at the top: the workers run this file too, and mimlab loaded into
+        # mmpretrain's worker would count in its peak memory
+        from mimlab.apis.cli import save_result
         save_result(args.out, results, indent=2, default=str)
     return results
 
