@@ -40,7 +40,7 @@ def trained(tmp_path_factory):
 
 def test_fusion_weights_are_logged_and_plotted(trained, tmp_path):
     work, _ = trained['mff']
-    out = tmp_path / 'weights.png'
+    out = tmp_path / 'not_yet' / 'weights.png'  # the tool creates the folder
     final = _tool('plot_fusion_weights').main([work, '--label', 'MFF', '--out', str(out)])
     weights = final['MFF']
     assert set(weights) == {'block 0', 'block 1', 'block 2', 'block 3', 'block 5'}
@@ -51,14 +51,14 @@ def test_fusion_weights_are_logged_and_plotted(trained, tmp_path):
 
 
 def test_frequency_response_tool(trained, tmp_path):
-    out = tmp_path / 'freq.png'
+    out = tmp_path / 'not_yet' / 'freq.png'  # the tool creates the folder
     args = []
     for label in ('mae', 'mff'):
         args += ['--model', label.upper(), MFF_DEMO if label == 'mff' else MAE_DEMO,
                  trained[label][1]]
     results = _tool('frequency_response').main(
         args + ['--num-images', '8', '--out', str(out), '--cfg-options', *TINY_MODEL])
-    saved = json.loads((tmp_path / 'freq.json').read_text())
+    saved = json.loads((out.parent / 'freq.json').read_text())
     for label in ('MAE', 'MFF'):
         rel = saved['models'][label]['relative']
         # 6 blocks; 7x7 token maps have radii 0 .. sqrt(3^2 + 3^2) = 4.2, so bands 0..4
@@ -70,7 +70,7 @@ def test_frequency_response_tool(trained, tmp_path):
 def test_hessian_tool(trained, tmp_path):
     """A distribution over seeds x batches, on the encoder blocks alone (the parameters MAE and
     MFF share: the fusion neck and the decoder are left out)."""
-    out = tmp_path / 'hessian.png'
+    out = tmp_path / 'not_yet' / 'hessian.png'  # the tool creates the folder
     results = _tool('hessian_eigenvalue').main(
         ['--model', 'MFF', MFF_DEMO, trained['mff'][1], '--batch-size', '8', '--num-batches',
          '2', '--seeds', '0', '1', '--iters', '8', '--out', str(out), '--cfg-options',
@@ -87,7 +87,8 @@ def test_hessian_tool(trained, tmp_path):
     # be negative), one per (seed, batch): four different values
     assert all(abs(v) > 0 for v in res['values']) and len(set(res['values'])) == 4
     assert res['min'] <= res['mean'] <= res['max'] and res['std'] > 0
-    assert out.exists() and json.loads((tmp_path / 'hessian.json').read_text())['num_batches'] == 2
+    assert out.exists()
+    assert json.loads((out.parent / 'hessian.json').read_text())['num_batches'] == 2
 
 
 def test_linear_probe_tool(trained, tmp_path):

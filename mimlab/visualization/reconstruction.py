@@ -61,3 +61,11 @@ def save_picture(picture: np.ndarray, path: str) -> None:
     """Write an RGB uint8 picture as PNG, creating its folder if needed."""
     os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
     Image.fromarray(picture).save(path)
+
+
+def save_figure(fig: Figure, path: str, dpi: int = 120) -> None:
+    """Write a pyplot figure (creating its folder if needed) and close it."""
+    import matplotlib.pyplot as plt  # the tools choose the backend before pyplot is imported
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)

@@ -20,6 +20,7 @@ import torch  # noqa: E402
 from mimlab.apis.cli import (add_model_arguments, add_picture_out, heldout_models,  # noqa: E402
                              json_beside, save_result)
 from mimlab.evaluation import layer_frequency_response  # noqa: E402
+from mimlab.visualization import save_figure  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -38,6 +39,9 @@ def main(argv=None) -> dict:
         response = layer_frequency_response(model.backbone, images)
         results[label] = dict(log_amplitude=response.tolist(),
                               relative=(response - response[:, :1]).tolist())
+    # the numbers first: a picture that cannot be written must not lose them
+    save_result(json_beside(args.out),
+                dict(split=args.split, num_images=args.num_images, models=results))
     fig, axes = plt.subplots(1, len(results), figsize=(5 * len(results), 4), squeeze=False,
                              sharey=True)
     for ax, (label, res) in zip(axes[0], results.items()):
@@ -52,10 +56,7 @@ def main(argv=None) -> dict:
     axes[0][0].set_ylabel('log amplitude relative to band 0')
     axes[0][-1].legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(args.out, dpi=120)
-    plt.close(fig)
-    save_result(json_beside(args.out),
-                dict(split=args.split, num_images=args.num_images, models=results))
+    save_figure(fig, args.out)
     print(f'frequency response written to {args.out} (+ .json)')
     return results
 

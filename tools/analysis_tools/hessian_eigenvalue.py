@@ -21,6 +21,7 @@ from mimlab.apis.cli import (add_model_arguments, add_picture_out, heldout_model
                              json_beside, save_result)
 from mimlab.evaluation import hessian_eigenvalue_distribution  # noqa: E402
 from mimlab.evaluation.analysis import SHARED_ENCODER_BLOCKS  # noqa: E402
+from mimlab.visualization import save_figure  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -50,17 +51,17 @@ def main(argv=None) -> dict:
               f'(min {res["min"]:.4g}, max {res["max"]:.4g}; {len(res["values"])} runs = '
               f'{len(args.seeds)} seeds x {len(batches)} batches of {args.batch_size}; '
               f'{res["num_params"]} parameters under {args.params!r})')
+    # the numbers first: a picture that cannot be written must not lose them
+    save_result(json_beside(args.out), dict(split=args.split, batch_size=args.batch_size,
+                                            seeds=args.seeds, num_batches=args.num_batches,
+                                            models=results))
     fig, ax = plt.subplots(figsize=(5, 3.5))
     ax.boxplot([r['values'] for r in results.values()], tick_labels=list(results))
     ax.set_ylabel('top Hessian eigenvalue')
     ax.set_title(f'{args.params} ({len(args.seeds)} seeds x {args.num_batches} batches)')
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(args.out, dpi=120)
-    plt.close(fig)
-    save_result(json_beside(args.out), dict(split=args.split, batch_size=args.batch_size,
-                                            seeds=args.seeds, num_batches=args.num_batches,
-                                            models=results))
+    save_figure(fig, args.out)
     return results
 
 

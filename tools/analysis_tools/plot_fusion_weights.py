@@ -15,6 +15,7 @@ import matplotlib
 
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
+from mimlab.visualization import save_figure  # noqa: E402
 
 
 def read_fusion_weights(work_dir: str) -> dict:
@@ -63,8 +64,7 @@ def main(argv=None) -> dict:
         ax.legend(fontsize=7)
     axes[0][0].set_ylabel('fusion weight')
     fig.tight_layout()
-    fig.savefig(args.out, dpi=120)
-    plt.close(fig)
+    save_figure(fig, args.out)
     print(json.dumps(dict(final_weights=final), indent=1))
     return final
 
