@@ -24,13 +24,13 @@ garments_test_pipeline = [
     dict(type='LoadAnnotations', reduce_zero_label=True),
     dict(type='PackSegInputs'),
 ]
+# what the training and the validation datasets share
+garments_dataset = dict(
+    _scope_='mmseg', type='BaseSegDataset', data_root=garments_data_root, img_suffix='.jpg',
+    seg_map_suffix='.png', reduce_zero_label=True, metainfo=dict(classes=garments_classes))
 garments_train_dataset = dict(
-    _scope_='mmseg', type='BaseSegDataset', data_root=garments_data_root, img_suffix='.jpg', seg_map_suffix='.png',
-    reduce_zero_label=True, metainfo=dict(classes=garments_classes),
-    pipeline=garments_train_pipeline,
+    **garments_dataset, pipeline=garments_train_pipeline,
     data_prefix=dict(img_path='images/training', seg_map_path='annotations/training'))
 garments_val_dataset = dict(
-    _scope_='mmseg', type='BaseSegDataset', data_root=garments_data_root, img_suffix='.jpg', seg_map_suffix='.png',
-    reduce_zero_label=True, metainfo=dict(classes=garments_classes),
-    pipeline=garments_test_pipeline,
+    **garments_dataset, pipeline=garments_test_pipeline,
     data_prefix=dict(img_path='images/validation', seg_map_path='annotations/validation'))
