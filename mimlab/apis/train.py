@@ -15,10 +15,10 @@ from mmengine.model import is_model_wrapper
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from mimlab.engine.checkpoint import (find_resume_checkpoint, load_local_checkpoint,
-                                     remove_stale_temporaries)
+from mimlab.engine.checkpoint import load_local_checkpoint, remove_stale_temporaries
 from mimlab.engine.errors import ConfigError
 from mimlab.engine.optimizers import set_amp
+from mimlab.engine.workdir import latest_checkpoint
 from mimlab.models.utils.state_dict import load_whole_model
 from mimlab.registry import check_config_types
 from .prepare import join_cpu_process_group, prepare_config
@@ -75,7 +75,7 @@ def training_config(cfg: Config, *, work_dir: Optional[str] = None,
         cfg.auto_scale_lr.base_batch_size = cfg.auto_scale_lr.base_batch_size / accumulate
     if resume == 'auto':
         # not mmengine's own search: it trusts last_checkpoint, which a kill can leave empty
-        cfg.load_from = find_resume_checkpoint(cfg.work_dir)
+        cfg.load_from = latest_checkpoint(cfg.work_dir, fallback=True)
         cfg.resume = cfg.load_from is not None
     elif resume is not None:
         if not osp.isfile(resume):
@@ -171,20 +171,11 @@ def train(cfg: Config, detect_anomaly: bool = False) -> Runner:
     return runner
 
 
-def last_checkpoint(work_dir: str) -> Optional[str]:
-    """The checkpoint that the work dir's ``last_checkpoint`` names, or None."""
-    pointer = osp.join(work_dir, 'last_checkpoint')
-    if not osp.isfile(pointer):
-        return None
-    with open(pointer) as f:
-        return f.read().strip()
-
-
 def summary(runner: Runner, work_dir: str) -> str:
     """Where a finished run left its work: for the user, after training."""
     lines = (
         'Training finished.', f'  work dir:        {work_dir}',
-        f'  last checkpoint: {last_checkpoint(work_dir) or "(none saved)"}',
+        f'  last checkpoint: {latest_checkpoint(work_dir) or "(none saved)"}',
         f'  log:             {runner.log_dir}',
         f'  pictures:        {osp.join(work_dir, "vis")}')
     return '\n'.join(lines)

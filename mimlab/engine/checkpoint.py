@@ -30,6 +30,8 @@ from mmengine.logging import print_log
 from mmengine.logging.history_buffer import HistoryBuffer
 from mmengine.runner import CheckpointLoader
 
+from .workdir import latest_checkpoint
+
 
 def _numpy_globals() -> list:
     multiarray = getattr(np, '_core', np.core).multiarray
@@ -145,28 +147,15 @@ def write_json(path: Union[str, Path], data: Any, indent: Optional[int] = 1,
     atomic_write(path, json.dumps(data, indent=indent, default=default).encode())
 
 
-_CHECKPOINT_NAME = re.compile(r'(epoch|iter)_\d+\.pth')
 # atomic_write's temporaries: '.{name}.{8 random characters}.tmp'
 _TEMPORARY_NAME = re.compile(r'\..+\.[a-z0-9_]{8}\.tmp')
 
 
 def find_resume_checkpoint(work_dir: str) -> Optional[str]:
-    """The checkpoint that ``--resume`` continues from: the file ``work_dir/last_checkpoint``
-    names or, when that pointer is missing, empty or names a file that is gone, the most recently
-    written ``epoch_N.pth``/``iter_N.pth`` in ``work_dir``; None when there is none. mmengine's
-    checkpoint hook writes the pointer with a plain ``open(..., 'w')``, so a run killed at that
-    moment leaves it empty."""
-    pointer = osp.join(work_dir, 'last_checkpoint')
-    if osp.isfile(pointer):
-        with open(pointer) as f:
-            named = f.read().strip()
-        if named and osp.isfile(named):
-            return named
-    if not osp.isdir(work_dir):
-        return None
-    candidates = [e.path for e in os.scandir(work_dir)
-                  if e.is_file() and _CHECKPOINT_NAME.fullmatch(e.name)]
-    return max(candidates, key=osp.getmtime, default=None)
+    """The checkpoint that ``--resume`` continues from: the one ``work_dir/last_checkpoint``
+    names, or the newest ``epoch_N.pth``/``iter_N.pth`` when that pointer is broken; None when
+    there is none (:func:`~mimlab.engine.workdir.latest_checkpoint` with ``fallback=True``)."""
+    return latest_checkpoint(work_dir, fallback=True)
 
 
 def remove_stale_temporaries(folder: str) -> List[str]:

@@ -3,11 +3,11 @@
     python tools/analysis_tools/downstream_metrics.py WORK_DIR [WORK_DIR ...]
 
 Reads each run's ``<timestamp>/vis_data/scalars.json`` (written by mmengine's LocalVisBackend);
-the newest run in a work dir counts (:func:`mimlab.apis.downstream.last_metrics`).
+the newest run in a work dir counts (:func:`mimlab.experiments.downstream.last_metrics`).
 """
 import argparse
 
-from mimlab.apis.downstream import METRICS, last_metrics
+from mimlab.experiments.downstream import METRICS, last_metrics
 
 
 def main(argv=None) -> None:

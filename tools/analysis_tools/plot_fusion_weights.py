@@ -6,7 +6,6 @@ Reads the ``fusion_w_b{block}`` scalars that the fusion neck logs (every
 ``*/vis_data/scalars.json`` of each work dir) and draws one line per fused block.
 """
 import argparse
-import glob
 import json
 import os.path as osp
 import re
@@ -16,25 +15,22 @@ import matplotlib
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 
+from mimlab.engine.workdir import read_scalars, scalar_files  # noqa: E402
 from mimlab.visualization import save_figure  # noqa: E402
 
 
 def read_fusion_weights(work_dir: str) -> dict:
     """{block: ([steps], [weights])} from every run (timestamp folder) of a work dir, oldest
     first, so a resumed run continues the curve; a step logged twice keeps the later value."""
-    files = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
-    if not files:
+    if not scalar_files(work_dir):
         raise SystemExit(f'no */vis_data/scalars.json under {work_dir}: is it a work dir of a '
                          'training run?')
     by_block = {}
-    for path in files:
-        with open(path) as f:
-            for line in f:
-                record = json.loads(line)
-                for key, value in record.items():
-                    match = re.fullmatch(r'fusion_w_b(\d+)', key)
-                    if match:
-                        by_block.setdefault(int(match.group(1)), {})[record['step']] = value
+    for record in read_scalars(work_dir):
+        for key, value in record.items():
+            match = re.fullmatch(r'fusion_w_b(\d+)', key)
+            if match:
+                by_block.setdefault(int(match.group(1)), {})[record['step']] = value
     if not by_block:
         raise SystemExit(f'{work_dir} logged no fusion_w_b* scalars: was it trained with a '
                          'weighted fusion neck?')

@@ -19,9 +19,10 @@ import numpy as np
 from mmengine.config import Config
 from PIL import Image
 
-from mimlab.apis.downstream import (ade20k_ground_truth, coco_ground_truth, last_checkpoint,
-                                    last_metrics, predict_detection, predict_segmentation,
-                                    run_label)
+from mimlab.engine.workdir import latest_checkpoint
+from mimlab.experiments.downstream import last_metrics, run_label
+from mimlab.experiments.downstream.pictures import (ade20k_ground_truth, coco_ground_truth,
+                                                    predict_detection, predict_segmentation)
 from mimlab.visualization import save_picture
 from mimlab.visualization.downstream import (draw_prediction_grid, paint_classes,
                                              paint_instances)
@@ -49,7 +50,8 @@ def main(argv=None) -> np.ndarray:
         columns = [('input', images),
                    ('ground truth', [paint_classes(im, t) for im, t in zip(images, truths)])]
         for name, work_dir in runs:
-            maps = predict_segmentation(args.config, last_checkpoint(work_dir), paths)
+            checkpoint = latest_checkpoint(work_dir, required=True)
+            maps = predict_segmentation(args.config, checkpoint, paths)
             title = f'{name}: {run_label(last_metrics(work_dir), "seg")}'
             columns.append((title, [paint_classes(im, np.where(t >= 0, m, -1))
                                     for im, m, t in zip(images, maps, truths)]))
@@ -61,8 +63,8 @@ def main(argv=None) -> np.ndarray:
         images = [np.asarray(Image.open(p).convert('RGB')) for p in paths]
         sources = [('ground truth', truths)]
         for name, work_dir in runs:
-            found = predict_detection(args.config, last_checkpoint(work_dir), paths,
-                                      args.score_thr)
+            checkpoint = latest_checkpoint(work_dir, required=True)
+            found = predict_detection(args.config, checkpoint, paths, args.score_thr)
             sources.append((f'{name}: {run_label(last_metrics(work_dir), "det")}', found))
         columns = [('input', images)] + [
             (title, [paint_instances(im, d.masks, d.labels) for im, d in zip(images, dets)])

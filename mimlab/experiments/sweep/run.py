@@ -1,21 +1,22 @@
 """Running a sweep's cells: pretraining (resumable), the evaluations, and the loop over the cells
 of this process."""
 import itertools
-import json
 import os
 import os.path as osp
 import statistics
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Sequence
 
 import torch
 from mmengine.config import Config
 
 from mimlab.apis import init_model
-from mimlab.apis.train import last_checkpoint, train, training_config
+from mimlab.apis.train import train, training_config
 from mimlab.datasets import build_split_dataset
 from mimlab.engine.checkpoint import write_json
 from mimlab.engine.errors import ConfigError
+from mimlab.engine.workdir import last_metric, latest_checkpoint, read_scalars
 from mimlab.evaluation import extract_features, knn_accuracy, train_linear_probe
+from ..runs import Grid, dist_env, run_grid
 from .grid import lookup
 from .plan import plan
 from .report import collect, read_json, write_table
@@ -38,30 +39,10 @@ def run_training(cfg: Config, work_dir: str, label: str) -> str:
     config_file = f'{work_dir}.py'
     cfg.dump(config_file)
     train(training_config(Config.fromfile(config_file), work_dir=work_dir, resume='auto'))
-    checkpoint = last_checkpoint(work_dir)
+    checkpoint = latest_checkpoint(work_dir)
     if checkpoint is None:
         raise ConfigError(f'{work_dir}: training saved no checkpoint (checkpoint hook off?)')
     return checkpoint
-
-
-def read_scalars(work_dir: str) -> List[dict]:
-    """Every line of the run's ``vis_data/scalars.json`` files, oldest run first."""
-    rows = []
-    for log_dir in sorted(d for d in os.listdir(work_dir) if osp.isdir(osp.join(work_dir, d))):
-        path = osp.join(work_dir, log_dir, 'vis_data', 'scalars.json')
-        if osp.isfile(path):
-            with open(path) as f:
-                rows += [json.loads(line) for line in f if line.strip()]
-    return rows
-
-
-def last_metric(rows: List[dict], metric: str) -> Optional[float]:
-    """The last value of ``metric`` (or of a key ending in '/metric') in scalars rows."""
-    for row in reversed(rows):
-        for key, value in row.items():
-            if key == metric or key.endswith('/' + metric):
-                return float(value)
-    return None
 
 
 def training_stats(work_dir: str) -> dict:
@@ -177,34 +158,51 @@ def run_cell(cell: Cell, sweep: Sweep) -> None:
             write_json(path, dict(settings=settings.for_result(kind), metrics=results[kind]))
 
 
-def dist_env() -> Tuple[int, int, int]:
-    """(rank, world size, local rank) from torchrun's or Slurm's environment; (0, 1, 0) alone."""
-    env = os.environ
-    if 'RANK' in env and 'WORLD_SIZE' in env:
-        return int(env['RANK']), int(env['WORLD_SIZE']), int(env.get('LOCAL_RANK', 0))
-    if 'SLURM_PROCID' in env and 'SLURM_NTASKS' in env:
-        return (int(env['SLURM_PROCID']), int(env['SLURM_NTASKS']),
-                int(env.get('SLURM_LOCALID', 0)))
-    return 0, 1, 0
+class SweepGrid(Grid):
+    """A sweep's cells, run one after the other in this process (each pretraining resumes and
+    each evaluation is skipped when it has a result), a launcher's rank taking its share."""
+
+    tag = 'sweep'
+
+    def __init__(self, sweep: Sweep) -> None:
+        self.sweep = sweep
+        self.cells: List[Cell] = []
+
+    def plan(self) -> List[Cell]:
+        self.cells = plan(self.sweep)
+        os.makedirs(self.sweep.work_dir, exist_ok=True)
+        return self.cells
+
+    def folder(self, cell: Cell) -> str:
+        return cell.dir
+
+    def share(self, cells: List[Cell]) -> List[Cell]:
+        """This process's share of the distinct cells (:func:`~..runs.dist_env`), on its
+        ``LOCAL_RANK`` GPU."""
+        rank, world, local_rank = dist_env()
+        if torch.cuda.is_available():
+            torch.cuda.set_device(local_rank)
+        mine = cells[rank::world]
+        print(f'sweep: {len(self.cells)} grid points, {len(cells)} distinct cells, '
+              f'{len(mine)} for process {rank} of {world}', flush=True)
+        return mine
+
+    def run_cell(self, cell: Cell, index: int, count: int) -> None:
+        """Pretrain and evaluate the cell, then write the table of every cell finished so
+        far."""
+        print(f'sweep: cell {index + 1}/{count} {cell.name} {cell.overrides}', flush=True)
+        run_cell(cell, self.sweep)
+        write_table(collect(self.cells, self.sweep), self.sweep)
+
+    def report(self, cells: List[Cell]) -> List[dict]:
+        rows = collect(cells, self.sweep)
+        write_table(rows, self.sweep)
+        print(f'sweep: table {osp.join(self.sweep.work_dir, self.sweep.name)}.csv / .json / '
+              '.png', flush=True)
+        return rows
 
 
 def run_sweep(sweep: Sweep) -> List[dict]:
-    """Run this process's share of the distinct cells (:func:`dist_env`), then write the table
-    of every cell finished so far; returns its rows."""
-    cells = plan(sweep)
-    os.makedirs(sweep.work_dir, exist_ok=True)
-    rank, world, local_rank = dist_env()
-    if torch.cuda.is_available():
-        torch.cuda.set_device(local_rank)
-    unique = list({cell.dir: cell for cell in cells}.values())
-    mine = unique[rank::world]
-    print(f'sweep: {len(cells)} grid points, {len(unique)} distinct cells, '
-          f'{len(mine)} for process {rank} of {world}', flush=True)
-    for i, cell in enumerate(mine):
-        print(f'sweep: cell {i + 1}/{len(mine)} {cell.name} {cell.overrides}', flush=True)
-        run_cell(cell, sweep)
-        write_table(collect(cells, sweep), sweep)
-    rows = collect(cells, sweep)
-    write_table(rows, sweep)
-    print(f'sweep: table {osp.join(sweep.work_dir, sweep.name)}.csv / .json / .png', flush=True)
-    return rows
+    """Run this process's share of the distinct cells, then write the table of every cell
+    finished so far; returns its rows."""
+    return run_grid(SweepGrid(sweep))

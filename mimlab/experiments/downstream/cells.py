@@ -1,20 +1,13 @@
-"""Downstream runs (mmseg, mmdet) of a pretrained encoder: their metrics, grids of runs over
-seeds, label fractions and inits with their mean +- std tables, and predictions for pictures.
-
-Used by ``tools/analysis_tools/downstream_metrics.py``, ``downstream_grid.py`` and
-``visualize_downstream.py``. mmseg and mmdet are imported where they are used.
-"""
-import glob
+"""The cells of a downstream grid (mmseg, mmdet or DDeP's U-Net fine-tuned over seeds, label
+fractions and inits): their options, whether they finished, and the mean +- std table."""
 import json
 import os
 import os.path as osp
 import statistics
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence
 
-import numpy as np
-
-from mimlab.engine.checkpoint import install_checkpoint_loader
+from mimlab.engine.workdir import final_metrics
 
 # Metric keys in mmseg's / mmdet's logged scalars, and how tables name them.
 METRICS = {'mIoU': 'mIoU', 'aAcc': 'pixel acc', 'coco/bbox_mAP': 'box AP',
@@ -43,26 +36,9 @@ INIT_ORDER = ('mae', 'ddep', 'dep', 'random')  # the columns of a table
 
 
 def last_metrics(work_dir: str) -> Dict[str, float]:
-    """The last validation metrics (``METRICS`` keys) of the newest run in ``work_dir``, read
-    from its ``<timestamp>/vis_data/scalars.json`` (mmengine's LocalVisBackend); {} if none."""
-    found: Dict[str, float] = {}
-    runs = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
-    if runs:
-        with open(runs[-1]) as f:
-            for line in f:
-                record = json.loads(line)
-                found.update({k: record[k] for k in METRICS if k in record})
-    return found
-
-
-def last_checkpoint(work_dir: str) -> str:
-    """The checkpoint named in ``work_dir/last_checkpoint`` (written by mmengine's
-    CheckpointHook)."""
-    pointer = osp.join(work_dir, 'last_checkpoint')
-    if not osp.isfile(pointer):
-        raise FileNotFoundError(f'{pointer} is missing: has the run in {work_dir} finished?')
-    with open(pointer) as f:
-        return f.read().strip()
+    """The last validation metrics (``METRICS`` keys) of the newest run in ``work_dir``
+    (:func:`~mimlab.engine.workdir.final_metrics`); {} if none."""
+    return final_metrics(work_dir, METRICS)
 
 
 # ---------------------------------------------------------------- grids of runs
@@ -80,6 +56,10 @@ class DownstreamCell:
     @property
     def name(self) -> str:
         return f'{self.task}_{self.percent:g}pct_{self.init}_seed{self.seed}'
+
+    def folder(self, work_dir: str) -> str:
+        """Where the cell's run writes in a grid's ``work_dir``: ``work_dir/<name>``."""
+        return osp.join(work_dir, self.name)
 
 
 def count_training_images(task: str, data_root: str) -> int:
@@ -165,76 +145,6 @@ def format_table(rows: List[Dict[str, str]]) -> str:
     return '\n'.join(lines)
 
 
-# ---------------------------------------------------------------- predictions for pictures
-
-def predict_segmentation(config: str, checkpoint: str, image_paths: Sequence[str]
-                         ) -> List[np.ndarray]:
-    """mmseg's predicted (H, W) class maps of the images (class indices of the config's
-    metainfo) from a trained run."""
-    from mmseg.apis import inference_model, init_model
-    install_checkpoint_loader()  # a runner checkpoint, outside a runner
-    model = init_model(config, checkpoint, device='cpu')
-    return [inference_model(model, path).pred_sem_seg.data[0].numpy() for path in image_paths]
-
-
-@dataclass
-class Detections:
-    """One image's detections: (K, 4) xyxy boxes, (K,) labels and scores, (K, H, W) masks."""
-    boxes: np.ndarray
-    labels: np.ndarray
-    scores: np.ndarray
-    masks: np.ndarray
-
-
-def predict_detection(config: str, checkpoint: str, image_paths: Sequence[str],
-                      score_thr: float = 0.3) -> List[Detections]:
-    """mmdet's detections above ``score_thr`` on the images from a trained run."""
-    from mmdet.apis import inference_detector, init_detector
-    install_checkpoint_loader()  # a runner checkpoint, outside a runner
-    model = init_detector(config, checkpoint, device='cpu')
-    found = []
-    for path in image_paths:
-        pred = inference_detector(model, path).pred_instances
-        keep = (pred.scores >= score_thr).numpy()
-        found.append(Detections(pred.bboxes.numpy()[keep], pred.labels.numpy()[keep],
-                                pred.scores.numpy()[keep], pred.masks.numpy()[keep]))
-    return found
-
-
-def coco_ground_truth(ann_file: str, image_dir: str, num_images: int
-                      ) -> Tuple[List[str], List[Detections]]:
-    """The first ``num_images`` images of a COCO file (paths) and their annotations as
-    :class:`Detections` (labels: the index of the category in the file's category list)."""
-    from pycocotools.coco import COCO
-    coco = COCO(ann_file)
-    cat_index = {c: i for i, c in enumerate(sorted(coco.getCatIds()))}
-    paths, truths = [], []
-    for image_id in sorted(coco.getImgIds())[:num_images]:
-        info = coco.loadImgs(image_id)[0]
-        anns = coco.loadAnns(coco.getAnnIds(imgIds=image_id))
-        paths.append(osp.join(image_dir, info['file_name']))
-        boxes = np.array([[a['bbox'][0], a['bbox'][1], a['bbox'][0] + a['bbox'][2],
-                           a['bbox'][1] + a['bbox'][3]] for a in anns]).reshape(-1, 4)
-        masks = np.stack([coco.annToMask(a) for a in anns]) if anns else np.zeros(
-            (0, info['height'], info['width']), dtype=np.uint8)
-        truths.append(Detections(boxes, np.array([cat_index[a['category_id']] for a in anns]),
-                                 np.ones(len(anns)), masks.astype(bool)))
-    return paths, truths
-
-
-def ade20k_ground_truth(data_root: str, num_images: int,
-                        split: str = 'validation') -> Tuple[List[str], List[np.ndarray]]:
-    """The first ``num_images`` images of an ADE20K-layout split (paths) and their (H, W) class
-    maps (PNG value - 1; -1 where the PNG says 0, "other")."""
-    from PIL import Image
-    names = sorted(n[:-4] for n in os.listdir(osp.join(data_root, 'images', split))
-                   if n.endswith('.jpg'))[:num_images]
-    paths = [osp.join(data_root, 'images', split, n + '.jpg') for n in names]
-    maps = [np.asarray(Image.open(osp.join(data_root, 'annotations', split, n + '.png')),
-                       dtype=np.int64) - 1 for n in names]
-    return paths, maps
-
-
 def run_label(metrics: Dict[str, float], task: str) -> str:
     """The metrics of a run as a short caption (in percent)."""
     return ', '.join(f'{METRICS[k]} {metrics[k] * PERCENT_SCALE[k]:.1f}'
@@ -242,12 +152,7 @@ def run_label(metrics: Dict[str, float], task: str) -> str:
                      if k in metrics) or 'no metrics'
 
 
-def cell_dir(work_dir: str, cell: DownstreamCell) -> str:
-    """Where a grid cell's run writes: ``work_dir/<cell name>``."""
-    return osp.join(work_dir, cell.name)
-
-
 def finished(work_dir: str, cell: DownstreamCell) -> Optional[Dict[str, float]]:
     """The cell's metrics if its run has finished (logged every table metric), else None."""
-    metrics = last_metrics(cell_dir(work_dir, cell))
+    metrics = last_metrics(cell.folder(work_dir))
     return metrics if all(k in metrics for k in TABLE_METRICS[cell.task]) else None
