@@ -1,4 +1,5 @@
-"""What the analysis tools share (mimlab.apis.cli): arguments, printing and writing results."""
+"""What the analysis tools share (mimlab.experiments.cli): arguments, printing and writing
+results."""
 import argparse
 import json
 import os
@@ -9,9 +10,9 @@ import torch
 from conftest import DEMO_CONFIG, TINY_RUN
 
 from mimlab.apis import init_model, load_config
-from mimlab.apis.cli import (add_heldout_picture_arguments, add_image_arguments,
-                             add_model_arguments, add_unsafe_load_argument, heldout_models,
-                             json_beside, parse_image_args, print_result, save_result)
+from mimlab.experiments.cli import (add_heldout_picture_arguments, add_image_arguments,
+                                    add_model_arguments, add_unsafe_load_argument, heldout_models,
+                                    json_beside, parse_image_args, print_result, save_result)
 
 RESULT = dict(config='a.py', top1=71.25, per_class=[1.5, 2], meta=dict(seed=0, name='ü'))
 

@@ -1,6 +1,6 @@
-"""The GPU report (tools/analysis_tools/gpu_report.sh, mimlab/apis/gpu_report.py) runs end to end
-on the CPU with tiny models: every section measures, the JSON has the fields the docs read, the
-markdown table is written; a failing section is recorded and the others still run."""
+"""The GPU report (tools/analysis_tools/gpu_report.sh, mimlab/experiments/gpu_report.py) runs end
+to end on the CPU with tiny models: every section measures, the JSON has the fields the docs
+read, the markdown table is written; a failing section is recorded and the others still run."""
 import glob
 import json
 import os
@@ -11,10 +11,13 @@ import sys
 import pytest
 from conftest import REPO
 
-from mimlab.apis import gpu_report
+from mimlab.experiments import gpu_report
 
-TINY = dict(device='cpu', tiny=True, batch=4, large_batch=2, iters=2, warmup=1, workers=1,
-            data_images=8, compile_opts=dict(backend='aot_eager'), budget_s=300)
+CONFIGS = {name: osp.join(REPO, 'configs/mae', f'mae_{arch}_8xb512-coslr-800e_in1k.py')
+           for name, arch in (('vit-b', 'vit-base-p16'), ('vit-l', 'vit-large-p16'),
+                              ('vit-h', 'vit-huge-p14'))}
+TINY = dict(configs=CONFIGS, device='cpu', tiny=True, batch=4, large_batch=2, iters=2, warmup=1,
+            workers=1, data_images=8, compile_opts=dict(backend='aot_eager'), budget_s=300)
 
 
 @pytest.fixture(scope='module')

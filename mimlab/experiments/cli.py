@@ -12,8 +12,8 @@ from typing import Any, Callable, Iterator, Optional, Sequence, Tuple
 import torch
 from mmengine.config import DictAction
 
+from mimlab.apis.inference import heldout_batch, init_model, load_config
 from mimlab.engine.checkpoint import write_json
-from .inference import heldout_batch, init_model, load_config
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:

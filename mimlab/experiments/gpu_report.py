@@ -1,4 +1,4 @@
-"""The GPU report: every figure of issue 17 from one call, within a time budget.
+"""The GPU report: the training figures of MAE on a GPU from one call, within a time budget.
 
 Sections (each guarded: a failure is recorded in the JSON and the next section runs):
 
@@ -16,8 +16,10 @@ Sections (each guarded: a failure is recorded in the JSON and the next section r
   the workers, ``torchvision.io.decode_jpeg`` on the device, crop/flip/normalise there);
 - ``profile``: the top kernels of the compiled step (torch.profiler), by category.
 
-Run by ``tools/analysis_tools/gpu_report.sh`` (which installs the carried wheels first); on the
-CPU with ``--device cpu --tiny`` it runs every section on tiny models in seconds (the test).
+The configs come in as arguments (``tools/analysis_tools/gpu_report.py`` names the repository's
+MAE ViT-B/L/H configs). Run by ``tools/analysis_tools/gpu_report.sh`` (which installs the
+carried wheels first); on the CPU with ``--device cpu --tiny`` it runs every section on tiny
+models in seconds (the test).
 """
 import gc
 import json
@@ -36,12 +38,8 @@ from mimlab.datasets.jpeg_folder import write_jpeg_folder
 from mimlab.utils.profiling import (GPU_PEAK_FLOPS, device_peak_flops, random_images,
                                     train_step_benchmark)
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CONFIGS = {
-    'vit-b': 'configs/mae/mae_vit-base-p16_8xb512-coslr-800e_in1k.py',
-    'vit-l': 'configs/mae/mae_vit-large-p16_8xb512-coslr-800e_in1k.py',
-    'vit-h': 'configs/mae/mae_vit-huge-p14_8xb512-coslr-800e_in1k.py',
-}
+# The MAE configs the report measures (``run_report``'s ``configs``), and the model each is.
+MODELS = ('vit-b', 'vit-l', 'vit-h')
 PEER_CONFIG = 'mae/mae_vit-base-p16_8xb512-amp-coslr-300e_in1k.py'
 # The tiny sizes of the CPU test: every section runs, on models of a few thousand parameters.
 TINY_BACKBONE = dict(arch=dict(embed_dim=32, depth=2, num_heads=2), img_size=32, patch_size=8)
@@ -77,10 +75,11 @@ def flash_attention(device: str):
         yield
 
 
-def mae_cfg(name: str, tiny: bool, compile_opts=False, with_cp: bool = False):
-    """mimlab's MAE config ``name`` with the report's settings: bf16 autocast, fused AdamW."""
+def mae_cfg(config: str, tiny: bool, compile_opts=False, with_cp: bool = False):
+    """mimlab's MAE config file ``config`` with the report's settings: bf16 autocast, fused
+    AdamW."""
     from mmengine.config import Config
-    cfg = Config.fromfile(osp.join(REPO, CONFIGS[name]))
+    cfg = Config.fromfile(config)
     if tiny:
         cfg.model.backbone.arch = dict(TINY_BACKBONE['arch'])
         cfg.model.backbone.update(img_size=TINY_BACKBONE['img_size'],
@@ -191,7 +190,7 @@ def measure_peer(batch: int, device: str, iters: int, warmup: int, peak: dict,
     return out
 
 
-def measure_large(name: str, batch: int, device: str, iters: int, warmup: int, peak: dict,
+def measure_large(config: str, batch: int, device: str, iters: int, warmup: int, peak: dict,
                   tiny: bool) -> dict:
     """ViT-L/H: plain first; activation checkpointing when that does not fit, or does not fit
     an 80 GB card."""
@@ -199,7 +198,7 @@ def measure_large(name: str, batch: int, device: str, iters: int, warmup: int, p
     for with_cp in (False, True):
         key = 'with_cp' if with_cp else 'plain'
         try:
-            runs[key] = measure_mimlab(mae_cfg(name, tiny, with_cp=with_cp), batch, device,
+            runs[key] = measure_mimlab(mae_cfg(config, tiny, with_cp=with_cp), batch, device,
                                        iters, warmup, peak)
             runs[key]['fits'] = True
         except torch.cuda.OutOfMemoryError as err:
@@ -279,10 +278,11 @@ def _loader_rate(dataset, workers: int, batch: int, num_images: int, collate,
     return dict(images=count, seconds=seconds, images_per_s=count / seconds, workers=workers)
 
 
-def measure_data(step_images_per_s: Optional[float], workers: int, batch: int,
+def measure_data(config: str, step_images_per_s: Optional[float], workers: int, batch: int,
                  num_images: int, device: str, tiny: bool) -> dict:
-    """The CPU JPEG pipeline with ``workers`` processes against the step rate, and the GPU-side
-    lever when the CPU path falls short (always measured with ``tiny``, to test it)."""
+    """The CPU JPEG pipeline of ``config`` (its train dataset) with ``workers`` processes
+    against the step rate, and the GPU-side lever when the CPU path falls short (always
+    measured with ``tiny``, to test it)."""
     from mmengine.config import Config
     from mmengine.dataset import pseudo_collate
 
@@ -292,7 +292,7 @@ def measure_data(step_images_per_s: Optional[float], workers: int, batch: int,
     # OpenCV's thread pool does not survive fork: a forked worker's first resize would wait
     # forever on it. No pool (what mmengine's runner sets too), before writing the JPEGs.
     cv2.setNumThreads(0)
-    cfg = Config.fromfile(osp.join(REPO, CONFIGS['vit-b']))
+    cfg = Config.fromfile(config)
     folder = tempfile.mkdtemp(prefix='gpu_report_jpegs_')
     paths = write_jpeg_folder(folder, num_images=16 if tiny else 256)
     dataset_cfg = cfg.train_dataloader.dataset
@@ -407,11 +407,16 @@ def run_section(report: dict, name: str, budget: Budget, needs_s: float,
         free_memory()
 
 
-def run_report(device: str = 'cuda', tiny: bool = False, batch: int = 256,
-               large_batch: int = 256, iters: int = 10, warmup: int = 3,
+def run_report(configs: Dict[str, str], device: str = 'cuda', tiny: bool = False,
+               batch: int = 256, large_batch: int = 256, iters: int = 10, warmup: int = 3,
                budget_s: float = 480, workers: Optional[int] = None,
                data_images: int = 4096, compile_opts=True, out_dir: str = 'gpu_report') -> dict:
-    """Measure every section and write ``report.json`` and ``report.md`` into ``out_dir``."""
+    """Measure every section and write ``report.json`` and ``report.md`` into ``out_dir``.
+    ``configs`` are the MAE config files of each of :data:`MODELS` (the ViT-B config's train
+    dataset is the data section's pipeline)."""
+    missing = [name for name in MODELS if name not in configs]
+    if missing:
+        raise ValueError(f'run_report: configs needs a config file for {missing}')
     budget = Budget(budget_s)
     workers = workers if workers is not None else (os.cpu_count() or 1)
     report = dict(date=time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()), device=device,
@@ -431,10 +436,10 @@ def run_report(device: str = 'cuda', tiny: bool = False, batch: int = 256,
             dict(step=30, compile=150, peer=40, large=60, data=60, profile=30))
     kept: dict = {}
     eager = run_section(report, 'vit-b', budget, need['step'], lambda: measure_mimlab(
-        mae_cfg('vit-b', tiny), batch, device, iters, warmup, peak))
-    compiled = run_section(report, 'vit-b-compile', budget, need['compile'],
-                           lambda: measure_mimlab(mae_cfg('vit-b', tiny, compile_opts), batch,
-                                                  device, iters, warmup, peak, keep=kept))
+        mae_cfg(configs['vit-b'], tiny), batch, device, iters, warmup, peak))
+    compiled = run_section(report, 'vit-b-compile', budget, need['compile'], lambda: measure_mimlab(
+        mae_cfg(configs['vit-b'], tiny, compile_opts), batch, device, iters, warmup, peak,
+        keep=kept))
     if kept:
         run_section(report, 'profile', budget, need['profile'], lambda: profile_step(
             kept['model'], kept['optim_wrapper'], kept['data'], device))
@@ -451,9 +456,10 @@ def run_report(device: str = 'cuda', tiny: bool = False, batch: int = 256,
             compiled=compiled['images_per_s'] / peer['images_per_s'] if compiled else None)
     for name in ('vit-l', 'vit-h'):
         run_section(report, name, budget, need['large'], lambda name=name: measure_large(
-            name, large_batch, device, max(3, iters // 2), warmup, peak, tiny))
+            configs[name], large_batch, device, max(3, iters // 2), warmup, peak, tiny))
     run_section(report, 'data', budget, need['data'], lambda: measure_data(
-        best['images_per_s'] if best else None, workers, batch, data_images, device, tiny))
+        configs['vit-b'], best['images_per_s'] if best else None, workers, batch, data_images,
+        device, tiny))
     report['load_average_end'] = os.getloadavg()
     report['seconds_used'] = budget_s - budget.left()
     os.makedirs(out_dir, exist_ok=True)

@@ -28,7 +28,7 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import FUNCTIONS, init_default_scope
 from mmengine.structures import BaseDataElement
 
-from mimlab.apis.cli import save_result
+from mimlab.experiments.cli import save_result
 from mimlab.datasets.jpeg_folder import write_jpeg_folder
 from mimlab.engine.errors import one_line_errors
 from mimlab.engine.optimizers import set_amp

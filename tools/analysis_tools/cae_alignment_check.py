@@ -14,9 +14,10 @@ in the head's target space, on held-out images.
 """
 import argparse
 
-from mimlab.apis.cli import (add_heldout_picture_arguments, add_model_arguments,
-                             add_unsafe_load_argument, heldout_models, json_beside, save_result)
 from mimlab.engine.checkpoint import allow_unsafe_load
+from mimlab.experiments.cli import (add_heldout_picture_arguments, add_model_arguments,
+                                    add_unsafe_load_argument, heldout_models, json_beside,
+                                    save_result)
 from mimlab.visualization import save_picture, to_uint8_images
 from mimlab.visualization.grid import draw_columns
 

@@ -266,7 +266,7 @@ def main(argv=None) -> dict:
     if args.out:
         # imported here, not at the top: the workers run this file too, and mimlab loaded into
         # mmpretrain's worker would count in its peak memory
-        from mimlab.apis.cli import save_result
+        from mimlab.experiments.cli import save_result
         save_result(args.out, results, indent=2, default=str)
     return results
 

@@ -10,8 +10,8 @@ import argparse
 from mmengine.config import DictAction
 
 from mimlab.apis import load_config
-from mimlab.apis.cli import print_result
 from mimlab.apis.denoising import heldout_highpass_baseline
+from mimlab.experiments.cli import print_result
 
 
 def main(argv=None) -> dict:

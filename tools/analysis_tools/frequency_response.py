@@ -17,9 +17,9 @@ matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
-from mimlab.apis.cli import (add_model_arguments, add_picture_out, heldout_models,  # noqa: E402
-                             json_beside, save_result)
 from mimlab.evaluation import layer_frequency_response  # noqa: E402
+from mimlab.experiments.cli import (add_model_arguments, add_picture_out,  # noqa: E402
+                                    heldout_models, json_beside, save_result)
 from mimlab.visualization import save_figure  # noqa: E402
 
 

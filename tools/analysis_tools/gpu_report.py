@@ -1,4 +1,4 @@
-"""The GPU report of issue 17 (mimlab/apis/gpu_report.py): MAE ViT-B/16 eager and compiled
+"""The GPU report (mimlab/experiments/gpu_report.py): MAE ViT-B/16 eager and compiled
 against mmpretrain, ViT-L/16 and ViT-H/14, the data pipeline and a kernel profile, within a time
 budget; writes OUT_DIR/report.json and OUT_DIR/report.md. Run it through gpu_report.sh on a
 machine without mmengine/mmcv/mmpretrain.
@@ -8,8 +8,16 @@ machine without mmengine/mmcv/mmpretrain.
         [--data-images 4096] [--compile-backend inductor] [--out-dir work_dirs/gpu_report]
 """
 import argparse
+import os.path as osp
 
 import torch
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+CONFIGS = {
+    'vit-b': osp.join(REPO, 'configs/mae/mae_vit-base-p16_8xb512-coslr-800e_in1k.py'),
+    'vit-l': osp.join(REPO, 'configs/mae/mae_vit-large-p16_8xb512-coslr-800e_in1k.py'),
+    'vit-h': osp.join(REPO, 'configs/mae/mae_vit-huge-p14_8xb512-coslr-800e_in1k.py'),
+}
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -30,6 +38,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='torch.compile backend of the compiled step')
     parser.add_argument('--threads', type=int, help='torch CPU threads')
     parser.add_argument('--out-dir', default='work_dirs/gpu_report')
+    for name, path in CONFIGS.items():
+        parser.add_argument(f'--{name}-config', default=path, help=f'the MAE {name} config')
     return parser.parse_args(argv)
 
 
@@ -37,8 +47,9 @@ def main(argv=None) -> dict:
     args = parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    from mimlab.apis.gpu_report import run_report
-    report = run_report(device=args.device, tiny=args.tiny, batch=args.batch,
+    from mimlab.experiments.gpu_report import run_report
+    configs = {name: getattr(args, f'{name.replace("-", "_")}_config') for name in CONFIGS}
+    report = run_report(configs, device=args.device, tiny=args.tiny, batch=args.batch,
                         large_batch=args.large_batch, iters=args.iters, warmup=args.warmup,
                         budget_s=args.budget_s, workers=args.workers,
                         data_images=args.data_images,

@@ -17,10 +17,10 @@ import matplotlib
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 
-from mimlab.apis.cli import (add_model_arguments, add_picture_out, heldout_models,  # noqa: E402
-                             json_beside, save_result)
 from mimlab.evaluation import hessian_eigenvalue_distribution  # noqa: E402
 from mimlab.evaluation.analysis import SHARED_ENCODER_BLOCKS  # noqa: E402
+from mimlab.experiments.cli import (add_model_arguments, add_picture_out,  # noqa: E402
+                                    heldout_models, json_beside, save_result)
 from mimlab.visualization import save_figure  # noqa: E402
 
 

@@ -9,8 +9,8 @@ import argparse
 import time
 
 from mimlab.apis import load_features
-from mimlab.apis.cli import print_result
 from mimlab.evaluation import knn_accuracy
+from mimlab.experiments.cli import print_result
 
 
 def main(argv=None) -> dict:

@@ -19,9 +19,9 @@ import torch
 from mmengine.config import DictAction
 
 from mimlab.apis import extract_split_features, init_model, load_config, load_features
-from mimlab.apis.cli import print_result
 from mimlab.engine.errors import one_line_errors
 from mimlab.evaluation import train_linear_probe
+from mimlab.experiments.cli import print_result
 
 
 def main(argv=None) -> dict:

@@ -16,7 +16,7 @@ from mmengine.dataset import pseudo_collate
 from mmengine.optim import build_optim_wrapper
 
 from mimlab.apis import init_model, load_config
-from mimlab.apis.cli import print_result
+from mimlab.experiments.cli import print_result
 from mimlab.registry import DATASETS
 
 

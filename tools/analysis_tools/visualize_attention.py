@@ -13,10 +13,11 @@ import torch.nn.functional as F
 from mmengine.config import DictAction
 
 from mimlab.apis import init_model, load_config, prepare_batch
-from mimlab.apis.cli import add_image_arguments, add_unsafe_load_argument, parse_image_args
 from mimlab.engine.checkpoint import allow_unsafe_load
 from mimlab.engine.errors import one_line_errors
 from mimlab.evaluation import cls_attention
+from mimlab.experiments.cli import (add_image_arguments, add_unsafe_load_argument,
+                                    parse_image_args)
 from mimlab.visualization import save_picture, to_uint8_images
 from mimlab.visualization.grid import draw_columns
 from visualize_reconstruction import pick_samples  # a sibling tool

@@ -14,11 +14,12 @@ import os.path as osp
 from mmengine.config import DictAction
 
 from mimlab.apis import init_model, load_config, prepare_batch, reconstruct
-from mimlab.apis.cli import add_image_arguments, add_unsafe_load_argument, parse_image_args
 from mimlab.datasets import build_split_dataset, sample_indices
 from mimlab.datasets.image_dataset import IMG_EXTENSIONS
 from mimlab.engine.checkpoint import allow_unsafe_load
 from mimlab.engine.errors import one_line_errors
+from mimlab.experiments.cli import (add_image_arguments, add_unsafe_load_argument,
+                                    parse_image_args)
 from mimlab.visualization import draw_reconstructions, save_picture
 
 

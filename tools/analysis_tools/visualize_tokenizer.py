@@ -12,9 +12,9 @@ import torch
 from mmengine.config import DictAction
 
 from mimlab.apis import heldout_batch, init_model, load_config
-from mimlab.apis.cli import (add_heldout_picture_arguments, add_unsafe_load_argument, json_beside,
-                             print_result)
 from mimlab.engine.checkpoint import allow_unsafe_load
+from mimlab.experiments.cli import (add_heldout_picture_arguments, add_unsafe_load_argument,
+                                    json_beside, print_result)
 from mimlab.visualization import save_picture
 from mimlab.visualization.grid import draw_columns
 
