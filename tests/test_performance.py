@@ -303,9 +303,10 @@ def test_one_amp_switch_for_train_and_benchmark(tmp_path):
     cfg = training_config(Config.fromfile(DEMO_CONFIG), amp='bf16', work_dir=str(tmp_path))
     assert (cfg.optim_wrapper.type, cfg.optim_wrapper.dtype) == ('AutocastOptimWrapper',
                                                                  'bfloat16')
+    from mimlab.experiments.benchmark import benchmark_config
     benchmark = import_tool('benchmark', 'tools/analysis_tools')
-    cfg = benchmark.load_cfg(benchmark.parse_args([DEMO_CONFIG, '--amp', 'bf16',
-                                                   '--device', 'cpu']))
+    args = benchmark.parse_args([DEMO_CONFIG, '--amp', 'bf16', '--device', 'cpu'])
+    cfg = benchmark_config(args.config, amp=args.amp, device=args.device)
     assert (cfg.optim_wrapper.type, cfg.optim_wrapper.dtype) == ('AutocastOptimWrapper',
                                                                  'bfloat16')
     with pytest.raises(SystemExit, match='--amp fp16 needs a CUDA GPU'):
@@ -313,9 +314,10 @@ def test_one_amp_switch_for_train_and_benchmark(tmp_path):
 
 
 def test_mask_cost_builds_each_ratio_so_the_backbone_validates_it():
-    from conftest import DEMO_CONFIG, TINY_RUN, import_tool
+    from conftest import DEMO_CONFIG, TINY_RUN
     from mmengine.config import Config
-    mask_cost = import_tool('mask_cost', 'tools/analysis_tools')
+
+    from mimlab.experiments import mask_cost
     cfg = Config.fromfile(DEMO_CONFIG)
     cfg.merge_from_dict({k: v for k, v in TINY_RUN.items() if k.startswith('model.')})
     rows = mask_cost.measure(cfg, img_size=16, mask_ratios=[0.5, 0.75], batch_size=2, iters=1,
