@@ -58,8 +58,8 @@ def test_official_mae_checkpoint_round_trip_and_outputs(tmp_path, capsys):
                             'decoder_norm.weight': (16,), 'decoder_pred.weight': (48, 16)})
     src = tmp_path / 'mae_pretrain_vit_tiny.pth'
     torch.save(dict(model={**encoder, **decoder}), src)
-    import_tool('convert', 'tools/model_converters').main([str(src), str(tmp_path / 'out.pth')],
-                                                          source='mae')
+    import_tool('convert', 'tools/model_converters').main(['mae', str(src),
+                                                           str(tmp_path / 'out.pth')])
     printed = capsys.readouterr().out
     assert f'{len(encoder)} encoder tensors' in printed and 'dropped 6 keys' in printed
     ours = load_converted(tmp_path / 'out.pth')
@@ -100,8 +100,8 @@ def test_official_cae_checkpoint_round_trip_and_outputs(tmp_path):
                          'pretext_neck.head.weight': (8192, D), 'mask_token': (1, 1, D)})
     src = tmp_path / 'cae_base_800e.pth'
     torch.save(dict(model={**encoder, **rest}), src)
-    import_tool('convert', 'tools/model_converters').main([str(src), str(tmp_path / 'out.pth')],
-                                                          source='cae')
+    import_tool('convert', 'tools/model_converters').main(['cae', str(src),
+                                                           str(tmp_path / 'out.pth')])
     ours = load_converted(tmp_path / 'out.pth', layer_scale_init_value=0.1)
     x = torch.randn(2, 3, 16, 16)
     with torch.no_grad():
@@ -145,9 +145,8 @@ def test_mmpretrain_checkpoints_round_trip(tmp_path, style):
                            'target_generator.encoder.blocks.input.w': (4, 3, 7, 7)}, seed=2)
     src = tmp_path / f'{style}_mmpretrain.pth'
     torch.save(dict(meta={}, state_dict={**backbone, **others}), src)
-    import_tool('mmpretrain_to_mimlab', 'tools/model_converters')
-    import_tool('convert', 'tools/model_converters').main([str(src), str(tmp_path / 'out.pth')],
-                                                          source='mmpretrain')
+    import_tool('convert', 'tools/model_converters').main(['mmpretrain', str(src),
+                                                           str(tmp_path / 'out.pth')])
     ours = load_converted(tmp_path / 'out.pth',
                           layer_scale_init_value=0.1 if style == 'cae' else 0.0)
     back = mimlab_to_mmpretrain(ours.state_dict(), qv_bias=style == 'cae')
@@ -288,7 +287,7 @@ def test_official_mae_whole_model_loss_equals_the_reference(tmp_path):
     src = tmp_path / 'mae_visualize_vit_tiny.pth'  # the layout of the visualisation checkpoints
     torch.save(dict(model=official), src)
     import_tool('convert', 'tools/model_converters').main(
-        [str(src), str(tmp_path / 'out.pth'), '--whole'], source='mae')
+        ['mae', str(src), str(tmp_path / 'out.pth'), '--whole'])
     ours = mimlab_mae()
     ours.load_state_dict(torch.load(tmp_path / 'out.pth')['state_dict'], strict=True)
 

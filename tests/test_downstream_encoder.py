@@ -204,7 +204,7 @@ def test_load_that_matches_nothing_says_why(tmp_path):
     with pytest.raises(ValueError, match=r"prefix='encoder\.': no key .* starts with it"):
         load_pretrained(vit(img_size=16), ckpt, prefix='encoder.')
     mmpretrain_like = {'backbone.layers.0.ln1.weight': torch.ones(32)}
-    with pytest.raises(ValueError, match='mmpretrain_to_mimlab'):
+    with pytest.raises(ValueError, match='convert.py mmpretrain'):
         load_with_report(vit(img_size=16), {k[9:]: v for k, v in mmpretrain_like.items()})
 
 

@@ -7,9 +7,7 @@ With ``--whole`` the whole pretraining model is kept in the mimlab algorithm's k
 and mmpretrain MAE/MFF: encoder, fusion, decoder; official and mmpretrain CAE: encoder, regressor,
 decoder, head), to continue pretraining (``load_from=OUT``) or to reconstruct images.
 
-The named scripts beside it (``mae_to_mimlab.py``, ``cae_to_mimlab.py``,
-``mmpretrain_to_mimlab.py``) are this tool with the source fixed. The result loads as a mimlab
-pretraining checkpoint does: ``init_cfg=dict(type='Pretrained', checkpoint=OUT,
+The result loads as a mimlab pretraining checkpoint does: ``init_cfg=dict(type='Pretrained', checkpoint=OUT,
 prefix='backbone.')``; a ``--whole`` one loads with ``load_from`` or ``tools/test.py``.
 """
 import argparse
@@ -21,26 +19,23 @@ from mimlab.engine.errors import one_line_errors
 from mimlab.models.utils.state_dict import group_keys
 
 
-def main(argv=None, source=None) -> None:
+def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    if source is None:
-        parser.add_argument('source', choices=sorted(CONVERTERS), help='the layout of IN')
+    parser.add_argument('source', choices=sorted(CONVERTERS), help='the layout of IN')
     parser.add_argument('src', help='the checkpoint to convert')
     parser.add_argument('dst', help='where to write the mimlab checkpoint')
-    if source in (None, 'mae', 'timm'):
-        parser.add_argument('--no-embed-class', action='store_true',
-                            help="timm models built with no_embed_class=True (no position for "
-                            "the class token)")
-    if source in (None, 'mae', 'cae', 'mmpretrain'):
-        parser.add_argument('--whole', action='store_true',
-                            help='convert the whole pretraining model (official MAE and CAE, '
-                            'mmpretrain MAE/MFF/CAE), not only the encoder')
+    parser.add_argument('--no-embed-class', action='store_true',
+                        help="mae, timm: models built with no_embed_class=True (no position for "
+                        "the class token)")
+    parser.add_argument('--whole', action='store_true',
+                        help='mae, cae, mmpretrain: convert the whole pretraining model (official '
+                        'MAE and CAE, mmpretrain MAE/MFF/CAE), not only the encoder')
     args = parser.parse_args(argv)
-    source = source or args.source
+    source = args.source
     if not osp.isfile(args.src):
         raise SystemExit(f'checkpoint {args.src} does not exist')
-    options = dict(no_embed_class=True) if getattr(args, 'no_embed_class', False) else {}
-    whole = getattr(args, 'whole', False)
+    options = dict(no_embed_class=True) if args.no_embed_class else {}
+    whole = args.whole
     if options and whole:
         parser.error('--no-embed-class is for timm encoders, not whole models')
     with one_line_errors():

@@ -20,9 +20,9 @@ from mmengine.runner import CheckpointLoader
 # tools/model_converters/).
 _FOREIGN_LAYOUTS = (
     (re.compile(r'(^|\.)layers\.\d+\.ln1\.'), 'an mmpretrain checkpoint',
-     'tools/model_converters/mmpretrain_to_mimlab.py'),
+     'tools/model_converters/convert.py mmpretrain'),
     (re.compile(r'(^|\.)blocks\.\d+\.attn\.q_bias$'), 'a BEiT/CAE-style checkpoint (q_bias/v_bias)',
-     'tools/model_converters/cae_to_mimlab.py'),
+     'tools/model_converters/convert.py cae'),
 )
 
 
