@@ -1,4 +1,4 @@
-"""The MAE ablation options (issue 10): each changes the computation as stated."""
+"""The MAE ablation options: each changes the computation as stated."""
 import numpy as np
 import pytest
 import torch

@@ -1,4 +1,4 @@
-"""Leaving the demo (issue 18): own data and quick runs work as typed, wrong inputs fail early
+"""Leaving the demo: own data and quick runs work as typed, wrong inputs fail early
 in one line naming the key, no number is silently wrong. The tools run as subprocesses, the way
 a user types them, on a tiny generated ImageNet-style folder (train/ and val/, no test/)."""
 import json

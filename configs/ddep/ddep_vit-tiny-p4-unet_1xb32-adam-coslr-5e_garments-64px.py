@@ -1,4 +1,4 @@
-# DDeP on the garment scenes (issue 16): the DDeP demo (the `make demo` MAE encoder frozen, a
+# DDeP on the garment scenes: the DDeP demo (the `make demo` MAE encoder frozen, a
 # 3-stage U-Net decoder with convolutional skips from the noisy image) denoise-pretrained on the
 # unlabelled training scenes of the garment set (64x64 grey canvases with 1-4 Fashion-MNIST
 # training-split garments; labels unused):

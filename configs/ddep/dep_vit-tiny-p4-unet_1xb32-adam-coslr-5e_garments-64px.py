@@ -1,4 +1,4 @@
-# DeP on the garment scenes (issue 16): the same denoising pretraining as
+# DeP on the garment scenes: the same denoising pretraining as
 # ddep_vit-tiny-p4-unet_1xb32-adam-coslr-5e_garments-64px.py, but encoder and decoder are trained
 # together from a random initialisation (no MAE, no supervised pretraining), as in the paper's
 # DeP. The input statistics stay the encoder family's (Fashion-MNIST's), so the fine-tuning

@@ -1,4 +1,4 @@
-# The garment scenes in ADE20K's layout (issue 16): 64x64 grey canvases with 1-4 Fashion-MNIST
+# The garment scenes in ADE20K's layout: 64x64 grey canvases with 1-4 Fashion-MNIST
 # garments (19-42 px) on a cluttered ground,
 #   python tools/dataset_converters/generate_scenes.py garments ade20k data/garments/ade \
 #       --num-train 2000 --num-val 200 --size 64

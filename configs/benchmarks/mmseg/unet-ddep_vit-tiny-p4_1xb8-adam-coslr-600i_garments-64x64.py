@@ -1,4 +1,4 @@
-# DDeP's label-efficient segmentation on the garment scenes (issue 16): the U-Net of the DDeP demo
+# DDeP's label-efficient segmentation on the garment scenes: the U-Net of the DDeP demo
 # over the frozen `make demo` MAE encoder, fine-tuned on 10% of the labels (the first 200 of the
 # 2000 i.i.d. generated training scenes) for 600 iterations of batch 8 (the UperNet garment
 # config's budget), mIoU over the ten Fashion-MNIST classes by mmseg's IoUMetric.
