@@ -118,3 +118,43 @@ def test_the_checks_catch_what_they_look_for():
     # relative imports are resolved as Python does
     hook = 'mimlab.engine.hooks.safe_checkpoint_loader_hook'
     assert 'mimlab.engine.checkpoint' in import_graph()[hook]
+
+
+def test_the_experiments_core_and_the_work_dir_module_stand_alone():
+    """The grid core and the tools' shared arguments import no experiment (the sweep and the
+    downstream grid build on them); the work-dir module, which training and the experiments
+    read work dirs through, imports nothing of the package."""
+    graph = import_graph()
+    for core in ('mimlab.experiments.runs', 'mimlab.experiments.cli'):
+        assert sorted(t for t in graph[core] if t.startswith('mimlab.experiments')) == []
+    assert graph['mimlab.engine.workdir'] == set()
+
+
+def test_experiments_take_their_configs_as_arguments():
+    """No module of ``mimlab/experiments`` finds files through its own location (``__file__``):
+    the repository's configs come from the tools and the Makefile."""
+    found = []
+    for folder, _, names in os.walk(osp.join(REPO, 'mimlab', 'experiments')):
+        for name in names:
+            if name.endswith('.py'):
+                path = osp.join(folder, name)
+                tree = ast.parse(open(path).read(), path)
+                found += [f'{osp.relpath(path, REPO)}:{node.lineno}' for node in ast.walk(tree)
+                          if isinstance(node, ast.Name) and node.id == '__file__']
+    assert found == []
+
+
+def test_tools_are_argument_parsing_and_one_call():
+    """Every script under ``tools/`` is short (argument parsing and a call into the package)
+    and imports the package as installed, not its neighbours through ``sys.path``."""
+    long, shims = [], []
+    for folder, _, names in os.walk(osp.join(REPO, 'tools')):
+        for name in names:
+            if name.endswith('.py'):
+                path = osp.join(folder, name)
+                text = open(path).read()
+                if text.count('\n') > 120:
+                    long.append(f'{osp.relpath(path, REPO)}: {text.count(chr(10))} lines')
+                if 'sys.path' in text:
+                    shims.append(osp.relpath(path, REPO))
+    assert long == [] and shims == []
