@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from conftest import import_tool
 
-from mimlab.apis.downstream import (DownstreamCell, cell_options, count_training_images,
-                                    finished, format_table, summarize_grid)
+from mimlab.experiments.downstream import (DownstreamCell, cell_options, count_training_images,
+                                           finished, format_table, summarize_grid)
 from mimlab.visualization.downstream import PALETTE, paint_classes, paint_instances
 
 
@@ -154,7 +154,7 @@ def test_ground_truth_readers_agree_on_the_same_scenes(tmp_path):
     generated scenes give the same class of every pixel, and boxes that hold their masks."""
     from conftest import FASHION_MNIST
 
-    from mimlab.apis.downstream import ade20k_ground_truth, coco_ground_truth
+    from mimlab.experiments.downstream.pictures import ade20k_ground_truth, coco_ground_truth
     from mimlab.datasets.scenes import garment_scenes, write_ade20k_layout, write_coco_layout
     scenes = garment_scenes(32, FASHION_MNIST)
     ade_root = write_ade20k_layout(str(tmp_path / 'ade'), 2, 3, seed=1, scenes=scenes)

@@ -15,7 +15,8 @@ from conftest import FASHION_MNIST, REPO, import_tool
 from mmengine.runner import CheckpointLoader
 from PIL import Image
 
-from mimlab.apis.downstream import last_checkpoint, predict_detection, predict_segmentation
+from mimlab.engine.workdir import latest_checkpoint
+from mimlab.experiments.downstream.pictures import predict_detection, predict_segmentation
 
 CONFIGS = dict(
     seg=osp.join(REPO, 'configs/benchmarks/mmseg',
@@ -61,7 +62,7 @@ def test_pictures_of_trained_runs(garments, task, monkeypatch):
     monkeypatch.chdir(garments)
     import_tool('train').main([CONFIGS[task], '--work-dir', str(work_dir),
                                '--cfg-options'] + TRAIN_OPTIONS)
-    checkpoint = last_checkpoint(str(work_dir))
+    checkpoint = latest_checkpoint(str(work_dir), required=True)
     assert osp.basename(checkpoint) == f'iter_{ITERS}.pth'
     # what torch's weights-only load refuses without mimlab's loader (this process has it)
     saved = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')

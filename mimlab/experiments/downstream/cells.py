@@ -41,8 +41,6 @@ def last_metrics(work_dir: str) -> Dict[str, float]:
     return final_metrics(work_dir, METRICS)
 
 
-# ---------------------------------------------------------------- grids of runs
-
 @dataclass(frozen=True)
 class DownstreamCell:
     """One fine-tuning run of a grid: task ('seg', 'det' or 'ddep'), percent of the training
