@@ -16,8 +16,8 @@ and the init (seg, det: the encoder from ``--checkpoint`` or ``init_cfg=None``; 
 frozen MAE encoder with the decoder of ``--ddep-checkpoint`` or a random decoder, or encoder
 and decoder of ``--dep-checkpoint``), plus ``--cfg-options`` common to all; a task/init pair
 that does not exist (seg with ddep) is left out. A finished cell (its metrics logged) is
-skipped, so rerunning the command resumes a grid and ``--table-only`` prints what is there. The table goes to stdout,
-WORK_DIR/table.md and WORK_DIR/results.json. Cells run in the order given (tasks, then
+skipped, so rerunning the command resumes a grid and ``--table-only`` prints what is there. The
+table goes to stdout, WORK_DIR/table.md and WORK_DIR/results.json. Cells run in the order given (tasks, then
 percents, then seeds, then inits), ``--jobs`` at a time, each with one thread (a cell that
 another grid process runs now is skipped: its ``grid.pid`` names a live process); each cell's
 CPU seconds (user + system of its process) and wall seconds go to its ``usage.json``.
