@@ -11,7 +11,7 @@ from mimlab.datasets.builder import build_split_dataset, sample_indices
 from mimlab.engine.checkpoint import install_checkpoint_loader
 from mimlab.models.utils.state_dict import load_whole_model
 from mimlab.registry import MODELS
-from .prepare import prepare_config
+from .prepare import merge_options, prepare_config
 
 
 def init_model(config: Union[str, Config], checkpoint: Optional[str] = None,
@@ -54,9 +54,7 @@ def load_config(path: str, options: Optional[dict] = None, data_root: Optional[s
     """A config file with ``--cfg-options`` style overrides merged in and ``data_root``
     (``--data-root``) applied, made ready by :func:`~mimlab.apis.prepare.prepare_config` (the
     data folder is checked when a split is read: :func:`build_split_dataset`)."""
-    cfg = Config.fromfile(path)
-    if options:
-        cfg.merge_from_dict(options)
+    cfg = merge_options(Config.fromfile(path), options)
     return prepare_config(cfg, data_root=data_root, loaders=())
 
 

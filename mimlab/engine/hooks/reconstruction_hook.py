@@ -18,7 +18,8 @@ class ReconstructionHook(Hook):
     """Every ``interval`` iterations and at the end of training, reconstruct the same held-out
     images with the same masks, write ``{work_dir}/vis/reconstruction_iter_{N}.png`` (and
     ``reconstruction_latest.png``), send the picture to the visualizer's backends and log the
-    held-out loss (``heldout/loss_rec``).
+    loss of the pictured images (``picture/loss_rec``: ``num_images`` images, a quick trend;
+    ``tools/test.py`` reports the whole split's, ``heldout/loss_rec``).
 
     Args:
         dataset: config of the held-out dataset. None: the training dataset's config with
@@ -81,5 +82,6 @@ class ReconstructionHook(Hook):
         save_picture(picture, osp.join(out_dir, 'reconstruction_latest.png'))
         runner.visualizer.add_image('reconstruction', picture, step=step)
         loss = float(rec.loss.mean())
-        runner.message_hub.update_scalar('heldout/loss_rec', loss)
-        runner.logger.info(f'held-out reconstruction loss {loss:.4f}; picture: {path}')
+        runner.message_hub.update_scalar('picture/loss_rec', loss)
+        runner.logger.info(f'reconstruction loss of the {len(rec.loss)} pictured held-out '
+                           f'images {loss:.4f} (tools/test.py: the whole split); picture: {path}')
