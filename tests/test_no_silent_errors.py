@@ -109,6 +109,16 @@ def test_a_folder_without_splits_is_not_a_held_out_measurement(tmp_path):
                                         '--data-root', root, '--cfg-options', *TINY_MAE])
 
 
+def test_skipped_bad_images_are_left_out_of_the_counts(tmp_path):
+    root = make_folder(tmp_path / 'photos')
+    with open(osp.join(root, 'val', 'food', 'broken.png'), 'wb') as f:
+        f.write(b'not an image')
+    summary = _tool('extract_features').main(
+        [DEMO_CONFIG, 'none', '--out', str(tmp_path / 'f.pth'), '--data-root', root,
+         '--cfg-options', *TINY_MAE, 'train_dataloader.dataset.skip_bad_images=True'])
+    assert summary['num_train'] == 8 and summary['num_test'] == 8  # 9 files, 8 images
+
+
 # -- a classifier's head and normalisation against the data --------------------------------
 
 def test_a_classifier_head_with_another_class_count_is_refused(val_lacks_building, tmp_path,

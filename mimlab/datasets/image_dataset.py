@@ -137,7 +137,10 @@ class ImageDataset(BaseDataset):
             (:class:`~mimlab.datasets.transforms.BadImageError`: unreadable, truncated, not an
             image, too small) by another random sample and log a warning naming the file and
             the count so far (``num_skipped``, per process), instead of stopping the run.
-            In ``test_mode`` a bad image always raises: evaluation must see every sample.
+            In ``test_mode`` (the held-out views of :func:`~mimlab.datasets.builder.
+            build_split_dataset`) a bad image is left out instead: the sample is None, which
+            :func:`~mimlab.datasets.builder.collate_present` drops, so that a result counts
+            only the images it measured. Without the option a bad image always raises.
     """
 
     def __init__(self, data_root: str, split: str = 'train', pipeline=(), indices=None,
@@ -211,13 +214,21 @@ class ImageDataset(BaseDataset):
         info['sample_idx'] = idx
         return info
 
+    def __getitem__(self, idx: int):
+        if self.test_mode and self.skip_bad_images:
+            if not self._fully_initialized:
+                self.full_init()
+            return self.prepare_data(idx)  # None for a bad image: left out, not replaced
+        return super().__getitem__(idx)
+
     def prepare_data(self, idx: int):
-        if not self.skip_bad_images or self.test_mode:
+        if not self.skip_bad_images:
             return super().prepare_data(idx)
         try:
             return super().prepare_data(idx)
         except BadImageError as err:
             self.num_skipped += 1
-            print_log(f'skipped a bad image ({self.num_skipped} so far in this process): {err}',
+            what = 'left out' if self.test_mode else 'skipped'
+            print_log(f'{what} a bad image ({self.num_skipped} so far in this process): {err}',
                       logger='current', level=logging.WARNING)
-            return None  # BaseDataset draws another sample
+            return None  # training: BaseDataset draws another sample

@@ -22,11 +22,11 @@ import matplotlib
 import numpy as np
 import torch
 from mmengine.config import DictAction
-from mmengine.dataset import Compose, pseudo_collate
+from mmengine.dataset import Compose
 from torch.utils.data import DataLoader
 
 from mimlab.apis import init_model, load_config
-from mimlab.datasets import build_split_dataset
+from mimlab.datasets import build_split_dataset, collate_present
 from mimlab.datasets.transforms import corruption_names
 from mimlab.engine.checkpoint import allow_unsafe_load
 
@@ -37,7 +37,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 @torch.no_grad()
 def top1(model, dataset, batch_size: int) -> float:
     correct = total = 0
-    for batch in DataLoader(dataset, batch_size=batch_size, collate_fn=pseudo_collate):
+    for batch in DataLoader(dataset, batch_size=batch_size, collate_fn=collate_present):
         for pred in model.test_step(batch):
             correct += int(pred['pred_label'] == pred['gt_label'])
             total += 1

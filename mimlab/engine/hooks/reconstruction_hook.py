@@ -3,12 +3,11 @@ import os.path as osp
 from typing import Optional
 
 import torch
-from mmengine.dataset import pseudo_collate
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
-from mimlab.datasets.builder import build_split_dataset, sample_indices
+from mimlab.datasets.builder import build_split_dataset, collate_present, sample_indices
 from mimlab.registry import DATASETS, HOOKS
 from mimlab.visualization import draw_reconstructions, save_picture
 
@@ -45,7 +44,7 @@ class ReconstructionHook(Hook):
         if self._batch is None:
             dataset = (DATASETS.build(self.dataset_cfg) if self.dataset_cfg is not None else
                        build_split_dataset(runner.cfg, self.split))
-            self._batch = pseudo_collate(
+            self._batch = collate_present(
                 [dataset[i] for i in sample_indices(len(dataset), self.num_images)])
         return self._batch
 
