@@ -231,8 +231,9 @@ def check_config_types(cfg: Any) -> None:
               (root.HOOKS, [e for name, hook in hooks.items()
                             for e in _entries(hook, f'default_hooks.{name}')]
                + _entries(cfg.get('custom_hooks') or [], 'custom_hooks'), ()),
+              # the runner converts epoch-based schedulers itself
               (root.PARAM_SCHEDULERS, _entries(cfg.get('param_scheduler') or [],
-                                               'param_scheduler'), ()),
+                                               'param_scheduler'), ('convert_to_iter_based',)),
               (root.VISUALIZERS, _entries(cfg.get('visualizer'), 'visualizer'), ())]
     for split in ('train', 'val', 'test'):
         loader = cfg.get(f'{split}_dataloader') or {}

@@ -148,9 +148,9 @@ def test_a_classifier_head_with_another_class_count_is_refused(val_lacks_buildin
     ('optim_wraper.optimizer.lr=1e-2', "--cfg-options optim_wraper.optimizer.lr: the config "
      "has no top-level key 'optim_wraper'; did you mean optim_wrapper?"),
     ('train_dataloader.batch_sise=8', "train_dataloader.batch_sise: DataLoader has no argument "
-     "'batch_sise'; did you mean batch_size?"),
+     "'batch_sise'; did you mean batch_size or batch_sampler?"),
     ('train_cfg.max_epoch=2', "train_cfg.max_epoch: EpochBasedTrainLoop has no argument "
-     "'max_epoch'; did you mean max_epochs?"),
+     "'max_epoch'; did you mean max_epochs or by_epoch?"),
     ('model.backbone.mask_ration=0.5', "model.backbone.mask_ration: MaskedViT has no argument "
      "'mask_ration'; did you mean mask_ratio or mask_tokens or mlp_ratio?"),
 ])
@@ -224,7 +224,7 @@ def test_a_checkpoint_with_keys_the_model_lacks_is_refused(tmp_path):
 
 def test_resume_from_another_model_says_the_model_differs(tmp_path):
     mff = Config.fromfile(osp.join(REPO, 'configs/mff/'
-                                   'mff_vit-tiny-p4_1xb256-coslr-6e_fashion-mnist.py'))
+                                   'mff_mae_vit-tiny-p4_1xb256-coslr-6e_fashion-mnist.py'))
     path = str(tmp_path / 'epoch_6.pth')
     torch.save(dict(meta=dict(cfg=mff.pretty_text, experiment_name='mff_demo'), state_dict={}),
                path)
