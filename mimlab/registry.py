@@ -89,8 +89,10 @@ class UnknownArgumentError(TypeError):
 
 def _keyword_chain(cls: type):
     """(names, open): the keyword arguments ``cls(...)`` takes, its ``__init__``'s and its
-    bases' while each passes ``**kwargs`` on; ``open`` when the last of them still takes any
-    keyword (its bases' signatures do not say which)."""
+    bases' while each passes ``**kwargs`` on (a catch-all named ``kwargs`` is taken to go to
+    the base, as in mimlab, mmengine and timm); ``open`` when one takes any keyword for
+    itself (a catch-all with another name, e.g. ``**model_kwargs``) or the last base with a
+    constructor still has ``**kwargs``."""
     names: List[str] = []
     for klass in cls.__mro__:
         if '__init__' not in klass.__dict__ or klass is object:
@@ -101,8 +103,11 @@ def _keyword_chain(cls: type):
             return names, True
         names += [p.name for p in params if p.name != 'self' and p.kind in (
             p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name not in names]
-        if not any(p.kind == p.VAR_KEYWORD for p in params):
+        catch_all = [p.name for p in params if p.kind == p.VAR_KEYWORD]
+        if not catch_all:
             return names, False
+        if catch_all != ['kwargs']:
+            return names, True
     return names, True
 
 
