@@ -48,7 +48,7 @@ _RUNNER_KEYS = frozenset(
     name for runner in (Runner, FlexibleRunner)
     for name in inspect.signature(runner.__init__).parameters if name != 'self') | {
         'runner_type', 'img_size', 'compile', 'custom_imports'}
-# The pixel statistics of the grey Fashion-MNIST data (configs/_base_/datasets/fashion_mnist_mae.py).
+# The pixel mean of the grey Fashion-MNIST data (configs/_base_/datasets/fashion_mnist_mae.py)
 _GREY_MEAN = 72.94
 
 

@@ -4,8 +4,8 @@ A partial load that goes unnoticed (a wrong ``prefix``, a checkpoint of another 
 randomly initialised encoder behind a config that claims a pretrained one. :func:`load_with_report`
 loads what matches and says, grouped, which keys were missing, unexpected or of another shape;
 it refuses a load in which nothing matched or nothing fits, with a hint at the likely cause.
-:func:`load_whole_model` refuses any mismatch, extra keys included (a checkpoint of the whole model to evaluate or
-train on).
+:func:`load_whole_model` refuses any mismatch, extra keys included (a checkpoint of the whole
+model to evaluate or train on).
 """
 import re
 from collections import defaultdict
