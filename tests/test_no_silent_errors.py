@@ -12,7 +12,8 @@ import sys
 import numpy as np
 import pytest
 import torch
-from conftest import DEMO_CONFIG, REPO, TINY_RUN_OPTIONS, import_tool, tiny_mae_cfg
+from conftest import (DEMO_CONFIG, REPO, TINY_RUN_OPTIONS, import_tool, tiny_mae_cfg,
+                      tiny_run_cfg)
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from PIL import Image
@@ -264,6 +265,25 @@ def test_held_out_loss_does_not_depend_on_batches_or_processes(tmp_path):
     metric = ReconstructionLoss()
     metric.process(None, [dict(loss_rec=v) for v in whole.values()])
     assert metric.compute_metrics(metric.results)['num_images'] == 12
+
+
+def test_dist_test_sh_gives_test_py_s_held_out_loss(tmp_path):
+    torch.manual_seed(0)
+    ckpt = str(tmp_path / 'model.pth')
+    torch.save(dict(state_dict=MODELS.build(tiny_run_cfg(tmp_path, 1).model).state_dict()), ckpt)
+    options = ['--cfg-options', *TINY_RUN_OPTIONS, 'test_dataloader.dataset.indices=24',
+               'test_dataloader.batch_size=8']
+    one = import_tool('test').main([DEMO_CONFIG, ckpt, '--work-dir', str(tmp_path / 'one'),
+                                    *options])
+    env = dict(os.environ, PATH=f'{osp.dirname(sys.executable)}:{os.environ["PATH"]}',
+               PORT='29531', OMP_WAIT_POLICY='PASSIVE', OMP_NUM_THREADS='1')
+    proc = subprocess.run(['bash', 'tools/dist_test.sh', DEMO_CONFIG, ckpt, '2', '--work-dir',
+                           str(tmp_path / 'two'), '--out', str(tmp_path / 'two.json'), *options],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    two = json.loads((tmp_path / 'two.json').read_text())
+    assert two['heldout/num_images'] == one['heldout/num_images'] == 24
+    assert two['heldout/loss_rec'] == pytest.approx(one['heldout/loss_rec'], rel=1e-5)
 
 
 # -- few-label split files -----------------------------------------------------------------
