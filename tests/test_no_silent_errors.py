@@ -105,7 +105,7 @@ def test_a_held_out_class_that_training_lacks_is_named(tmp_path):
 
 def test_a_folder_without_splits_is_not_a_held_out_measurement(tmp_path):
     root = make_folder(tmp_path / 'classes_only', splits=(None,))
-    with pytest.raises(SystemExit, match='measured on the training images'):
+    with pytest.raises(SystemExit, match='would be measured on the training images'):
         _tool('extract_features').main([DEMO_CONFIG, 'none', '--out', str(tmp_path / 'f.pth'),
                                         '--data-root', root, '--cfg-options', *TINY_MAE])
 

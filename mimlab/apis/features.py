@@ -26,24 +26,27 @@ def data_root_of(cfg: Config) -> Optional[str]:
 
 
 def check_held_out(cfg: Config, splits: Sequence[str]) -> None:
-    """Refuse splits that read the same images (a folder without split folders serves every
-    split from itself): a kNN or probe on them would measure the training images."""
+    """Refuse to read another split from the training split's images (a folder without split
+    folders serves every split from itself): a kNN or probe on them would call the training
+    images held out."""
     root = data_root_of(cfg)
-    if root is None or not osp.isdir(root):
+    if 'train' not in splits or root is None or not osp.isdir(root):
         return
-    sources = {}
-    for split in splits:
+
+    def source(split: str) -> Optional[str]:
         idx = find_idx(root, split)
         try:
-            source = idx[0] if idx is not None else split_folder(root, split)
+            return idx[0] if idx is not None else split_folder(root, split)
         except FileNotFoundError:
-            continue  # named when the split is read
-        if source in sources:
+            return None  # named when the split is read
+
+    train = source('train')
+    for split in splits:
+        if split != 'train' and train is not None and source(split) == train:
             raise ValueError(
-                f'the splits {sources[source]!r} and {split!r} both read {source} (it has no '
-                'train/ and val/ folders): the held-out accuracy would be measured on the '
-                f'training images; put held-out images in {osp.join(root, "val")}/<class>/')
-        sources[source] = split
+                f'the {split!r} split would read the training images ({train} has no '
+                'split folders): a held-out accuracy on it would be measured on the training '
+                f'images; put held-out images in {osp.join(root, "val")}/<class>/')
 
 
 def extract_split_features(model: torch.nn.Module, splits: Sequence[str] = ('train', 'test'),
