@@ -193,8 +193,14 @@ def test_dataset_skips_and_counts_bad_images_only_when_asked(tmp_path):
     assert all(s['inputs'].shape == (3, 16, 16) for s in samples)
     assert all(osp.basename(s['data_samples'].img_path).startswith('good_') for s in samples)
     assert lenient.num_skipped >= len(bad)
-    with pytest.raises(BadImageError):  # evaluation must see every sample
-        ImageDataset(str(tmp_path), pipeline=PIPELINE, skip_bad_images=True, test_mode=True)[0]
+    with pytest.raises(BadImageError):  # without the option evaluation sees every sample
+        ImageDataset(str(tmp_path), pipeline=PIPELINE, test_mode=True)[0]
+    # held out: a bad image is left out (None), not replaced, so that counts exclude it
+    held_out = ImageDataset(str(tmp_path), pipeline=PIPELINE, skip_bad_images=True,
+                            test_mode=True)
+    kept = [held_out[i] for i in range(len(held_out))]
+    assert [s is None for s in kept] == [not n.startswith('good_') for n in names]
+    assert held_out.num_skipped == len(bad)
 
 
 def test_training_goes_on_past_bad_images_and_logs_each(tmp_path):

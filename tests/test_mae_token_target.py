@@ -133,4 +133,4 @@ def test_demo_config_trains_with_pictures(tmp_path):
     for k, v in tokenizer.state_dict().items():
         assert torch.equal(loaded[k], v), k
     assert (tmp_path / 'run' / 'vis' / 'reconstruction_latest.png').is_file()
-    assert 0 < runner.message_hub.get_scalar('heldout/loss_rec').current() < 10
+    assert 0 < runner.message_hub.get_scalar('picture/loss_rec').current() < 10

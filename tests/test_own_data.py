@@ -283,8 +283,8 @@ def test_unknown_argument_in_one_line():
                'model.backbone.mask_ration=0.5')
     assert proc.returncode == 1
     assert proc.stderr.strip() == ("model.backbone.mask_ration: MaskedViT has no argument "
-                                   "'mask_ration'; closest valid names: mask_ratio, mask_tokens, "
-                                   "mlp_ratio")
+                                   "'mask_ration'; did you mean mask_ratio or mask_tokens or "
+                                   "mlp_ratio?")
     proc = run(f'python tools/train.py {DEMO_CONFIG} --work-dir /tmp/unused --cfg-options '
                'model.backbone.mask_ratio=1.0')
     assert proc.returncode == 1

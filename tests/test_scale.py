@@ -39,7 +39,7 @@ env_cfg = dict(dist_cfg=dict(backend='gloo'))
 
 def _heldout_losses(work_dir) -> list:
     log = next(work_dir.glob('*/*.log')).read_text()
-    return [float(v) for v in re.findall(r'held-out reconstruction loss[^\d]*([\d.]+)', log)]
+    return [float(v) for v in re.findall(r'pictured held-out images ([\d.]+)', log)]
 
 
 def _assert_same_weights(a: dict, b: dict) -> None:

@@ -37,7 +37,7 @@ def test_train_py_runs_end_to_end(tmp_path):
     logs = [f for f in work.glob('*/*.log')]
     text = logs[0].read_text()
     assert 'eta:' in text and 'loss_rec:' in text and 'Epoch(train) [2][4/4]' in text
-    assert 'held-out reconstruction loss' in text
+    assert 'reconstruction loss of the 2 pictured held-out images' in text
     pictures = sorted(p.name for p in (work / 'vis').glob('reconstruction_iter_*.png'))
     assert pictures == ['reconstruction_iter_4.png', 'reconstruction_iter_8.png']
     w, h = Image.open(work / 'vis' / 'reconstruction_latest.png').size

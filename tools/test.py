@@ -9,7 +9,7 @@ from mmengine.config import Config, DictAction
 from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
-from mimlab.apis.prepare import join_cpu_process_group, prepare_config
+from mimlab.apis.prepare import join_cpu_process_group, merge_options, prepare_config
 from mimlab.engine.checkpoint import allow_unsafe_load
 from mimlab.engine.errors import one_line_errors
 from mimlab.models.utils.state_dict import load_whole_model
@@ -58,8 +58,8 @@ def main(argv=None) -> dict:
     allow_unsafe_load(args.unsafe_load)
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    with one_line_errors(cfg):
+        merge_options(cfg, args.cfg_options)
     if 'test_dataloader' not in cfg:
         raise SystemExit(f'{args.config} has no test_dataloader/test_evaluator to evaluate with')
     cfg.work_dir = args.work_dir or osp.join(

@@ -4,18 +4,58 @@ import os.path as osp
 from typing import Dict, Optional, Sequence, Tuple
 
 import torch
+from mmengine.config import Config
 
 from mimlab.datasets.builder import build_split_dataset
+from mimlab.datasets.image_dataset import find_idx, split_folder
 from mimlab.evaluation import extract_features
 
 FEATURES_VERSION = 1
+
+
+def data_root_of(cfg: Config) -> Optional[str]:
+    """The absolute data folder of the config's training dataset (inside wrappers such as
+    ``FewLabelDataset``), the folder every split of the features is read from; None if it has
+    none."""
+    dataset = cfg.train_dataloader.dataset
+    while isinstance(dataset, dict) and 'data_root' not in dataset and \
+            isinstance(dataset.get('dataset'), dict):
+        dataset = dataset['dataset']
+    root = dataset.get('data_root') if isinstance(dataset, dict) else None
+    return osp.abspath(root) if isinstance(root, str) else None
+
+
+def check_held_out(cfg: Config, splits: Sequence[str]) -> None:
+    """Refuse to read another split from the training split's images (a folder without split
+    folders serves every split from itself): a kNN or probe on them would call the training
+    images held out."""
+    root = data_root_of(cfg)
+    if 'train' not in splits or root is None or not osp.isdir(root):
+        return
+
+    def source(split: str) -> Optional[str]:
+        idx = find_idx(root, split)
+        try:
+            return idx[0] if idx is not None else split_folder(root, split)
+        except FileNotFoundError:
+            return None  # named when the split is read
+
+    train = source('train')
+    for split in splits:
+        if split != 'train' and train is not None and source(split) == train:
+            raise ValueError(
+                f'the {split!r} split would read the training images ({train} has no '
+                'split folders): a held-out accuracy on it would be measured on the training '
+                f'images; put held-out images in {osp.join(root, "val")}/<class>/')
 
 
 def extract_split_features(model: torch.nn.Module, splits: Sequence[str] = ('train', 'test'),
                            pool: str = 'cls', max_images: Optional[int] = None
                            ) -> Tuple[Dict[str, Tuple[torch.Tensor, torch.Tensor]], tuple]:
     """{split: ((N, D) features, (N,) labels)} of the model's config dataset, read through its
-    ``test_pipeline`` (see :func:`~mimlab.evaluation.extract_features`), and the class names."""
+    ``test_pipeline`` (see :func:`~mimlab.evaluation.extract_features`), and the class names.
+    Splits that would read the same images are refused (:func:`check_held_out`)."""
+    check_held_out(model.cfg, splits)
     out, classes = {}, ()
     for split in splits:
         dataset = build_split_dataset(model.cfg, split, indices=max_images)

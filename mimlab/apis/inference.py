@@ -7,11 +7,11 @@ from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import init_default_scope
 
-from mimlab.datasets.builder import build_split_dataset, sample_indices
+from mimlab.datasets.builder import build_split_dataset, collate_present, sample_indices
 from mimlab.engine.checkpoint import install_checkpoint_loader
 from mimlab.models.utils.state_dict import load_whole_model
 from mimlab.registry import MODELS
-from .prepare import prepare_config
+from .prepare import merge_options, prepare_config
 
 
 def init_model(config: Union[str, Config], checkpoint: Optional[str] = None,
@@ -54,9 +54,7 @@ def load_config(path: str, options: Optional[dict] = None, data_root: Optional[s
     """A config file with ``--cfg-options`` style overrides merged in and ``data_root``
     (``--data-root``) applied, made ready by :func:`~mimlab.apis.prepare.prepare_config` (the
     data folder is checked when a split is read: :func:`build_split_dataset`)."""
-    cfg = Config.fromfile(path)
-    if options:
-        cfg.merge_from_dict(options)
+    cfg = merge_options(Config.fromfile(path), options)
     return prepare_config(cfg, data_root=data_root, loaders=())
 
 
@@ -64,5 +62,5 @@ def heldout_batch(model: torch.nn.Module, cfg: Config, split: str = 'test',
                   num_images: int = 64) -> torch.Tensor:
     """``num_images`` evenly spaced images of ``split``, normalised by the model's preprocessor."""
     dataset = build_split_dataset(cfg, split)
-    batch = pseudo_collate([dataset[i] for i in sample_indices(len(dataset), num_images)])
+    batch = collate_present([dataset[i] for i in sample_indices(len(dataset), num_images)])
     return model.data_preprocessor(batch, training=False)['inputs']

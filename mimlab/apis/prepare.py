@@ -4,6 +4,8 @@ Every tool that builds from a config (train, test, the feature, probe and pictur
 :func:`prepare_config`, so that a config that cannot work fails here, in one line naming the
 key, instead of deep inside a run.
 """
+import difflib
+import inspect
 import logging
 import os.path as osp
 from typing import Iterator, List, Optional, Tuple
@@ -12,8 +14,10 @@ import torch
 
 from mmengine.config import Config
 from mmengine.logging import print_log
+from mmengine.runner import FlexibleRunner, Runner
 
-from mimlab.engine.errors import ConfigError
+from mimlab.datasets.image_dataset import find_idx, label_order
+from mimlab.registry import ConfigError
 
 DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 # Transforms whose ``size`` is the size of the image the model sees.
@@ -38,6 +42,40 @@ def _datasets(cfg: Config) -> Iterator[Tuple[str, dict]]:
             yield from walk(f'{loader}.dataset', cfg[loader]['dataset'])
 
 
+# Top-level keys that a config may set without its file (or its bases) naming them: the
+# arguments of mmengine's runners, and the keys that mimlab itself reads.
+_RUNNER_KEYS = frozenset(
+    name for runner in (Runner, FlexibleRunner)
+    for name in inspect.signature(runner.__init__).parameters if name != 'self') | {
+        'runner_type', 'img_size', 'compile', 'custom_imports'}
+# The pixel mean of the grey Fashion-MNIST data (configs/_base_/datasets/fashion_mnist_mae.py)
+_GREY_MEAN = 72.94
+
+
+def merge_options(cfg: Config, options: Optional[dict]) -> Config:
+    """Merge ``--cfg-options`` into ``cfg`` (in place; returned), refusing a top-level key that
+    neither the config nor mmengine's runner knows: mmengine would keep it and never read it
+    (``optim_wraper.optimizer.lr=...`` would train at the config's lr). Keys inside a component
+    are checked against its signature before building (``registry.check_config_types``).
+
+    Raises:
+        ConfigError: naming the option and the closest top-level keys.
+    """
+    if not options:
+        return cfg
+    known = set(cfg.keys()) | _RUNNER_KEYS
+    for key in options:
+        top = key.split('.')[0]
+        if top not in known:
+            matches = difflib.get_close_matches(top, sorted(known), n=3, cutoff=0.6)
+            hint = (f'did you mean {" or ".join(matches)}?' if matches else
+                    'a new top-level key would never be read')
+            raise ConfigError(f'--cfg-options {key}: the config has no top-level key {top!r}; '
+                              f'{hint}')
+    cfg.merge_from_dict(options)
+    return cfg
+
+
 def set_data_root(cfg: Config, data_root: str) -> None:
     """Point every dataloader's dataset that reads a ``data_root`` at ``data_root``
     (``--data-root``: one flag for training, validation and test data)."""
@@ -54,6 +92,61 @@ def check_data_roots(cfg: Config, loaders=DATALOADERS) -> None:
             raise ConfigError(f'{path}.data_root={root!r} is not a folder: point it at your data '
                               'with --data-root DIR (train, val and test data) or --cfg-options '
                               f'{path}.data_root=DIR')
+
+
+def _image_folder_datasets(cfg: Config, loaders) -> Iterator[Tuple[str, dict]]:
+    """(key path, config) of the ``ImageDataset``s of ``loaders`` whose data_root is a folder."""
+    for path, dataset in _datasets(cfg):
+        kind = dataset.get('type')
+        root = dataset.get('data_root')
+        if path.split('.')[0] in loaders and isinstance(kind, str) and \
+                kind.split('.')[-1] == 'ImageDataset' and isinstance(root, str) and \
+                osp.isdir(root):
+            yield path, dataset
+
+
+def check_num_classes(cfg: Config, loaders=DATALOADERS) -> None:
+    """Refuse a classifier whose ``model.head.num_classes`` is not the number of classes of its
+    data (the training split's class folders): labels beyond the head would crash a step, and
+    a head wider than the data would classify into classes that do not exist."""
+    head = (cfg.get('model') or {}).get('head')
+    num_classes = head.get('num_classes') if isinstance(head, dict) else None
+    if not isinstance(num_classes, int):
+        return
+    for path, dataset in _image_folder_datasets(cfg, loaders):
+        try:
+            classes = label_order(dataset['data_root'], dataset.get('split', 'train'),
+                                  dataset.get('classes'))
+        except FileNotFoundError:
+            continue  # the dataset's own error names the missing split when it is built
+        if classes is not None and len(classes) != num_classes:
+            shown = ', '.join(classes[:8]) + (' ...' if len(classes) > 8 else '')
+            raise ConfigError(
+                f'model.head.num_classes={num_classes}, but {path}.data_root='
+                f'{dataset["data_root"]!r} has {len(classes)} classes ({shown}): set '
+                f'--cfg-options model.head.num_classes={len(classes)}')
+
+
+def warn_grey_normalisation(cfg: Config, loaders=DATALOADERS) -> None:
+    """One warning when a config normalises with the grey Fashion-MNIST statistics (the demo
+    configs) but reads its images from files (photos, usually in colour), naming the key."""
+    preprocessor = (cfg.get('model') or {}).get('data_preprocessor') or \
+        cfg.get('data_preprocessor') or {}
+    key = ('model.data_preprocessor' if (cfg.get('model') or {}).get('data_preprocessor')
+           else 'data_preprocessor')
+    mean = preprocessor.get('mean')
+    if not (isinstance(mean, (list, tuple)) and mean and
+            all(abs(m - _GREY_MEAN) < 0.01 for m in mean)):
+        return
+    for path, dataset in _image_folder_datasets(cfg, loaders):
+        if find_idx(dataset['data_root'], dataset.get('split', 'train')) is None:
+            print_log(
+                f'{key}.mean={list(mean)} and .std are the grey Fashion-MNIST statistics, but '
+                f'{path}.data_root={dataset["data_root"]!r} holds image files: for colour photos '
+                f'set your data\'s (e.g. ImageNet\'s: --cfg-options {key}.mean=[123.675,116.28,'
+                f'103.53] {key}.std=[58.395,57.12,57.375])', logger='current',
+                level=logging.WARNING)
+            return
 
 
 def drop_persistent_workers(cfg: Config) -> None:
@@ -155,7 +248,8 @@ def prepare_config(cfg: Config, data_root: Optional[str] = None, distributed: bo
     """``cfg`` (changed in place and returned) ready to build: ``data_root`` applied to every
     dataset, the image size applied and checked against the model, ``persistent_workers``
     dropped without workers, SyncBN converted on one process, and the data folders of the
-    dataloaders in ``loaders`` checked.
+    dataloaders in ``loaders`` checked (that they exist, that a classifier's head has as many
+    classes as the data, and a warning for grey normalisation statistics on image files).
 
     Raises:
         ConfigError: naming the key that cannot work.
@@ -167,4 +261,6 @@ def prepare_config(cfg: Config, data_root: Optional[str] = None, distributed: bo
     if not distributed:
         convert_sync_bn(cfg)
     check_data_roots(cfg, loaders)
+    check_num_classes(cfg, loaders)
+    warn_grey_normalisation(cfg, loaders)
     return cfg

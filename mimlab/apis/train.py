@@ -16,12 +16,11 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from mimlab.engine.checkpoint import load_local_checkpoint, remove_stale_temporaries
-from mimlab.engine.errors import ConfigError
 from mimlab.engine.optimizers import set_amp
 from mimlab.engine.workdir import latest_checkpoint
 from mimlab.models.utils.state_dict import load_whole_model
-from mimlab.registry import check_config_types
-from .prepare import join_cpu_process_group, prepare_config
+from mimlab.registry import ConfigError, check_config_types
+from .prepare import join_cpu_process_group, merge_options, prepare_config
 
 
 def training_config(cfg: Config, *, work_dir: Optional[str] = None,
@@ -49,8 +48,7 @@ def training_config(cfg: Config, *, work_dir: Optional[str] = None,
         ConfigError: an option the config cannot take, naming the option.
     """
     cfg.launcher = launcher
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    merge_options(cfg, cfg_options)
     if work_dir is None and cfg.get('work_dir') is None and cfg.filename is None:
         raise ConfigError('training_config: pass work_dir (the config comes from no file)')
     cfg.work_dir = work_dir or cfg.get('work_dir') or osp.join(
@@ -123,16 +121,50 @@ def check_schedule(cfg: Config) -> None:
     cfg.param_scheduler = kept
 
 
+# The model keys whose values make another network (another set or shape of weights).
+_ARCHITECTURE_KEYS = ('type', 'arch', 'embed_dim', 'depth', 'num_heads', 'patch_size',
+                      'in_chans', 'num_classes', 'decoder_embed_dim', 'decoder_depth')
+
+
+def _architecture(model, path: str = 'model') -> dict:
+    """{key path: value} of a model config's parts and their architecture keys (options such as
+    ``norm_cfg``, which one process changes from SyncBN to BN, and ``init_cfg`` left out)."""
+    found = {}
+    if isinstance(model, dict):
+        for key, value in model.items():
+            if isinstance(value, dict) and not key.endswith('_cfg') and \
+                    key != 'data_preprocessor':
+                found[f'{path}.{key}'] = 'present'
+                found.update(_architecture(value, f'{path}.{key}'))
+            elif key in _ARCHITECTURE_KEYS:
+                found[f'{path}.{key}'] = value
+    return found
+
+
 def check_resume_length(cfg: Config) -> None:
-    """Refuse to resume a run with another length than it was started with: mmengine restores
-    the old schedule (a cosine that already ended keeps its last lr for the added epochs)."""
+    """Refuse to resume from a checkpoint of another model (another ``type``, parts or sizes in
+    its ``model`` config), naming the differences, and a run with another length than it was
+    started with: mmengine restores the old schedule (a cosine that already ended keeps its
+    last lr for the added epochs)."""
     if not cfg.get('resume') or not cfg.get('load_from'):
         return
     meta = load_local_checkpoint(cfg.load_from, 'cpu').get('meta') or {}
     try:
-        old = Config.fromstring(meta['cfg'], '.py').get('train_cfg') or {}
+        old_cfg = Config.fromstring(meta['cfg'], '.py')
     except Exception:  # no config text in the checkpoint, or one this mmengine cannot read
         return
+    old_arch, new_arch = _architecture(old_cfg.get('model')), _architecture(cfg.get('model'))
+    differ = [f'{k}: {old_arch.get(k, "absent")} in the checkpoint, {new_arch.get(k, "absent")} '
+              'here' for k in sorted(set(old_arch) | set(new_arch))
+              if old_arch.get(k) != new_arch.get(k)]
+    if differ:
+        name = meta.get('experiment_name')
+        trained = f' (trained as {name})' if name else ''
+        raise ConfigError(
+            f'--resume: {cfg.load_from}{trained} is a checkpoint of another model than this '
+            f'config\'s ({"; ".join(differ[:3])}{" ..." if len(differ) > 3 else ""}): resume '
+            'with the config it was trained with, or start a new run')
+    old = old_cfg.get('train_cfg') or {}
     new = cfg.get('train_cfg') or {}
     for unit in ('max_epochs', 'max_iters'):
         if old.get(unit) is not None and new.get(unit) is not None and old[unit] != new[unit]:

@@ -4,7 +4,7 @@ import gzip
 import logging
 import os
 import os.path as osp
-from typing import List, Optional, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 from mmengine.dataset import BaseDataset
@@ -81,6 +81,30 @@ def _is_image(name: str) -> bool:
     return name.lower().endswith(IMG_EXTENSIONS)
 
 
+def class_folders(folder: str) -> List[str]:
+    """The sorted names of the sub-folders of ``folder`` (hidden ones left out): its classes."""
+    return sorted(e.name for e in os.scandir(folder) if e.is_dir() and not e.name.startswith('.'))
+
+
+def label_order(data_root: str, split: str = 'train',
+                classes: Optional[Sequence[str]] = None) -> Optional[Tuple[str, ...]]:
+    """The class names whose indices an :class:`ImageDataset` of ``data_root``/``split`` gives
+    as labels, found without reading an image: ``classes`` when given, Fashion-MNIST's for idx
+    archives, else the class folders of the training split (of ``data_root`` itself without
+    split folders); None for a folder of images (no labels).
+
+    Raises:
+        FileNotFoundError: ``split`` is missing while other splits exist (:func:`split_folder`).
+    """
+    if classes:
+        return tuple(classes)
+    if find_idx(data_root, split) is not None:
+        return FASHION_MNIST_CLASSES
+    train = osp.join(data_root, 'train')
+    folder = train if osp.isdir(train) else split_folder(data_root, split)
+    return tuple(class_folders(folder)) or None
+
+
 @DATASETS.register_module()
 class ImageDataset(BaseDataset):
     """Images (and class labels where the layout has them) from ``data_root``.
@@ -91,9 +115,12 @@ class ImageDataset(BaseDataset):
        Debian's ``dataset-fashion-mnist`` installs it in ``/usr/share/datasets/fashion-mnist``).
        Split 'train' reads ``train-*``, 'val'/'test' read ``t10k-*``.
     2. ImageNet style: ``data_root/<split>/<class>/*.jpg`` (or ``data_root/<class>/*.jpg`` when
-       there are no split folders); classes are the sorted folder names. 'test' reads ``val/``
-       when there is no ``test/`` folder and back (see :func:`split_folder`); a split that is
-       missing while others exist is an error naming those that do.
+       there are no split folders); classes are the sorted folder names of the training split
+       (``classes`` when given), and every split labels its images by class *name* with the
+       training split's indices: a held-out split that lacks a class keeps the others' labels,
+       and one with a class the training split lacks is an error naming it. 'test' reads
+       ``val/`` when there is no ``test/`` folder and back (see :func:`split_folder`); a split
+       that is missing while others exist is an error naming those that do.
     3. A plain folder of images: ``data_root/<split>/*.jpg`` or ``data_root/*.jpg``; no labels.
 
     Each sample is a dict with ``img`` (idx, an HxW uint8 array) or ``img_path`` (files), and
@@ -104,12 +131,16 @@ class ImageDataset(BaseDataset):
         split: 'train', 'val' or 'test' (see above).
         pipeline: transforms.
         indices: keep only these samples (int: the first N), mmengine's convention.
-        classes: class names for idx data (default: Fashion-MNIST's).
+        classes: class names: of idx data (default: Fashion-MNIST's), or the label order of
+            class folders (default: the training split's folder names).
         skip_bad_images: in training, replace an image the pipeline refuses
             (:class:`~mimlab.datasets.transforms.BadImageError`: unreadable, truncated, not an
             image, too small) by another random sample and log a warning naming the file and
             the count so far (``num_skipped``, per process), instead of stopping the run.
-            In ``test_mode`` a bad image always raises: evaluation must see every sample.
+            In ``test_mode`` (the held-out views of :func:`~mimlab.datasets.builder.
+            build_split_dataset`) a bad image is left out instead: the sample is None, which
+            :func:`~mimlab.datasets.builder.collate_present` drops, so that a result counts
+            only the images it measured. Without the option a bad image always raises.
     """
 
     def __init__(self, data_root: str, split: str = 'train', pipeline=(), indices=None,
@@ -121,7 +152,7 @@ class ImageDataset(BaseDataset):
         self.split = split
         self.skip_bad_images = skip_bad_images
         self.num_skipped = 0
-        self._idx_classes = tuple(classes) if classes else FASHION_MNIST_CLASSES
+        self._classes = tuple(classes) if classes else None
         self._images: Optional[np.ndarray] = None
         super().__init__(data_root=data_root, pipeline=list(pipeline), indices=indices,
                          test_mode=test_mode, lazy_init=lazy_init, max_refetch=max_refetch,
@@ -147,20 +178,30 @@ class ImageDataset(BaseDataset):
             raise ValueError(f'{images_path} holds {images.shape} images but {labels_path} '
                              f'holds {labels.shape} labels')
         self._images = images
-        self._metainfo['classes'] = self._idx_classes
+        self._metainfo['classes'] = self._classes or FASHION_MNIST_CLASSES
         return [dict(img_index=i, gt_label=int(label)) for i, label in enumerate(labels)]
 
     def _load_folder(self, folder: str) -> List[dict]:
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
-        classes = [e.name for e in entries if e.is_dir() and not e.name.startswith('.')]
+        classes = class_folders(folder)
         data_list = []
         if classes:
-            for label, name in enumerate(classes):
+            order = label_order(self.data_root, self.split, self._classes) or tuple(classes)
+            unknown = [name for name in classes if name not in order]
+            if unknown:
+                source = ('the classes argument' if self._classes else
+                          f'the training split {osp.join(self.data_root, "train")}')
+                raise ValueError(
+                    f'split {self.split!r} of data_root={self.data_root!r} has the class '
+                    f'folder(s) {", ".join(unknown)}, which {source} lacks: labels follow the '
+                    'training classes by name, so remove or rename them')
+            labels = {name: i for i, name in enumerate(order)}
+            for name in classes:
                 for root, dirs, files in os.walk(osp.join(folder, name), followlinks=True):
                     dirs.sort()
-                    data_list += [dict(img_path=osp.join(root, f), gt_label=label)
+                    data_list += [dict(img_path=osp.join(root, f), gt_label=labels[name])
                                   for f in sorted(files) if _is_image(f)]
-            self._metainfo['classes'] = tuple(classes)
+            self._metainfo['classes'] = tuple(order)
         else:
             data_list = [dict(img_path=e.path, gt_label=-1) for e in entries
                          if e.is_file() and _is_image(e.name)]
@@ -173,13 +214,21 @@ class ImageDataset(BaseDataset):
         info['sample_idx'] = idx
         return info
 
+    def __getitem__(self, idx: int):
+        if self.test_mode and self.skip_bad_images:
+            if not self._fully_initialized:
+                self.full_init()
+            return self.prepare_data(idx)  # None for a bad image: left out, not replaced
+        return super().__getitem__(idx)
+
     def prepare_data(self, idx: int):
-        if not self.skip_bad_images or self.test_mode:
+        if not self.skip_bad_images:
             return super().prepare_data(idx)
         try:
             return super().prepare_data(idx)
         except BadImageError as err:
             self.num_skipped += 1
-            print_log(f'skipped a bad image ({self.num_skipped} so far in this process): {err}',
+            what = 'left out' if self.test_mode else 'skipped'
+            print_log(f'{what} a bad image ({self.num_skipped} so far in this process): {err}',
                       logger='current', level=logging.WARNING)
-            return None  # BaseDataset draws another sample
+            return None  # training: BaseDataset draws another sample

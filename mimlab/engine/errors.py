@@ -5,16 +5,13 @@ from typing import Iterator, List, Optional, Tuple
 
 from mimlab.datasets.transforms import BadImageError
 from mimlab.models.utils.state_dict import CheckpointMismatchError
-from mimlab.registry import (BuildError, UnknownArgumentError, UnknownTypeError,
-                             unexpected_argument)
+from mimlab.registry import BuildError, ConfigError, UnknownArgumentError, UnknownTypeError
 from .checkpoint import UnsafeCheckpointError
+
+__all__ = ['ConfigError', 'explain', 'find_config_dicts', 'one_line_errors']
 
 # Set (MIMLAB_DEBUG=1) to see the full traceback of an error that tools report in one line.
 DEBUG_VARIABLE = 'MIMLAB_DEBUG'
-
-
-class ConfigError(ValueError):
-    """A config or a run option that cannot work together; the message names the key."""
 
 
 def find_config_dicts(cfg, type_name: Optional[str] = None, key: Optional[str] = None
@@ -57,18 +54,11 @@ def explain(err: BaseException, cfg=None) -> Optional[str]:
         return (f'{err} (or set skip_bad_images=True in the training dataset to skip and log '
                 'such files)')
     if isinstance(err, UnknownArgumentError):
-        path = _where(cfg, err.type_name.split('.')[-1], err.argument)
+        path = err.path or _where(cfg, err.type_name.split('.')[-1], err.argument)
         return f'{path}.{err.argument}: {err}' if path else str(err)
     if isinstance(err, BuildError):
         path = _where(cfg, err.type_name.split('.')[-1])
         return f'{path}: {err}' if path else str(err)
-    if isinstance(err, TypeError) and cfg is not None:
-        # a component built by mmengine's own registries (the model itself, a runner part)
-        argument = unexpected_argument(err)
-        found = find_config_dicts(cfg, key=argument) if argument else []
-        if found:
-            path, node = found[0]
-            return f'{path}.{argument}: {node["type"]} has no argument {argument!r} ({err})'
     if isinstance(err, UnknownTypeError):
         return str(err)
     return None

@@ -4,8 +4,9 @@ from typing import Dict, Tuple
 
 import torch
 import torch.nn as nn
-from mmengine.dataset import pseudo_collate
 from torch.utils.data import DataLoader
+
+from mimlab.datasets.builder import collate_present
 
 
 @torch.no_grad()
@@ -16,7 +17,8 @@ def extract_features(model: nn.Module, dataset, batch_size: int = 512,
     Args:
         model: a pretraining algorithm or a classifier (its ``data_preprocessor`` and
             ``backbone.encode`` are used).
-        dataset: yields packed samples with ``gt_label``.
+        dataset: yields packed samples with ``gt_label`` (None for a bad image a held-out
+            dataset leaves out: not counted).
         pool: 'cls' (the cls token) or 'avg' (mean of the patch tokens).
 
     Returns:
@@ -24,7 +26,9 @@ def extract_features(model: nn.Module, dataset, batch_size: int = 512,
     """
     model.eval()
     feats, labels = [], []
-    for batch in DataLoader(dataset, batch_size=batch_size, collate_fn=pseudo_collate):
+    for batch in DataLoader(dataset, batch_size=batch_size, collate_fn=collate_present):
+        if not batch['inputs']:
+            continue
         inputs = model.data_preprocessor(batch, training=False)['inputs']
         tokens = model.backbone.encode(inputs).tokens
         feats.append(tokens[:, 0] if pool == 'cls' else tokens[:, 1:].mean(dim=1))

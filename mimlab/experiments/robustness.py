@@ -20,11 +20,11 @@ import numpy as np
 import torch
 from mmengine.config import Config
 from matplotlib.figure import Figure
-from mmengine.dataset import Compose, pseudo_collate
+from mmengine.dataset import Compose
 from torch.utils.data import DataLoader
 
 from mimlab.apis import init_model
-from mimlab.datasets import build_split_dataset
+from mimlab.datasets import build_split_dataset, collate_present
 from mimlab.engine.errors import ConfigError
 
 
@@ -32,7 +32,7 @@ from mimlab.engine.errors import ConfigError
 def top1(model, dataset, batch_size: int) -> float:
     """Top-1 accuracy (%) of a classifier on a dataset."""
     correct = total = 0
-    for batch in DataLoader(dataset, batch_size=batch_size, collate_fn=pseudo_collate):
+    for batch in DataLoader(dataset, batch_size=batch_size, collate_fn=collate_present):
         for pred in model.test_step(batch):
             correct += int(pred['pred_label'] == pred['gt_label'])
             total += 1

@@ -17,7 +17,8 @@ import time
 import torch
 from mmengine.config import DictAction
 
-from mimlab.apis import extract_split_features, init_model, load_config, save_features
+from mimlab.apis import (data_root_of, extract_split_features, init_model, load_config,
+                         save_features)
 from mimlab.engine.checkpoint import allow_unsafe_load
 from mimlab.engine.errors import one_line_errors
 
@@ -54,7 +55,7 @@ def main(argv=None) -> dict:
         except ValueError as err:
             raise SystemExit(f'{args.config}: {err}')
     save_features(args.out, features, classes, config=args.config, checkpoint=args.checkpoint,
-                  pool=args.pool)
+                  data_root=data_root_of(cfg), pool=args.pool)
     summary = dict(out=args.out, seconds=round(time.time() - start, 1),
                    **{f'num_{k}': len(f) for k, (f, _) in features.items()},
                    feature_dim=next(iter(features.values()))[0].shape[1])

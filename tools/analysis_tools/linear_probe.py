@@ -18,7 +18,8 @@ import time
 import torch
 from mmengine.config import DictAction
 
-from mimlab.apis import extract_split_features, init_model, load_config, load_features
+from mimlab.apis import (data_root_of, extract_split_features, init_model, load_config,
+                         load_features)
 from mimlab.engine.errors import one_line_errors
 from mimlab.evaluation import train_linear_probe
 from mimlab.experiments.cli import print_result
@@ -66,7 +67,8 @@ def main(argv=None) -> dict:
                                                            args.max_images)
             except ValueError as err:
                 raise SystemExit(f'{args.config}: {err}')
-        source = dict(config=args.config, checkpoint=args.checkpoint, pool=args.pool)
+        source = dict(config=args.config, checkpoint=args.checkpoint,
+                      data_root=data_root_of(cfg), pool=args.pool)
     train, test = features[args.train_split], features[args.test_split]
     if args.features and args.max_images:
         train, test = [(f[:args.max_images], y[:args.max_images]) for f, y in (train, test)]

@@ -3,5 +3,5 @@
 _base_ = './finetune_mae-vit-base-p16_8xb128-coslr-100e_in1k.py'
 train_dataloader = dict(
     dataset=dict(_delete_=True, type='FewLabelDataset', fraction=0.1, seed=0,
-                 split_file='data/splits/imagenet_train_10pct_seed0.json',
+                 split_file='data/splits/{data}_train_10pct_seed0.json',
                  dataset={{_base_.train_dataloader.dataset}}))

@@ -3,5 +3,5 @@
 _base_ = './finetune_mae-vit-tiny-p4_1xb256-coslr-5e_fashion-mnist.py'
 train_dataloader = dict(
     dataset=dict(_delete_=True, type='FewLabelDataset', fraction=0.1, seed=0,
-                 split_file='data/splits/fashion-mnist_train_10pct_seed0.json',
+                 split_file='data/splits/{data}_train_10pct_seed0.json',
                  dataset={{_base_.train_dataloader.dataset}}))

@@ -9,8 +9,7 @@ from mmengine.logging import print_log
 from mmengine.optim import OptimWrapper
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
-from mimlab.registry import OPTIM_WRAPPERS
-from ..errors import ConfigError
+from mimlab.registry import OPTIM_WRAPPERS, ConfigError
 
 _DTYPES = {'bfloat16': torch.bfloat16, 'float16': torch.float16}
 # CPU flags of native bf16 matrix instructions (Intel AMX, AVX512-BF16): without them a bf16

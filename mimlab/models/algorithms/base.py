@@ -5,6 +5,7 @@ from typing import Dict, List, Optional, Union
 import torch
 from mmengine.model import BaseModel
 from mmengine.registry import DefaultScope
+from mmengine.structures import BaseDataElement
 
 from mimlab.registry import MODELS
 from ..utils import EncoderSpec
@@ -12,6 +13,18 @@ from ..utils.structures import NOT_A_BACKBONE
 
 DEFAULT_PREPROCESSOR = dict(type='ImgDataPreprocessor', mean=[123.675, 116.28, 103.53],
                             std=[58.395, 57.12, 57.375])
+
+
+def sample_seeds(data_samples: Optional[list], batch_size: int) -> List[int]:
+    """The seed of each image's held-out randomness (its mask, its noise): its index in the
+    dataset (``sample_idx``, which ``PackInputs`` keeps), so that a test split's loss is the same
+    however it is batched and on any number of processes; its place in the batch when the
+    samples do not say (a batch made by hand)."""
+    seeds = [sample.metainfo.get('sample_idx') for sample in data_samples or ()
+             if isinstance(sample, BaseDataElement)]
+    if len(seeds) != batch_size or any(seed is None for seed in seeds):
+        return list(range(batch_size))
+    return [int(seed) for seed in seeds]
 
 
 class BaseAlgorithm(BaseModel):

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from mimlab.registry import MODELS
 from ..heads.pixel_head import PixelReconstructionHead
 from ..utils import EncoderOutput, PatchMask, unpatchify
-from .base import BaseAlgorithm
+from .base import BaseAlgorithm, sample_seeds
 
 
 @MODELS.register_module()
@@ -127,9 +127,11 @@ class CAE(BaseAlgorithm):
         return picture, error
 
     def predict(self, inputs: torch.Tensor, data_samples: Optional[list] = None) -> List[dict]:
-        """Per-image target loss on the masked patches (for ``tools/test.py``)."""
+        """Per-image target loss on the masked patches (for ``tools/test.py``), each image
+        masked from its own seed (:func:`~.base.sample_seeds`)."""
+        patch_mask = self.backbone.seeded_mask(inputs, sample_seeds(data_samples, len(inputs)))
         with torch.no_grad():
-            latent, regressed = self.encode(inputs)
+            latent, regressed = self.encode(inputs, patch_mask=patch_mask)
             features = self.decoder(regressed, latent.patch_mask, self.positions(inputs))
             losses = self.head.patch_losses(features, inputs, latent.patch_mask)
         return [dict(loss_rec=float(v)) for v in losses.mean(dim=1)]

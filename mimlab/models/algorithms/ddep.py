@@ -6,7 +6,7 @@ import torch
 
 from mimlab.registry import MODELS
 from ..utils.noise import NoiseLevel, check_noise, noisy_batch
-from .base import BaseAlgorithm
+from .base import BaseAlgorithm, sample_seeds
 
 TARGETS = ('noise', 'image')
 
@@ -97,9 +97,12 @@ class DDeP(BaseAlgorithm):
 
     @torch.no_grad()
     def predict(self, inputs: torch.Tensor, data_samples: Optional[list] = None) -> List[dict]:
-        """Per-image denoising loss on held-out images with fixed noise (seed 0 per batch), as
-        ``loss_rec`` for the ``ReconstructionLoss`` metric of ``tools/test.py``."""
-        generator = torch.Generator(inputs.device).manual_seed(0)
-        noisy, target = self.make_noisy(inputs, generator)
+        """Per-image denoising loss on held-out images with fixed noise (each image's drawn from
+        its own seed, :func:`~.base.sample_seeds`), as ``loss_rec`` for the
+        ``ReconstructionLoss`` metric of ``tools/test.py``."""
+        pairs = [self.make_noisy(image[None], torch.Generator(inputs.device).manual_seed(seed))
+                 for image, seed in zip(inputs, sample_seeds(data_samples, len(inputs)))]
+        noisy = torch.cat([n for n, _ in pairs])
+        target = torch.cat([t for _, t in pairs])
         errors = (self.denoise(noisy) - target.float()).pow(2).flatten(1).mean(1)
         return [dict(loss_rec=float(e)) for e in errors]

@@ -6,7 +6,7 @@ import torch
 
 from mimlab.registry import MODELS
 from ..utils import PatchMask, unpatchify
-from .base import BaseAlgorithm
+from .base import BaseAlgorithm, sample_seeds
 from .fusion import FusionNeckMixin
 
 
@@ -83,10 +83,11 @@ class MAE(FusionNeckMixin, BaseAlgorithm):
         return dict(losses, **self.fusion_weight_logs())
 
     @torch.no_grad()
-    def reconstruct(self, inputs: torch.Tensor,
-                    generator: Optional[torch.Generator] = None) -> Reconstruction:
-        """Reconstruct a batch for pictures and held-out evaluation (no gradient)."""
-        latent, tokens = self.encode(inputs, generator)
+    def reconstruct(self, inputs: torch.Tensor, generator: Optional[torch.Generator] = None,
+                    patch_mask: Optional[PatchMask] = None) -> Reconstruction:
+        """Reconstruct a batch for pictures and held-out evaluation (no gradient), masked from
+        ``generator`` or with ``patch_mask``."""
+        latent, tokens = self.encode(inputs, generator, patch_mask)
         patch_mask = latent.patch_mask
         pred = self.neck(tokens, patch_mask)
         loss = self.head.patch_losses(patch_mask.removed(pred), inputs, patch_mask).mean(1)
@@ -105,6 +106,8 @@ class MAE(FusionNeckMixin, BaseAlgorithm):
                               mask=patch_mask.mask, loss=loss)
 
     def predict(self, inputs: torch.Tensor, data_samples: Optional[list] = None) -> List[dict]:
-        """Per-image reconstruction loss on the removed patches (for ``tools/test.py``)."""
-        rec = self.reconstruct(inputs)
+        """Per-image reconstruction loss on the removed patches (for ``tools/test.py``), each
+        image masked from its own seed (:func:`~.base.sample_seeds`)."""
+        rec = self.reconstruct(inputs, patch_mask=self.backbone.seeded_mask(
+            inputs, sample_seeds(data_samples, len(inputs))))
         return [dict(loss_rec=float(v)) for v in rec.loss]

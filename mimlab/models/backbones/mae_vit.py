@@ -6,7 +6,7 @@ import torch.nn as nn
 
 from mimlab.registry import MODELS
 from ..utils import EncoderOutput, PatchMask, generate_mask, num_masked_patches
-from ..utils.masking import MASK_MODES, grid_stride
+from ..utils.masking import MASK_MODES, grid_stride, seeded_masks
 from .vision_transformer import VisionTransformer
 
 
@@ -49,6 +49,17 @@ class MaskedViT(VisionTransformer):
         if mask_tokens:
             self.mask_token = nn.Parameter(torch.zeros(1, 1, self.embed_dim))
             nn.init.normal_(self.mask_token, std=0.02)
+
+    def seeded_mask(self, images: torch.Tensor, seeds: Sequence[int]) -> PatchMask:
+        """This encoder's mask for each of ``images`` (B, C, H, W), drawn from ``seeds[i]``
+        alone (:func:`~mimlab.models.utils.masking.seeded_masks`): held-out evaluation masks
+        an image the same way in any batch and on any number of processes."""
+        patch = self.patch_embed.patch_size
+        ph, pw = (patch, patch) if isinstance(patch, int) else patch
+        grid = (images.shape[-2] // ph, images.shape[-1] // pw)
+        mode_options = self.block_options if self.mask_mode == 'block' else {}
+        return seeded_masks(seeds, grid, self.mask_ratio, self.mask_mode, images.device,
+                            **mode_options)
 
     def get_layer_depth(self, param_name: str, prefix: str = '') -> Tuple[int, int]:
         """As :class:`VisionTransformer`, with the encoder's mask token among the embeddings."""

@@ -6,7 +6,7 @@ Every mode returns the same :class:`PatchMask`: the kept patches' indices in a p
 """
 import math
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import Optional, Sequence, Tuple
 
 import torch
 
@@ -93,6 +93,21 @@ class PatchMask:
         num_removed = self.mask.shape[1] - self.num_keep
         return PatchMask(mask=~self.mask, ids_keep=ids_shuffle[:, :num_removed],
                          ids_restore=torch.argsort(ids_shuffle, dim=1))
+
+
+def seeded_masks(seeds: Sequence[int], grid: Tuple[int, int], mask_ratio: float,
+                 mode: str = 'random', device: Optional[torch.device] = None,
+                 **options) -> PatchMask:
+    """One mask per seed (image i's from ``seeds[i]``, by its own CPU generator), as
+    :func:`generate_mask` draws them: an image's mask depends on its seed only, not on the batch
+    it comes in or on the number of processes, so a held-out loss is the same however the split
+    is batched. ``options``: ``generate_mask``'s ``min_block``/``max_aspect``."""
+    masks = [generate_mask(1, grid, mask_ratio, mode,
+                           generator=torch.Generator().manual_seed(int(seed)), **options)
+             for seed in seeds]
+    return PatchMask(mask=torch.cat([m.mask for m in masks]).to(device),
+                     ids_keep=torch.cat([m.ids_keep for m in masks]).to(device),
+                     ids_restore=torch.cat([m.ids_restore for m in masks]).to(device))
 
 
 def num_masked_patches(num_patches: int, mask_ratio: float) -> int:

@@ -4,8 +4,8 @@ A partial load that goes unnoticed (a wrong ``prefix``, a checkpoint of another 
 randomly initialised encoder behind a config that claims a pretrained one. :func:`load_with_report`
 loads what matches and says, grouped, which keys were missing, unexpected or of another shape;
 it refuses a load in which nothing matched or nothing fits, with a hint at the likely cause.
-:func:`load_whole_model` refuses any mismatch (a checkpoint of the whole model to evaluate or
-train on).
+:func:`load_whole_model` refuses any mismatch, extra keys included (a checkpoint of the whole
+model to evaluate or train on).
 """
 import re
 from collections import defaultdict
@@ -228,8 +228,9 @@ def trained_with(checkpoint: Mapping) -> Optional[str]:
 def load_whole_model(module: nn.Module, checkpoint: str, key: str = 'checkpoint') -> KeyDiff:
     """Load a checkpoint of the whole model (``load_from``, the test, evaluation and picture
     tools) and refuse one whose weights do not fit: a model key it lacks or holds in another
-    shape means it is another model's checkpoint, and evaluating or training on would use random
-    weights. ``key`` names the option the checkpoint came from, for the message.
+    shape, or a key the model lacks (e.g. MFF's fusion layers under an MAE config), means it is
+    another model's checkpoint, and evaluating or training on it would measure another model.
+    ``key`` names the option the checkpoint came from, for the message.
 
     Raises:
         CheckpointMismatchError: naming the first mismatched keys with their shapes and the
@@ -245,13 +246,16 @@ def load_whole_model(module: nn.Module, checkpoint: str, key: str = 'checkpoint'
     except ValueError as err:
         raise CheckpointMismatchError(f'{key} {checkpoint} does not fit '
                                       f'{type(module).__name__}: {err}{hint}') from err
-    if diff.missing or diff.mismatched:
+    if diff.missing or diff.mismatched or diff.unexpected:
         examples = [f'{k}: {list(src)} in the checkpoint, {list(dst)} in the model'
                     for k, src, dst in diff.mismatched[:3]]
         examples += [f'{k}: not in the checkpoint' for k in diff.missing[:3 - len(examples)]]
+        examples += [f'{k}: not in the model'
+                     for k in group_keys(diff.unexpected)[:max(1, 3 - len(examples))]]
         raise CheckpointMismatchError(
             f'{key} {checkpoint} does not fit {type(module).__name__}: '
-            f'{len(diff.mismatched)} tensors of another shape, {len(diff.missing)} missing of '
+            f'{len(diff.mismatched)} tensors of another shape, {len(diff.missing)} missing, '
+            f'{len(diff.unexpected)} the model lacks, of '
             f'{len(diff.loaded) + len(diff.missing) + len(diff.mismatched)} (e.g. '
-            f'{"; ".join(examples)}){hint}')
+            f'{"; ".join(examples[:4])}){hint}')
     return diff
