@@ -1,8 +1,12 @@
-# UperNet on ADE20K with a mimlab MAE encoder: mmseg's own MAE recipe (UPerHead, AdamW lr 1e-4,
-# layer decay 0.65, 160k iterations, batch 16) with the neck replaced by mimlab's
-# MultiDepthFeaturePyramid (the BEiT/MAE deconv/identity/pool neck, as mmseg's Feature2Pyramid)
-# and the backbone by mimlab.VisionTransformer, which reads a mimlab pretraining checkpoint
+# UperNet on ADE20K with a mimlab MAE encoder. The schedule and heads are mmseg's MAE recipe's
+# (UPerHead + auxiliary FCN head, AdamW lr 1e-4, layer decay 0.65, 160k iterations, batch 16, read
+# from its config), but the backbone is not mmseg's MAE backbone: mmseg's has per-block relative
+# position bias (zero at start), LayerScale initialised at 1.0 and no final norm; this one is a
+# plain mimlab.VisionTransformer (absolute positions only, no LayerScale, the pretraining
+# checkpoint's final norm on the last feature), which reads a mimlab pretraining checkpoint
 # directly (`backbone.` keys, position embedding resampled from 224 to 512 px): no conversion.
+# The neck is mimlab's MultiDepthFeaturePyramid (the BEiT/MAE deconv/identity/pool neck, as
+# mmseg's Feature2Pyramid). So its mIoU is this network's, not a reproduction of MAE's 48.1.
 #   python tools/train.py \
 #       configs/benchmarks/mmseg/upernet_mae-vit-base-p16_8xb2-amp-160k_ade20k-512x512.py \
 #       --cfg-options model.backbone.init_cfg.checkpoint=CKPT   (or edit the line below)
