@@ -246,7 +246,7 @@ def test_cae_small_config_computes_official_cae_small(capsys, tmp_path):
     official = {}
     for key, value in ours.state_dict().items():  # official CAE names, random values
         official[key.replace('ls1.gamma', 'gamma_1').replace('ls2.gamma', 'gamma_2')] = \
-            0.1 * torch.randn(value.shape, generator=g)
+            0.5 * torch.randn(value.shape, generator=g) + ('gamma' in key)
     for key in [k for k in official if k.endswith('.attn.qkv.bias')]:
         q, _, v = official.pop(key).chunk(3)
         official[key.replace('qkv.bias', 'q_bias')] = q
@@ -260,7 +260,7 @@ def test_cae_small_config_computes_official_cae_small(capsys, tmp_path):
         expected = _official_cae_encoder(plain, images, num_heads=12)
         assert torch.allclose(ours(images)[0], expected, atol=1e-4)
         six = _official_cae_encoder(plain, images, num_heads=6)
-    assert (six - expected).abs().max() > 1e-2  # the head count changes the function
+    assert (six - expected).abs().mean() > 0.05  # the head count changes the function
     torch.save(dict(model=official), tmp_path / 'official.pth')
     convert = import_tool('convert', 'tools/model_converters')
     convert.main(['cae', str(tmp_path / 'official.pth'), str(tmp_path / 'mimlab.pth')])

@@ -106,8 +106,11 @@ def test_cae_decay_groups_equal_the_references_parameter_by_parameter():
         type='OptimWrapper', optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.05),
         paramwise_cfg=ref_cfg.optim_wrapper.paramwise_cfg))
     names = {id(p): n for n, p in ref.named_parameters()}
+    # the DALL-E tokenizer gets no gradient in either (mimlab freezes it; mmpretrain's is left
+    # requires_grad but only runs under no_grad), so it is no part of the comparison
     ref_wd = {names[id(p)]: g['weight_decay'] for g in wrapper.optimizer.param_groups
-              for p in g['params'] if p.requires_grad}
+              for p in g['params']
+              if p.requires_grad and not names[id(p)].startswith('target_generator.')}
     from_mmpretrain, _ = mmpretrain_cae_model_to_mimlab(_decays_as_tensors(ref, ref_wd))
     # official CAE: its layout of mimlab's model, its rule on its names; the frozen tensors
     # (alignment encoder, sin-cos positions) are not trained there
@@ -121,7 +124,7 @@ def test_cae_decay_groups_equal_the_references_parameter_by_parameter():
     for reference in (from_mmpretrain, from_official):
         assert set(reference) - {'backbone.pos_embed'} == trainable
         wrong = {n: (wd[n], reference[n].unique().tolist()) for n in trainable
-                 if reference[n].unique().tolist() != [wd[n]]}
+                 if not torch.allclose(reference[n], torch.full_like(reference[n], wd[n]))}
         assert wrong == {}
     assert wd['backbone.cls_token'] > 0 and wd['neck.mask_token'] > 0
     assert wd['backbone.blocks.0.ls1.gamma'] == 0 and wd['neck.blocks.1.attn.q.bias'] == 0

@@ -34,16 +34,16 @@ def _check_interpolation(interpolation: str, owner: str) -> str:
 
 def pil_resize(img: np.ndarray, size_wh: Tuple[int, int], interpolation: str) -> np.ndarray:
     """``img`` (H, W[, C]) uint8 resized to (w, h) by PIL's ``Image.resize`` with its
-    antialiasing filter, channel by channel; the channel order is kept."""
+    antialiasing filter, channel by channel (a writable copy); the channel order is kept."""
     if img.dtype != np.uint8:
         raise TypeError(f'resize expects a uint8 image, got {img.dtype}')
     flat = img.ndim == 2
     planes = img[..., None] if flat else img
     if planes.shape[2] == 3:
-        out = np.asarray(Image.fromarray(np.ascontiguousarray(planes), 'RGB').resize(
+        out = np.array(Image.fromarray(np.ascontiguousarray(planes)).resize(
             size_wh, PIL_FILTERS[interpolation]))
-    else:
-        out = np.stack([np.asarray(Image.fromarray(np.ascontiguousarray(planes[..., c]), 'L')
+    else:  # (H, W) uint8 arrays are PIL's 'L' images
+        out = np.stack([np.array(Image.fromarray(np.ascontiguousarray(planes[..., c]))
                                    .resize(size_wh, PIL_FILTERS[interpolation]))
                         for c in range(planes.shape[2])], axis=-1)
     return out[..., 0] if flat else out
