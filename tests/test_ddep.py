@@ -374,6 +374,11 @@ def test_demo_segmentation_config_builds_and_trains_a_step():
     try:
         model = SEG_MODELS.build(cfg.model)
         model.init_weights()
+        # the demo DDeP decoder's layout (a plain ViT: image skips at strides 1 and 2), with BN
+        decoder = model.decode_head.decoder
+        assert decoder.image_skip_strides == [1, 2]
+        assert isinstance(decoder.bottleneck[1], torch.nn.BatchNorm2d)
+        assert not isinstance(decoder.bottleneck[1], torch.nn.SyncBatchNorm)
         wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
         sample = SegDataSample(metainfo=dict(img_shape=(64, 64), pad_shape=(64, 64),
                                              ori_shape=(64, 64)))
