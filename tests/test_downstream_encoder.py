@@ -343,3 +343,47 @@ def test_maps_for_roi_heads_are_nchw_so_roi_align_reads_them_right():
     scrambled = roi_align(level.contiguous(memory_format=torch.channels_last), rois, (7, 7),
                           0.25, 0, 'avg', True)
     assert not torch.allclose(scrambled, expected)
+
+
+def test_upernet_vit_base_backbone_is_mmsegs_mae_backbone(tmp_path):
+    """The UperNet ViT-B config's backbone computes mmseg 1.2.2's ``MAE`` backbone (per-block
+    relative position bias, LayerScale, no final norm): the same random weights (tables and
+    gammas included) loaded into both give the same feature maps; and an MAE pretraining
+    checkpoint loads with the tables at zero and the gammas at 1.0, as mmseg's init."""
+    import os.path as osp
+
+    from conftest import REPO
+    from mmengine.config import Config
+    from mmseg.models.backbones import MAE as MMSegMAE
+
+    from mimlab.apis.converters import mmpretrain_to_mimlab
+    cfg = Config.fromfile(osp.join(
+        REPO, 'configs/benchmarks/mmseg/upernet_mae-vit-base-p16_8xb2-amp-160k_ade20k-512x512.py'))
+    ours_cfg = dict(cfg.model.backbone, arch=dict(TINY), img_size=32, patch_size=8,
+                    out_indices=(0, 1), drop_path_rate=0.0, init_cfg=None)
+    ours_cfg['type'] = 'VisionTransformer'
+    ours = MODELS.build(ours_cfg).eval()
+    assert ours.use_rel_pos_bias and not ours.final_norm
+    assert torch.equal(ours.blocks[0].ls1.gamma, torch.ones(32))
+    mmseg_mae = MMSegMAE(img_size=(32, 32), patch_size=8, embed_dims=32, num_layers=2,
+                         num_heads=2, mlp_ratio=4, init_values=1.0, drop_path_rate=0.0,
+                         out_indices=[0, 1])
+    randomised(mmseg_mae, seed=1).eval()  # (its train() returns None: no chaining)
+    source = {f'backbone.{k}': v for k, v in mmseg_mae.state_dict().items()}
+    converted, dropped = mmpretrain_to_mimlab(source)  # mmseg's BEiT keys are mmpretrain's
+    assert all('relative_position_index' in k for k in dropped)
+    assert ours.load_state_dict(converted, strict=True)
+    images = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        for a, b in zip(ours(images), mmseg_mae(images)):
+            assert a.shape == b.shape == (2, 32, 4, 4)
+            assert torch.allclose(a, b, rtol=1e-4, atol=1e-4), (a - b).abs().max()
+    # a mimlab MAE pretraining checkpoint (no tables, no gammas, a final norm) loads as mmseg
+    # starts it: tables at zero, gammas at 1.0, the final norm named in drop_keys
+    mae, ckpt = tiny_checkpoint(tmp_path)
+    pretrained = MODELS.build(dict(ours_cfg, img_size=16, patch_size=4, init_cfg=dict(
+        cfg.model.backbone.init_cfg, checkpoint=ckpt)))
+    pretrained.init_weights()
+    assert torch.equal(pretrained.blocks[1].attn.qkv.weight, mae.backbone.blocks[1].attn.qkv.weight)
+    assert not pretrained.blocks[1].attn.relative_position_bias_table.any()
+    assert torch.equal(pretrained.blocks[1].ls2.gamma, torch.ones(32))
