@@ -225,8 +225,8 @@ def test_imagenet_finetune_config_drops_exactly_the_final_norm(tmp_path):
 
     from conftest import REPO
     from mmengine.config import Config
-    cfg = Config.fromfile(osp.join(
-        REPO, 'configs/benchmarks/classification/finetune_mae-vit-base-p16_8xb128-coslr-100e_in1k.py'))
+    cfg = Config.fromfile(osp.join(REPO, 'configs/benchmarks/classification',
+                                   'finetune_mae-vit-base-p16_8xb128-coslr-100e_in1k.py'))
     assert cfg.model.backbone.init_cfg.drop_keys == ['norm.*']
 
     def finetune_vit(ckpt):
