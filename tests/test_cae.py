@@ -186,6 +186,43 @@ def test_alignment_target_is_the_encoder_on_the_masked_patches_alone():
     assert sum(p.numel() for p in ema.parameters()) == n_params + n_backbone
 
 
+def test_alignment_target_runs_the_encoder_in_the_models_mode():
+    """Official CAE's alignment encoder is a submodule of the model in train mode: stochastic
+    depth on, so two targets of one batch differ; align_target_mode='eval' turns it off."""
+    cfg = tiny_cae_cfg()
+    cfg['backbone']['drop_path_rate'] = 0.5
+    images = _images(2)
+    for mode, differ in (('train', True), ('eval', False)):
+        torch.manual_seed(0)
+        model = MODELS.build(dict(cfg, align_target_mode=mode)).train()
+        mask = model.encode(images)[0].patch_mask
+        first = model.alignment_target(images, mask)
+        second = model.alignment_target(images, mask)
+        assert (not torch.equal(first, second)) == differ, mode
+        assert model.backbone.training
+    model.eval()
+    assert torch.equal(model.alignment_target(images, mask), model.alignment_target(images, mask))
+    with pytest.raises(ValueError, match='align_target_mode'):
+        MODELS.build(dict(cfg, align_target_mode='frozen'))
+
+
+def test_cae_patch_projection_init_is_the_references_trunc_normal():
+    """mmpretrain's CAEPretrainViT: TruncNormal(std=0.02) on the patch projection, zero bias
+    (MAE's xavier-uniform of a 48 -> 32 map has std sqrt(2 / 80) = 0.16)."""
+    import os.path as osp
+
+    from conftest import REPO
+    from mmengine.config import Config
+    cfg = Config.fromfile(osp.join(REPO, 'configs/cae/cae-pixel_vit-tiny-p4_1xb256-coslr-6e_'
+                                         'fashion-mnist.py'))
+    torch.manual_seed(0)
+    w = MODELS.build(cfg.model.backbone).patch_embed.proj
+    assert w.weight.std().item() == pytest.approx(0.02, rel=0.15)
+    assert not w.bias.any()
+    mae = MODELS.build(tiny_cae_cfg()['backbone']).patch_embed.proj.weight
+    assert mae.std().item() == pytest.approx(math.sqrt(2 / 80), rel=0.15)
+
+
 def test_momentum_teacher_follows_the_encoder_by_ema():
     torch.manual_seed(0)
     model = MODELS.build(tiny_cae_cfg(momentum=0.9))
@@ -430,6 +467,11 @@ def test_cae_paper_recipe_configs(arch, width, epochs):
     assert model.neck.blocks[-1].drop_path.drop_prob == pytest.approx(0.1)
     assert model.decoder.blocks[-1].drop_path1.drop_prob == pytest.approx(0.1)
     assert model.neck.style == 'cae'
+    # official CAE: 12 heads at every width (DeiT's ViT-S has 6), trunc-normal patch projection,
+    # the alignment target from the encoder in train mode
+    assert model.backbone.num_heads == 12 and model.neck.blocks[0].attn.num_heads == 12
+    assert model.backbone.patch_embed_init == 'trunc_normal'
+    assert model.align_target_mode == 'train'
     official = Config.fromfile(osp.join(REPO, 'configs/cae/cae_vit-base-p16_8xb256-coslr-'
                                               f'{epochs}e-mask98_in1k.py'))
     assert official.model.backbone.mask_ratio * 196 == pytest.approx(98)

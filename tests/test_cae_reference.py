@@ -198,3 +198,71 @@ def test_whole_model_tools_convert_and_export(tmp_path, capsys):
     with pytest.raises(SystemExit, match='without --whole'):
         convert.main(['mmpretrain', str(tmp_path / 'encoder.pth'), str(tmp_path / 'x.pth'),
                       '--whole'])
+
+
+def _official_cae_encoder(sd, images, num_heads):
+    """Official CAE's ``VisionTransformerEncoder`` forward over all patches (ported from
+    Atten4Vis/CAE models/modeling_cae_helper.py: BEiT attention with q/v biases, LayerScale
+    ``gamma_1``/``gamma_2``, LayerNorm eps 1e-6, final norm) on its own keys."""
+    import torch.nn.functional as F
+    ln = lambda x, k: F.layer_norm(x, x.shape[-1:], sd[k + '.weight'], sd[k + '.bias'], 1e-6)
+    x = F.conv2d(images, sd['patch_embed.proj.weight'], sd['patch_embed.proj.bias'], stride=16)
+    x = x.flatten(2).transpose(1, 2)
+    x = torch.cat([sd['cls_token'].expand(x.shape[0], -1, -1), x], dim=1) + sd['pos_embed']
+    i = 0
+    while f'blocks.{i}.norm1.weight' in sd:
+        b = f'blocks.{i}.'
+        h = ln(x, b + 'norm1')
+        qkv_bias = torch.cat([sd[b + 'attn.q_bias'], torch.zeros_like(sd[b + 'attn.v_bias']),
+                              sd[b + 'attn.v_bias']])
+        B, N, C = h.shape
+        qkv = F.linear(h, sd[b + 'attn.qkv.weight'], qkv_bias)
+        q, k, v = qkv.reshape(B, N, 3, num_heads, -1).permute(2, 0, 3, 1, 4)
+        attn = ((q * (C // num_heads) ** -0.5) @ k.transpose(-2, -1)).softmax(dim=-1)
+        h = F.linear((attn @ v).transpose(1, 2).reshape(B, N, -1), sd[b + 'attn.proj.weight'],
+                     sd[b + 'attn.proj.bias'])
+        x = x + sd[b + 'gamma_1'] * h
+        h = F.gelu(F.linear(ln(x, b + 'norm2'), sd[b + 'mlp.fc1.weight'], sd[b + 'mlp.fc1.bias']))
+        x = x + sd[b + 'gamma_2'] * F.linear(h, sd[b + 'mlp.fc2.weight'], sd[b + 'mlp.fc2.bias'])
+        i += 1
+    return ln(x, 'norm')
+
+
+def test_cae_small_config_computes_official_cae_small(capsys, tmp_path):
+    """The CAE ViT-S configs build official CAE's ViT-S (12 heads): an official-layout encoder
+    checkpoint, converted, gives the official model's features; with DeiT's 6 heads it would load
+    just as strictly and compute something else. The converter says it cannot know the count."""
+    from conftest import REPO, import_tool
+    from mmengine.config import Config
+
+    from mimlab.apis.converters import cae_to_mimlab
+    cfg = Config.fromfile(f'{REPO}/configs/cae/cae_vit-small-p16_8xb256-coslr-300e_in1k.py')
+    backbone = dict(cfg.model.backbone, type='VisionTransformer', img_size=32, out_type='raw')
+    for key in ('mask_ratio', 'mask_mode', 'block_min_patches', 'block_max_aspect'):
+        backbone.pop(key)
+    ours = MODELS.build(backbone).eval()
+    assert ours.num_heads == 12
+    g = torch.Generator().manual_seed(0)
+    official = {}
+    for key, value in ours.state_dict().items():  # official CAE names, random values
+        official[key.replace('ls1.gamma', 'gamma_1').replace('ls2.gamma', 'gamma_2')] = \
+            0.5 * torch.randn(value.shape, generator=g) + ('gamma' in key)
+    for key in [k for k in official if k.endswith('.attn.qkv.bias')]:
+        q, _, v = official.pop(key).chunk(3)
+        official[key.replace('qkv.bias', 'q_bias')] = q
+        official[key.replace('qkv.bias', 'v_bias')] = v
+    official = {f'encoder.{k}': v for k, v in official.items()}
+    converted, _ = cae_to_mimlab(official)
+    assert ours.load_state_dict(converted, strict=True)
+    images = torch.randn(2, 3, 32, 32, generator=g)
+    plain = {k[len('encoder.'):]: v for k, v in official.items()}
+    with torch.no_grad():
+        expected = _official_cae_encoder(plain, images, num_heads=12)
+        assert torch.allclose(ours(images)[0], expected, atol=1e-4)
+        six = _official_cae_encoder(plain, images, num_heads=6)
+    assert (six - expected).abs().mean() > 0.05  # the head count changes the function
+    torch.save(dict(model=official), tmp_path / 'official.pth')
+    convert = import_tool('convert', 'tools/model_converters')
+    convert.main(['cae', str(tmp_path / 'official.pth'), str(tmp_path / 'mimlab.pth')])
+    out = capsys.readouterr().out
+    assert 'head count is not stored' in out and "arch='cae-tiny'/'cae-small'" in out

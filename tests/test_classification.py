@@ -355,6 +355,18 @@ def separable_batch(n: int, seed: int):
     return images, labels
 
 
+def test_attentive_probe_classifier_init_is_official_cae_normal_001():
+    """Official run_attentive.py: ``head.weight.data.normal_(mean=0.0, std=0.01)``, bias 0."""
+    from mimlab.models.utils import EncoderSpec
+    torch.manual_seed(0)
+    spec = EncoderSpec(embed_dim=256, depth=2, num_heads=4, patch_size=4, grid_size=(4, 4),
+                       in_chans=3, num_prefix_tokens=1)
+    fc = MODELS.build(dict(type='AttentiveClsHead', num_classes=200),
+                      default_args=dict(encoder_spec=spec)).fc
+    assert fc.weight.std().item() == pytest.approx(0.01, rel=0.03)
+    assert fc.weight.mean().abs().item() < 1e-3 and not fc.bias.any()
+
+
 def test_attentive_probe_trains_only_its_head_and_learns():
     from mmengine.structures import BaseDataElement
     torch.manual_seed(0)

@@ -56,10 +56,12 @@ def test_mff_and_pixmim_recipes():
 
 
 @pytest.mark.parametrize('name', ['mff/mff_mae_vit-base-p16_8xb512-coslr-300e_in1k.py',
-                                  'mff/mff_mae_vit-large-p16_8xb512-coslr-800e_in1k.py'])
+                                  'mff/mff_mae_vit-large-p16_8xb512-coslr-800e_in1k.py',
+                                  'pixmim/pixmim_vit-base-p16_8xb512-coslr-800e_in1k.py'])
 def test_mff_mae_uses_the_official_simple_resized_crop(tmp_path, name):
-    """Official MFF: Resize(224) (short side), RandomCrop(224, padding=4, reflect), flip, not
-    MAE's RandomResizedCrop(0.2-1): the whole image survives, shifted by at most 4 pixels."""
+    """Official MFF and PixMIM: Resize(224) (short side, bilinear, PIL's antialiased resize),
+    RandomCrop(224, padding=4, reflect), flip, not MAE's RandomResizedCrop(0.2-1): the whole image
+    survives, shifted by at most 4 pixels."""
     import mmcv
     import numpy as np
     from mmengine.dataset import Compose
@@ -75,8 +77,10 @@ def test_mff_mae_uses_the_official_simple_resized_crop(tmp_path, name):
     rng = np.random.default_rng(0)
     image = rng.integers(0, 256, (300, 300, 3), dtype=np.uint8)
     mmcv.imwrite(image, str(tmp_path / 'a.png'))
-    resized = mmcv.imresize(mmcv.imread(str(tmp_path / 'a.png'), channel_order='rgb'),
-                            (224, 224), interpolation='bilinear')
+    from PIL import Image  # torchvision's Resize on a PIL image, as the official pipeline
+    resized = np.asarray(Image.fromarray(mmcv.imread(str(tmp_path / 'a.png'),
+                                                     channel_order='rgb')).resize(
+        (224, 224), Image.BILINEAR))
     transform = Compose([dict(t, type='mimlab.' + t['type']) if '.' not in t['type'] else t
                          for t in pipeline])
     np.random.seed(0)

@@ -352,3 +352,48 @@ def test_mmpretrain_whole_model_loss_equals_the_reference(mff):
         weights = ours.fusion_neck.fusion_weights()
         assert torch.allclose(weights, torch.softmax(source['backbone.proj_weights'].flatten(), 0))
     assert_same(mimlab_to_mmpretrain_mae_model(ours.state_dict()), source)  # and back: exact
+
+
+def test_whole_mae_and_mff_export_back_to_the_references(tmp_path, capsys):
+    """export_backbone.py --whole writes a whole mimlab MAE in official MAE's and mmpretrain's
+    layouts and MFF in mmpretrain's: the reference models load them strictly and compute the
+    same loss as mimlab on the same mask; MFF to official MAE is refused (no fusion there)."""
+    from mimlab.apis.export import export_model
+    export = import_tool('export_backbone', 'tools/model_converters')
+    imgs = torch.randn(3, 3, 16, 16, generator=torch.Generator().manual_seed(3))
+    for mff in (False, True):
+        ours = randomised(mimlab_mae(fusion_layers=(0,) if mff else None))
+        ckpt = tmp_path / f'mimlab_{mff}.pth'
+        torch.save(dict(state_dict=ours.state_dict()), ckpt)
+        out = tmp_path / f'mmpretrain_{mff}.pth'
+        export.main([str(ckpt), str(out), '--whole'])  # mmpretrain by default
+        assert 'model tensors in the mmpretrain layout' in capsys.readouterr().out
+        ref = mmpretrain_model(mff)
+        assert ref.load_state_dict(torch.load(out, weights_only=True)['state_dict'], strict=True)
+        with torch.no_grad():
+            torch.manual_seed(5)
+            ref_loss = ref.loss(imgs, None)['loss']
+            torch.manual_seed(5)
+            _, mask, ids_restore, *_ = ref.backbone(imgs)
+            loss = ours.loss(imgs, patch_mask=patch_mask_of(mask, ids_restore))['loss_rec']
+        assert torch.allclose(loss, ref_loss, rtol=1e-5, atol=1e-6), (mff, loss, ref_loss)
+        if mff:
+            with pytest.raises(SystemExit, match='official MAE'):
+                export.main([str(ckpt), str(tmp_path / 'x.pth'), '--whole', '--layout', 'mae'])
+            continue
+        export.main([str(ckpt), str(tmp_path / 'official.pth'), '--whole', '--layout', 'mae'])
+        official = OfficialMAE()
+        official.load_state_dict(torch.load(tmp_path / 'official.pth',
+                                            weights_only=True)['model'], strict=True)
+        noise = torch.rand(3, 16, generator=torch.Generator().manual_seed(4))
+        with torch.no_grad():
+            ref_loss, mask, ids_restore = official.eval()(imgs, noise)
+            loss = ours.loss(imgs, patch_mask=patch_mask_of(mask, ids_restore))['loss_rec']
+        assert torch.allclose(loss, ref_loss, rtol=1e-5, atol=1e-6)
+        with pytest.raises(ValueError, match=r'whole MAE model: it exports to --layout mae or '
+                                             r'mmpretrain'):
+            export_model(str(ckpt), layout='cae')
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        export.main([str(ckpt), str(tmp_path / 'y.pth'), '--layout', 'mae'])  # encoder only
+    assert 'not one of' in capsys.readouterr().err

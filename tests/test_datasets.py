@@ -119,6 +119,73 @@ def test_resize_and_center_crop():
         CenterCrop(50)(dict(img=img))
 
 
+def one_over_f_image(h: int, w: int, seed: int = 0) -> np.ndarray:
+    """(h, w, 3) uint8 with a 1/f amplitude spectrum (the statistics of natural images)."""
+    rng = np.random.default_rng(seed)
+    fy, fx = np.fft.fftfreq(h)[:, None], np.fft.rfftfreq(w)[None]
+    f = np.hypot(fy, fx)
+    f[0, 0] = 1.0
+    planes = []
+    for _ in range(3):
+        spectrum = (rng.normal(size=f.shape) + 1j * rng.normal(size=f.shape)) / f
+        plane = np.fft.irfft2(spectrum, s=(h, w))
+        planes.append((plane - plane.min()) / (plane.max() - plane.min()) * 255)
+    return np.stack(planes, -1).round().astype(np.uint8)
+
+
+def energy_beyond(img: np.ndarray, radius: float) -> float:
+    """Share of the grey image's spectral energy (mean removed) beyond ``radius`` cycles per
+    image from the centre of the shifted 2-D spectrum."""
+    grey = img.astype(np.float64).mean(-1)
+    power = np.abs(np.fft.fftshift(np.fft.fft2(grey - grey.mean()))) ** 2
+    h, w = grey.shape
+    yy, xx = np.mgrid[:h, :w]
+    r = np.hypot(yy - h // 2, xx - w // 2)
+    return float(power[r > radius].sum() / power.sum())
+
+
+@pytest.mark.parametrize('interpolation', ['bilinear', 'bicubic'])
+def test_every_resize_matches_pil_on_the_same_crop_box(interpolation):
+    """RandomResizedCrop and ResizeShortEdge resize as torchvision on PIL images (MAE's,
+    PixMIM's and MFF's pipelines): PIL's antialiased filter on the same crop box, within one grey
+    level; an upscale too. cv2's resize (what they used before) aliases on a downscale."""
+    import cv2
+    img = one_over_f_image(375, 500)
+    np.random.seed(0)
+    rrc = RandomResizedCrop(224, scale=(0.2, 1.0), interpolation=interpolation)
+    filt = {'bilinear': Image.BILINEAR, 'bicubic': Image.BICUBIC}[interpolation]
+    for _ in range(4):
+        out = rrc(dict(img=img))
+        left, top, right, bottom = out['crop_bbox']
+        # torchvision's F.resized_crop on a PIL image: crop, then resize
+        ref = np.asarray(Image.fromarray(img).crop((left, top, right, bottom)).resize(
+            (224, 224), filt))
+        assert np.abs(out['img'].astype(int) - ref).max() <= 1
+    short = ResizeShortEdge(224, interpolation=interpolation)(dict(img=img))['img']
+    ref = np.asarray(Image.fromarray(img).resize((299, 224), filt))  # 500 x 375 -> 299 x 224
+    assert short.shape == (224, 299, 3) and np.abs(short.astype(int) - ref).max() <= 1
+    grey = img[..., :1]  # one channel (Fashion-MNIST), upscaled
+    up = ResizeShortEdge(600, interpolation=interpolation)(dict(img=grey[:100, :100]))['img']
+    ref = np.asarray(Image.fromarray(grey[:100, :100, 0]).resize((600, 600), filt))
+    assert up.shape == (600, 600, 1) and np.abs(up[..., 0].astype(int) - ref).max() <= 1
+    cv = cv2.resize(img, (299, 224), interpolation={'bilinear': cv2.INTER_LINEAR,
+                                                    'bicubic': cv2.INTER_CUBIC}[interpolation])
+    assert np.abs(cv.astype(int) - short).max() > 10  # what cv2 gave: another picture
+
+
+def test_downscale_keeps_the_spectrum_of_pil_not_cv2():
+    """A 375 -> 224 resize of a 1/f image: the share of spectral energy beyond radius 40 (PixMIM's
+    low-pass radius) is PIL's (antialiased), not cv2 bilinear's (aliased, more high frequency)."""
+    import cv2
+    img = one_over_f_image(375, 375, seed=1)
+    ours = ResizeShortEdge(224, interpolation='bilinear')(dict(img=img))['img']
+    pil = np.asarray(Image.fromarray(img).resize((224, 224), Image.BILINEAR))
+    cv = cv2.resize(img, (224, 224), interpolation=cv2.INTER_LINEAR)
+    e_ours, e_pil, e_cv = (energy_beyond(x, 40) for x in (ours, pil, cv))
+    assert abs(e_ours - e_pil) < 0.005
+    assert e_cv > e_pil + 0.04, (e_cv, e_pil)
+
+
 def test_pack_inputs_keeps_uint8_chw():
     img = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)
     packed = PackInputs()(dict(img=img, gt_label=4, img_path='p.png'))

@@ -374,6 +374,11 @@ def test_demo_segmentation_config_builds_and_trains_a_step():
     try:
         model = SEG_MODELS.build(cfg.model)
         model.init_weights()
+        # the demo DDeP decoder's layout (a plain ViT: image skips at strides 1 and 2), with BN
+        decoder = model.decode_head.decoder
+        assert decoder.image_skip_strides == [1, 2]
+        assert isinstance(decoder.bottleneck[1], torch.nn.BatchNorm2d)
+        assert not isinstance(decoder.bottleneck[1], torch.nn.SyncBatchNorm)
         wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
         sample = SegDataSample(metainfo=dict(img_shape=(64, 64), pad_shape=(64, 64),
                                              ori_shape=(64, 64)))
@@ -420,6 +425,18 @@ def test_paper_recipes(mult, lr, freeze, name):
     assert model.backbone.out_channels == [64, 256, 512, 768]
     assert model.backbone.out_strides == [2, 4, 8, 16]
     assert model.head.pred.out_channels == 3
+    # TransUNet's decoder, the paper's: no image skip (the ResNet stem's stride-2 skip only)
+    assert model.neck.image_skip_strides == [] and not model.neck.image_skips
+
+
+def test_image_skip_decoder_is_a_separately_named_variant():
+    cfg = Config.fromfile(osp.join(
+        DDEP_CONFIGS, 'ddep_r50-vit-base-p16-unet1x-imgskip_8xb64-adam-coslr-100e_in1k.py'))
+    paper = Config.fromfile(osp.join(
+        DDEP_CONFIGS, 'ddep_r50-vit-base-p16-unet1x_8xb64-adam-coslr-100e_in1k.py'))
+    assert cfg.model.neck.image_skip_strides == (1, )
+    cfg.model.neck.image_skip_strides = ()
+    assert cfg.to_dict() == paper.to_dict()  # differs from the paper config in the skip only
 
 
 @pytest.mark.parametrize('name,crop,classes', [
@@ -441,12 +458,32 @@ def test_paper_segmentation_recipes(name, crop, classes):
     assert cfg.model.data_preprocessor.size == crop == cfg.model.backbone.img_size
     assert cfg.optim_wrapper.optimizer.type == 'Adam'
     assert [s.type for s in cfg.param_scheduler] == ['CosineAnnealingLR']
+    # the pretrained decoder's layout (no image skip), SyncBN at 1-2 images per GPU, which one
+    # process turns into BN
+    assert head.image_skip_strides == () and head.norm_cfg == dict(type='SyncBN')
+    from mimlab.apis.prepare import convert_sync_bn
+    one_process = Config.fromfile(osp.join(REPO, 'configs/benchmarks/mmseg', name))
+    assert 'model.decode_head.norm_cfg' in convert_sync_bn(one_process)
+    assert one_process.model.decode_head.norm_cfg.type == 'BN'
     # multi-scale + flip evaluation: tools/test.py --tta swaps in mmseg's TTA model and pipeline
     import_tool('test').use_tta(cfg, name)
     assert cfg.model.type == 'SegTTAModel'
     assert cfg.model.module.type == 'mimlab.UNetEncoderDecoder'  # hands the head the image
     scales = [t.scale_factor for t in cfg.test_dataloader.dataset.pipeline[1].transforms[0]]
     assert scales == [0.5, 0.75, 1.0, 1.25, 1.5, 1.75]
+
+
+def test_decoder_norm_is_configurable_and_syncbn_loads_bn_weights():
+    """norm_cfg reaches every norm of the decoder (bottleneck, stages, skip adapters, image
+    skips); SyncBN has BN's keys, so a DDeP decoder pretrained with BN loads into it."""
+    bn = UNetDecoder([32, 32], [4, 4], widths=(16, 8, 4))
+    sync = UNetDecoder([32, 32], [4, 4], widths=(16, 8, 4), norm_cfg=dict(type='SyncBN'))
+    norms = [m for m in sync.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    assert norms and all(isinstance(m, torch.nn.SyncBatchNorm) for m in norms)
+    assert sync.image_skips and sync.skip_adapters
+    assert sync.load_state_dict(bn.state_dict(), strict=True)
+    gn = UNetDecoder([32, 32], [4, 4], widths=(16, 8, 4), norm_cfg=dict(type='GN', num_groups=4))
+    assert not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in gn.modules())
 
 
 def test_ddep_decoder_is_sized_from_the_encoder_spec():

@@ -141,35 +141,51 @@ def test_pretrained_init_loads_and_reports(tmp_path, monkeypatch):
     assert n == 30
     [(level, message)] = logged
     assert level == logging.INFO
-    assert f'loaded {n} tensors, 0 missing, 0 unexpected, 0 shape-mismatched' in message
+    assert f'loaded {n} tensors, 0 missing, 0 unexpected' in message
 
 
 def test_partial_load_reports_grouped_keys(tmp_path):
     _, ckpt = tiny_checkpoint(tmp_path)
-    # deeper, with layer scale and a wider MLP than the checkpoint
+    # deeper and with layer scale: missing keys, reported grouped
     model = VisionTransformer(arch=dict(embed_dim=32, depth=3, num_heads=2), img_size=16,
-                              patch_size=4, mlp_ratio=2.0, layer_scale_init_value=0.1)
+                              patch_size=4, layer_scale_init_value=0.1)
     diff = load_pretrained(model, ckpt, prefix='backbone.')
-    assert sorted(k for k, _, _ in diff.mismatched) == [
-        f'blocks.{i}.mlp.{n}' for i in (0, 1) for n in ('fc1.bias', 'fc1.weight', 'fc2.weight')]
-    assert ('blocks.0.mlp.fc1.weight', (128, 32), (64, 32)) in diff.mismatched
     assert 'blocks.2.attn.qkv.weight' in diff.missing and 'blocks.0.ls1.gamma' in diff.missing
-    assert diff.unexpected == []
+    assert diff.unexpected == [] and len(diff.loaded) == 30
     report = diff.report('ckpt')
+    assert 'loaded 30 tensors, 18 missing, 0 unexpected' in report
     assert 'blocks.2.* (14 keys)' in report  # the block the checkpoint lacks, as one line
     assert 'blocks.{0..1}.ls1.gamma (2 keys)' in report
-    assert 'blocks.{0..1}.mlp.fc1.weight (2 keys): [128, 32] in the ckpt, [64, 32] in the model' \
-        in report
     assert group_keys(['a.1.b', 'a.3.b', 'c']) == ['a.{1,3}.b (2 keys)', 'c']
     decoder = [f'decoder_blocks.{i}.{n}' for i in range(8) for n in 'abcd']
     assert group_keys(decoder + ['mask_token']) == ['decoder_blocks.{0..7}.* (32 keys)',
                                                     'mask_token']
 
 
+def test_a_tensor_of_another_shape_is_an_error_naming_key_and_shapes(tmp_path):
+    """A patch-4 checkpoint into a patch-8 ViT, or a wider MLP: nothing is left silently as
+    initialised; the position embedding's grid still resamples on its own."""
+    _, ckpt = tiny_checkpoint(tmp_path)  # patch 4, 16 px: a 4 x 4 grid
+    init = dict(type='Pretrained', checkpoint=ckpt, prefix='backbone.')
+    with pytest.raises(ValueError, match=r'patch_embed\.proj\.weight: \[32, 3, 4, 4\] in the '
+                                         r'checkpoint, \[32, 3, 8, 8\] in the model'):
+        vit(img_size=32, patch_size=8, init_cfg=init).init_weights()
+    narrow = VisionTransformer(arch=dict(embed_dim=32, depth=2, num_heads=2), img_size=16,
+                               patch_size=4, mlp_ratio=2.0)
+    with pytest.raises(ValueError, match=r'6 checkpoint tensors do not fit .*'
+                                         r'blocks\.0\.mlp\.fc1\.weight: \[128, 32\] in the '
+                                         r'checkpoint, \[64, 32\] in the model'):
+        load_pretrained(narrow, ckpt, prefix='backbone.')
+    resampled = vit(img_size=32, init_cfg=init)  # an 8 x 8 grid: resampled, no error
+    resampled.init_weights()
+    assert resampled.pos_embed.shape == (1, 1 + 64, 32)
+
+
 def test_cae_encoder_into_a_vit_without_layer_scale_is_an_error(tmp_path):
     """A real (tiny) CAE checkpoint: its encoder has LayerScale gammas. Loading it into a ViT
     without LayerScale would drop them and leave a different network: an error naming
-    layer_scale_init_value; with it set, every tensor loads; the flag allows the lossy load."""
+    layer_scale_init_value; with it set, every tensor loads; drop_keys naming exactly them allows
+    the lossy load, and a name that drops less (or matches nothing) does not."""
     cae = randomised(MODELS.build(dict(
         type='CAE',
         backbone=dict(type='MaskedViT', arch=dict(embed_dim=32, depth=2, num_heads=2),
@@ -182,19 +198,49 @@ def test_cae_encoder_into_a_vit_without_layer_scale_is_an_error(tmp_path):
     torch.save(dict(state_dict=cae.state_dict()), ckpt)
     init = dict(type='Pretrained', checkpoint=ckpt, prefix='backbone.')
     with pytest.raises(ValueError, match=r'blocks\.\{0\.\.1\}\.ls1\.gamma.*'
-                                         r'layer_scale_init_value > 0.*allow_dropped_encoder_keys'):
+                                         r'layer_scale_init_value > 0.*drop_keys'):
         vit(img_size=16, init_cfg=init).init_weights()
     model = vit(img_size=16, layer_scale_init_value=1e-5, init_cfg=init)
     model.init_weights()
     assert torch.equal(model.blocks[1].ls2.gamma, cae.backbone.blocks[1].ls2.gamma)
-    lossy = vit(img_size=16, init_cfg=dict(init, allow_dropped_encoder_keys=True))
+    lossy = vit(img_size=16, init_cfg=dict(init, drop_keys=['blocks.*.ls?.gamma']))
     lossy.init_weights()
+    with pytest.raises(ValueError, match=r'ls2\.gamma'):  # names only ls1: ls2 would vanish
+        vit(img_size=16, init_cfg=dict(init, drop_keys=['blocks.*.ls1.gamma'])).init_weights()
+    with pytest.raises(ValueError, match=r"drop_keys \['norm\.\*'\] match no"):
+        vit(img_size=16, layer_scale_init_value=1e-5,
+            init_cfg=dict(init, drop_keys=['norm.*'])).init_weights()
     assert torch.equal(lossy.blocks[0].attn.qkv.weight, cae.backbone.blocks[0].attn.qkv.weight)
     # a deeper checkpoint into a shallower encoder names the depth
     deep = dict(init, checkpoint=tiny_checkpoint(tmp_path, arch=dict(embed_dim=32, depth=3,
                                                                      num_heads=2))[1])
     with pytest.raises(ValueError, match='more blocks: set arch'):
         vit(img_size=16, init_cfg=deep).init_weights()
+
+
+def test_imagenet_finetune_config_drops_exactly_the_final_norm(tmp_path):
+    """The ImageNet fine-tune config drops the pretraining checkpoint's final norm by name: an
+    MAE encoder loads (norm.* dropped), a CAE encoder's LayerScale gammas stop the load."""
+    import os.path as osp
+
+    from conftest import REPO
+    from mmengine.config import Config
+    cfg = Config.fromfile(osp.join(REPO, 'configs/benchmarks/classification',
+                                   'finetune_mae-vit-base-p16_8xb128-coslr-100e_in1k.py'))
+    assert cfg.model.backbone.init_cfg.drop_keys == ['norm.*']
+
+    def finetune_vit(ckpt):
+        backbone = dict(cfg.model.backbone, arch=dict(TINY), img_size=16, patch_size=4)
+        backbone['init_cfg'] = dict(backbone['init_cfg'], checkpoint=ckpt)
+        return MODELS.build(backbone)
+
+    mae, ckpt = tiny_checkpoint(tmp_path)
+    model = finetune_vit(ckpt)
+    model.init_weights()
+    assert torch.equal(model.blocks[1].attn.qkv.weight, mae.backbone.blocks[1].attn.qkv.weight)
+    cae_ckpt = tiny_checkpoint(tmp_path, layer_scale_init_value=0.1)[1]
+    with pytest.raises(ValueError, match=r'ls1\.gamma.*layer_scale_init_value'):
+        finetune_vit(cae_ckpt).init_weights()
 
 
 def test_load_that_matches_nothing_says_why(tmp_path):
@@ -297,3 +343,47 @@ def test_maps_for_roi_heads_are_nchw_so_roi_align_reads_them_right():
     scrambled = roi_align(level.contiguous(memory_format=torch.channels_last), rois, (7, 7),
                           0.25, 0, 'avg', True)
     assert not torch.allclose(scrambled, expected)
+
+
+def test_upernet_vit_base_backbone_is_mmsegs_mae_backbone(tmp_path):
+    """The UperNet ViT-B config's backbone computes mmseg 1.2.2's ``MAE`` backbone (per-block
+    relative position bias, LayerScale, no final norm): the same random weights (tables and
+    gammas included) loaded into both give the same feature maps; and an MAE pretraining
+    checkpoint loads with the tables at zero and the gammas at 1.0, as mmseg's init."""
+    import os.path as osp
+
+    from conftest import REPO
+    from mmengine.config import Config
+    from mmseg.models.backbones import MAE as MMSegMAE
+
+    from mimlab.apis.converters import mmpretrain_to_mimlab
+    cfg = Config.fromfile(osp.join(
+        REPO, 'configs/benchmarks/mmseg/upernet_mae-vit-base-p16_8xb2-amp-160k_ade20k-512x512.py'))
+    ours_cfg = dict(cfg.model.backbone, arch=dict(TINY), img_size=32, patch_size=8,
+                    out_indices=(0, 1), drop_path_rate=0.0, init_cfg=None)
+    ours_cfg['type'] = 'VisionTransformer'
+    ours = MODELS.build(ours_cfg).eval()
+    assert ours.use_rel_pos_bias and not ours.final_norm
+    assert torch.equal(ours.blocks[0].ls1.gamma, torch.ones(32))
+    mmseg_mae = MMSegMAE(img_size=(32, 32), patch_size=8, embed_dims=32, num_layers=2,
+                         num_heads=2, mlp_ratio=4, init_values=1.0, drop_path_rate=0.0,
+                         out_indices=[0, 1])
+    randomised(mmseg_mae, seed=1).eval()  # (its train() returns None: no chaining)
+    source = {f'backbone.{k}': v for k, v in mmseg_mae.state_dict().items()}
+    converted, dropped = mmpretrain_to_mimlab(source)  # mmseg's BEiT keys are mmpretrain's
+    assert all('relative_position_index' in k for k in dropped)
+    assert ours.load_state_dict(converted, strict=True)
+    images = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        for a, b in zip(ours(images), mmseg_mae(images)):
+            assert a.shape == b.shape == (2, 32, 4, 4)
+            assert torch.allclose(a, b, rtol=1e-4, atol=1e-4), (a - b).abs().max()
+    # a mimlab MAE pretraining checkpoint (no tables, no gammas, a final norm) loads as mmseg
+    # starts it: tables at zero, gammas at 1.0, the final norm named in drop_keys
+    mae, ckpt = tiny_checkpoint(tmp_path)
+    pretrained = MODELS.build(dict(ours_cfg, img_size=16, patch_size=4, init_cfg=dict(
+        cfg.model.backbone.init_cfg, checkpoint=ckpt)))
+    pretrained.init_weights()
+    assert torch.equal(pretrained.blocks[1].attn.qkv.weight, mae.backbone.blocks[1].attn.qkv.weight)
+    assert not pretrained.blocks[1].attn.relative_position_bias_table.any()
+    assert torch.equal(pretrained.blocks[1].ls2.gamma, torch.ones(32))

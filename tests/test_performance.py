@@ -197,12 +197,13 @@ def test_deferred_decode_is_exact_when_the_crop_needs_full_resolution(jpegs):
             out = _deferred_rrc(path, rrc, seed)
             assert out.shape == (224, 224, 3) and out.dtype == np.uint8
             np.testing.assert_array_equal(out, _plain_rrc(path, rrc, seed))
-    # and the plain transform is what one writes by hand with OpenCV
+    # and the plain transform is what one writes by hand: OpenCV's decode, PIL's resize
+    from PIL import Image
     np.random.seed(0)
     top, left, h, w = rrc.crop_box(375, 500)
     rgb = cv2.cvtColor(cv2.imread(jpegs[0]), cv2.COLOR_BGR2RGB)
-    by_hand = cv2.resize(rgb[top:top + h, left:left + w], (224, 224),
-                         interpolation=cv2.INTER_CUBIC)
+    by_hand = np.asarray(Image.fromarray(rgb[top:top + h, left:left + w]).resize(
+        (224, 224), Image.BICUBIC))
     np.testing.assert_array_equal(_plain_rrc(jpegs[0], rrc, 0), by_hand)
 
 

@@ -20,6 +20,9 @@ model = dict(
                              init_cfg=dict(type='Pretrained', checkpoint=dvae_checkpoint,
                                            prefix='tokenizer.'))),
 )
-# CAE's decay rule: no weight decay on any 1-D parameter (LayerScale gammas included)
-optim_wrapper = dict(clip_grad=dict(max_norm=3.0), paramwise_cfg=dict(flat_decay_mult=0.0))
+# CAE's decay rule (../_base_/schedules/cae_adamw_coslr.py): decay on every parameter of more
+# than one dimension (the cls and mask tokens included), none on any 1-D one
+optim_wrapper = dict(clip_grad=dict(max_norm=3.0),
+                     paramwise_cfg=dict(_delete_=True, bias_decay_mult=0.0, norm_decay_mult=0.0,
+                                        flat_decay_mult=0.0))
 default_hooks = dict(logger=dict(interval=25))

@@ -140,7 +140,8 @@ def mimlab_to_timm(state_dict: Mapping[str, torch.Tensor]) -> StateDict:
 def cae_to_mimlab(state_dict: Mapping[str, torch.Tensor]) -> Converted:
     """Official CAE (lxtGH/CAE, PaddlePaddle/VIMER) pretraining checkpoints: the ``encoder.``
     part (the momentum ``teacher``, the regressor/decoder ``pretext_neck`` and the rest are
-    dropped). Fine-tuned CAE checkpoints have the same blocks without the ``encoder.`` prefix."""
+    dropped). Fine-tuned CAE checkpoints have the same blocks without the ``encoder.`` prefix.
+    The head count is not in the checkpoint (:func:`head_count_note`): official ViT-T/S have 12."""
     if not any(k.startswith('encoder.') for k in state_dict):
         state_dict = {f'encoder.{k}': v for k, v in state_dict.items()}
     out, dropped = _rename(state_dict, CAE_RULES)
@@ -189,6 +190,18 @@ def _check_nothing_dropped(dropped: List[str], layout: str) -> None:
     if dropped:
         raise ValueError(f'{len(dropped)} mimlab keys have no place in the {layout} layout: '
                          f'{dropped[:4]}')
+
+
+def head_count_note(source: str) -> str:
+    """What a converted checkpoint cannot say: its attention head count. No layout stores it
+    and the qkv shapes do not depend on it, so a checkpoint loads strictly into an encoder with
+    the wrong count and computes another function."""
+    note = ('the head count is not stored in the checkpoint (qkv shapes do not depend on it): '
+            "build the encoder with the source model's num_heads")
+    if source == 'cae':
+        note += (" (official CAE ViT-T/16 and ViT-S/16 have 12 heads, not DeiT's 3/6: "
+                 "arch='cae-tiny'/'cae-small'; ViT-B 12, ViT-L 16)")
+    return note
 
 
 CONVERTERS = {

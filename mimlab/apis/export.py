@@ -8,11 +8,20 @@ from mmengine.runner import CheckpointLoader
 from mimlab.engine.checkpoint import install_checkpoint_loader
 from mimlab.models.utils.state_dict import checkpoint_state_dict
 from .converters import (CONVERTERS, MODEL_CONVERTERS, mimlab_to_cae, mimlab_to_cae_model,
-                         mimlab_to_mmpretrain, mimlab_to_mmpretrain_cae, mimlab_to_timm)
+                         mimlab_to_mae_model, mimlab_to_mmpretrain, mimlab_to_mmpretrain_cae,
+                         mimlab_to_mmpretrain_mae_model, mimlab_to_timm)
 
 LAYOUTS = ('mimlab', 'timm', 'mmpretrain', 'cae')
-# Whole CAE pretraining models out of mimlab (the layouts that have a CAE with a regressor).
-MODEL_LAYOUTS = ('mmpretrain', 'cae')
+# Whole pretraining models out of mimlab: (method, layout) -> (converter, payload key). MAE and
+# MFF go to mmpretrain's MAE/MFF or official MAE (MAE only: it has no fusion), CAE to mmpretrain's
+# or official CAE.
+MODEL_EXPORTS = {
+    ('mae', 'mmpretrain'): (mimlab_to_mmpretrain_mae_model, 'state_dict'),
+    ('mae', 'mae'): (mimlab_to_mae_model, 'model'),
+    ('cae', 'mmpretrain'): (mimlab_to_mmpretrain_cae, 'state_dict'),
+    ('cae', 'cae'): (mimlab_to_cae_model, 'model'),
+}
+MODEL_LAYOUTS = ('mmpretrain', 'mae', 'cae')
 
 
 def backbone_state_dict(state_dict: Dict[str, torch.Tensor], prefix: str = 'backbone.'
@@ -56,27 +65,42 @@ def export_backbone(checkpoint: str, out: Optional[str] = None, layout: str = 'm
     return exported
 
 
-def export_cae_model(checkpoint: str, out: Optional[str] = None, layout: str = 'mmpretrain'
-                     ) -> Dict[str, torch.Tensor]:
-    """A whole mimlab CAE checkpoint (momentum 0, the regressor style 'cae') in mmpretrain's
-    ``CAE`` layout (``state_dict``; the DALL-E tokenizer as ``target_generator.``) or the official
-    CAE layout (``model``; no tokenizer, as the official checkpoints), saved to ``out`` if given.
+def whole_model_method(state_dict: Dict[str, torch.Tensor]) -> str:
+    """'cae' for a mimlab CAE (a latent regressor), 'mae' for MAE and MFF (an MAE decoder)."""
+    if any(k.startswith('neck.blocks.') for k in state_dict):
+        return 'cae'
+    if any(k.startswith('neck.decoder_blocks.') for k in state_dict):
+        return 'mae'
+    raise ValueError('no MAE decoder (neck.decoder_blocks.*) or CAE regressor (neck.blocks.*): '
+                     'not a whole mimlab MAE, MFF or CAE pretraining checkpoint')
+
+
+def export_model(checkpoint: str, out: Optional[str] = None, layout: str = 'mmpretrain'
+                 ) -> Dict[str, torch.Tensor]:
+    """A whole mimlab pretraining checkpoint in a reference's layout, saved to ``out`` if given:
+
+    - MAE and MFF (linear projections, weighted fusion): 'mmpretrain' (1.2.0's ``MAE``/``MFF``,
+      ``state_dict``) or 'mae' (official MAE's ``MaskedAutoencoderViT``, ``model``; MAE only);
+    - CAE (momentum 0, regressor style 'cae'): 'mmpretrain' (``CAE``, the DALL-E tokenizer as
+      ``target_generator.``, ``state_dict``) or 'cae' (official CAE, no tokenizer, ``model``).
+
     Returns the exported tensors."""
     if layout not in MODEL_LAYOUTS:
-        raise ValueError(f'a whole CAE model exports to one of {MODEL_LAYOUTS}, got {layout!r}')
+        raise ValueError(f'a whole model exports to one of {MODEL_LAYOUTS}, got {layout!r}')
     install_checkpoint_loader()
     state_dict = checkpoint_state_dict(CheckpointLoader.load_checkpoint(checkpoint, 'cpu'))
-    if not any(k.startswith('neck.blocks.') for k in state_dict):
-        raise ValueError(f'{checkpoint} holds no CAE regressor (neck.blocks.*): not a whole '
-                         'mimlab CAE checkpoint')
-    if layout == 'mmpretrain':
-        exported = mimlab_to_mmpretrain_cae(state_dict)
-        payload = dict(state_dict=exported)
-    else:
-        exported = mimlab_to_cae_model(state_dict)
-        payload = dict(model=exported)
+    try:
+        method = whole_model_method(state_dict)
+    except ValueError as err:
+        raise ValueError(f'{checkpoint}: {err}') from err
+    layouts = sorted(lay for m, lay in MODEL_EXPORTS if m == method)
+    if (method, layout) not in MODEL_EXPORTS:
+        raise ValueError(f'{checkpoint} is a whole {method.upper()} model: it exports to '
+                         f'--layout {" or ".join(layouts)}, not {layout!r}')
+    convert, key = MODEL_EXPORTS[(method, layout)]
+    exported = convert(state_dict)
     if out is not None:
-        torch.save(payload, out)
+        torch.save({key: exported}, out)
     return exported
 
 

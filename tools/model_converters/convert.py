@@ -14,7 +14,7 @@ import argparse
 import os.path as osp
 
 from mimlab.apis import convert_checkpoint
-from mimlab.apis.converters import CONVERTERS
+from mimlab.apis.converters import CONVERTERS, head_count_note
 from mimlab.engine.errors import one_line_errors
 from mimlab.models.utils.state_dict import group_keys
 
@@ -46,6 +46,7 @@ def main(argv=None) -> None:
             raise SystemExit(str(err).strip('"')) from err
     what = 'model tensors' if whole else 'encoder tensors (as backbone.*)'
     print(f'{args.dst}: {len(converted)} {what} from the {source} layout of {args.src}')
+    print(f'note: {head_count_note(source)}')
     if dropped:
         print(f'dropped {len(dropped)} keys that are not the {"model" if whole else "encoder"}:')
         for group in group_keys(dropped):

@@ -6,7 +6,9 @@ model = dict(
     type='CAE',
     backbone=dict(type='MaskedViT', arch='base', img_size=224, patch_size=16, mask_ratio=75 / 196,
                   mask_mode='block', block_min_patches=16, block_max_aspect=1 / 0.3,
-                  drop_path_rate=0.1, layer_scale_init_value=0.1),
+                  drop_path_rate=0.1, layer_scale_init_value=0.1,
+                  # the references' patch projection init (MAE's is xavier-uniform)
+                  patch_embed_init='trunc_normal'),
     # stochastic depth 0.1 in the regressor and decoder too (official CAE's --drop_path feeds all
     # three); style='cae': the references' regressor block (docs/cae.md)
     neck=dict(type='LatentContextualRegressor', depth=4, init_values=0.1, drop_path_rate=0.1,

@@ -16,7 +16,10 @@ model = dict(
         tap_modules=('patch_embed.backbone.stem.norm', 'patch_embed.backbone.stages.0',
                      'patch_embed.backbone.stages.1'),
         checkpoint='checkpoints/vit_base_r50_s16_224.orig_in21k.safetensors'),
-    neck=dict(type='UNetDecoder', widths=(1024, 512, 256, 128, 64), width_mult=1),
+    # TransUNet's decoder as the paper uses it: the full-resolution stage has no skip (no image
+    # skip; the variant with one is ddep_r50-vit-base-p16-unet1x-imgskip_*.py)
+    neck=dict(type='UNetDecoder', widths=(1024, 512, 256, 128, 64), width_mult=1,
+              image_skip_strides=()),
     head=dict(type='DenoisingHead'),
     noise_sigma=0.22,
     noise_form='scaled',

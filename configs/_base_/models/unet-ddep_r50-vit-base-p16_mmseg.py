@@ -31,7 +31,12 @@ model = dict(
         in_channels=[64, 256, 512, 768],  # the hybrid encoder's features, as in pretraining
         in_strides=[2, 4, 8, 16],
         widths=(1024, 512, 256, 128, 64),
+        image_skip_strides=(),  # the pretrained decoder's (TransUNet's: none); (1, ) for the
+        # ddep_..-unet1x-imgskip_.. variant's checkpoints
         decoder_checkpoint=ddep_checkpoint,  # None: a randomly initialised decoder
+        # 1-2 images per GPU: batch statistics over all processes (the keys are BN's, so the
+        # pretrained decoder loads); one process turns it into BN (apis/prepare.py)
+        norm_cfg=dict(type='SyncBN'),
         num_classes=150,
         loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0,
                          avg_non_ignore=True)),  # the mean over labelled pixels

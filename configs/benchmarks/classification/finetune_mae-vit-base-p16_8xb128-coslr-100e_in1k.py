@@ -15,9 +15,10 @@ _base_ = [
 ]
 model = dict(
     # official models_vit.py deletes the final norm under global_pool, so the pretraining
-    # checkpoint's norm.* is not loaded (its fine-tuning load is strict=False): allowed here
+    # checkpoint's norm.* is not loaded (its fine-tuning load is strict=False): named here, and
+    # any other encoder tensor the model lacks (e.g. CAE's LayerScale gammas) is an error
     backbone=dict(drop_path_rate=0.1, final_norm=False,
-                  init_cfg=dict(allow_dropped_encoder_keys=True)),
+                  init_cfg=dict(drop_keys=['norm.*'])),
     head=dict(pool='avg', fc_norm=True, init_std=2e-5),
     # timm's Mixup defaults are the official ones: prob 1.0, switch_prob 0.5, mode 'batch'
     mixup=dict(mixup_alpha=0.8, cutmix_alpha=1.0, label_smoothing=0.1),

@@ -22,7 +22,10 @@ model = dict(
         frozen_stages=6,
         init_cfg=dict(type='Pretrained', checkpoint='work_dirs/demo/epoch_6.pth',
                       prefix='backbone.')),
+    # a plain ViT: the demo decoder's image skips at strides 1 and 2 (its default), and BN on
+    # one process
     decode_head=dict(in_channels=[128] * 3, in_strides=[4] * 3, widths=(64, 32, 16),
+                     image_skip_strides=None, norm_cfg=dict(type='BN'),
                      decoder_checkpoint=ddep_checkpoint),
     test_cfg=dict(_delete_=True, mode='whole'))
 

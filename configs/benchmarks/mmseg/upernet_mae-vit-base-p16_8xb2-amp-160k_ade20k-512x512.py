@@ -1,8 +1,10 @@
-# UperNet on ADE20K with a mimlab MAE encoder: mmseg's own MAE recipe (UPerHead, AdamW lr 1e-4,
-# layer decay 0.65, 160k iterations, batch 16) with the neck replaced by mimlab's
-# MultiDepthFeaturePyramid (the BEiT/MAE deconv/identity/pool neck, as mmseg's Feature2Pyramid)
-# and the backbone by mimlab.VisionTransformer, which reads a mimlab pretraining checkpoint
-# directly (`backbone.` keys, position embedding resampled from 224 to 512 px): no conversion.
+# UperNet on ADE20K with a mimlab MAE encoder: mmseg's own MAE recipe (UPerHead + auxiliary FCN
+# head, AdamW lr 1e-4, layer decay 0.65, 160k iterations, batch 16) with the backbone replaced by
+# mimlab.VisionTransformer built as mmseg's MAE backbone (per-block relative position bias, zero at
+# start; LayerScale initialised at 1.0; no final norm: the pretraining checkpoint's norm.* is
+# dropped by name), which reads a mimlab pretraining checkpoint directly (`backbone.` keys,
+# position embedding resampled from 224 to 512 px): no conversion. The neck is mimlab's
+# MultiDepthFeaturePyramid (the BEiT/MAE deconv/identity/pool neck, as mmseg's Feature2Pyramid).
 #   python tools/train.py \
 #       configs/benchmarks/mmseg/upernet_mae-vit-base-p16_8xb2-amp-160k_ade20k-512x512.py \
 #       --cfg-options model.backbone.init_cfg.checkpoint=CKPT   (or edit the line below)
@@ -25,7 +27,12 @@ model = dict(
         drop_path_rate=0.1,
         out_indices=(3, 5, 7, 11),
         out_type='featmap',
-        init_cfg=dict(type='Pretrained', checkpoint=pretrained_checkpoint, prefix='backbone.')),
+        # mmseg's MAE backbone (mmseg/models/backbones/mae.py, init_values=1.0 in its config)
+        use_rel_pos_bias=True,
+        layer_scale_init_value=1.0,
+        final_norm=False,
+        init_cfg=dict(type='Pretrained', checkpoint=pretrained_checkpoint, prefix='backbone.',
+                      drop_keys=['norm.*'])),
     neck=dict(_delete_=True, type='mimlab.MultiDepthFeaturePyramid', in_channels=768,
               scale_factors=(4, 2, 1, 0.5), norm_cfg=dict(type='SyncBN')))
 optim_wrapper = dict(constructor='mimlab.LayerDecayOptimWrapperConstructor',

@@ -1,10 +1,17 @@
-"""Geometric transforms on HxWxC uint8 arrays (cv2 through mmcv), values kept uint8."""
+"""Geometric transforms on HxWxC uint8 arrays, values kept uint8.
+
+Resizing goes through PIL, as the references' torchvision transforms on PIL images do: PIL widens
+its filter by the scale factor when it shrinks an image (antialiasing), where cv2's bilinear and
+bicubic sample the source without it and fold the frequencies above the new Nyquist limit back
+into the picture (the PixMIM and MFF targets are about frequency content).
+"""
 import math
 from typing import Sequence, Tuple, Union
 
 import mmcv
 import numpy as np
 from mmcv.transforms import BaseTransform
+from PIL import Image
 
 from mimlab.registry import TRANSFORMS
 from .loading import BadImageError, decode_crop_bgr, ensure_decoded
@@ -12,6 +19,34 @@ from .loading import BadImageError, decode_crop_bgr, ensure_decoded
 
 def _size_hw(size: Union[int, Sequence[int]]) -> Tuple[int, int]:
     return (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
+
+
+PIL_FILTERS = {'nearest': Image.NEAREST, 'bilinear': Image.BILINEAR, 'bicubic': Image.BICUBIC,
+               'lanczos': Image.LANCZOS, 'box': Image.BOX, 'hamming': Image.HAMMING}
+
+
+def _check_interpolation(interpolation: str, owner: str) -> str:
+    if interpolation not in PIL_FILTERS:
+        raise ValueError(f'{owner} interpolation must be one of {sorted(PIL_FILTERS)}, got '
+                         f'{interpolation!r}')
+    return interpolation
+
+
+def pil_resize(img: np.ndarray, size_wh: Tuple[int, int], interpolation: str) -> np.ndarray:
+    """``img`` (H, W[, C]) uint8 resized to (w, h) by PIL's ``Image.resize`` with its
+    antialiasing filter, channel by channel (a writable copy); the channel order is kept."""
+    if img.dtype != np.uint8:
+        raise TypeError(f'resize expects a uint8 image, got {img.dtype}')
+    flat = img.ndim == 2
+    planes = img[..., None] if flat else img
+    if planes.shape[2] == 3:
+        out = np.array(Image.fromarray(np.ascontiguousarray(planes)).resize(
+            size_wh, PIL_FILTERS[interpolation]))
+    else:  # (H, W) uint8 arrays are PIL's 'L' images
+        out = np.stack([np.array(Image.fromarray(np.ascontiguousarray(planes[..., c]))
+                                   .resize(size_wh, PIL_FILTERS[interpolation]))
+                        for c in range(planes.shape[2])], axis=-1)
+    return out[..., 0] if flat else out
 
 
 @TRANSFORMS.register_module()
@@ -23,7 +58,8 @@ class RandomResizedCrop(BaseTransform):
         size: output (h, w) or one int.
         scale: range of the crop's area as a fraction of the image's.
         ratio: range of the crop's aspect ratio (w / h).
-        interpolation: cv2 interpolation name for ``mmcv.imresize``.
+        interpolation: PIL filter name (``PIL_FILTERS``; torchvision's and MAE's default
+            'bicubic'), antialiased when downscaling.
     """
 
     def __init__(self, size: Union[int, Sequence[int]], scale: Sequence[float] = (0.08, 1.0),
@@ -38,7 +74,7 @@ class RandomResizedCrop(BaseTransform):
         self.scale = tuple(scale)
         self.log_ratio = (math.log(ratio[0]), math.log(ratio[1]))
         self.ratio = tuple(ratio)
-        self.interpolation = interpolation
+        self.interpolation = _check_interpolation(interpolation, 'RandomResizedCrop')
         self.max_attempts = max_attempts
 
     def crop_box(self, height: int, width: int) -> Tuple[int, int, int, int]:
@@ -69,13 +105,12 @@ class RandomResizedCrop(BaseTransform):
             top, left, h, w = self.crop_box(*results['ori_shape'])
             crop = decode_crop_bgr(results.pop('img_bytes'), (top, left, h, w), self.size,
                                    results.get('img_path', 'in-memory sample'))
-            results['img'] = mmcv.bgr2rgb(
-                mmcv.imresize(crop, (out_w, out_h), interpolation=self.interpolation))
+            results['img'] = mmcv.bgr2rgb(pil_resize(crop, (out_w, out_h), self.interpolation))
         else:
             img = results['img']
             top, left, h, w = self.crop_box(*img.shape[:2])
             crop = img[top:top + h, left:left + w]
-            results['img'] = mmcv.imresize(crop, (out_w, out_h), interpolation=self.interpolation)
+            results['img'] = pil_resize(crop, (out_w, out_h), self.interpolation)
         results['img_shape'] = results['img'].shape[:2]
         results['crop_bbox'] = (left, top, left + w, top + h)
         return results
@@ -87,18 +122,18 @@ class RandomResizedCrop(BaseTransform):
 
 @TRANSFORMS.register_module()
 class ResizeShortEdge(BaseTransform):
-    """Resize so that the shorter side is ``size``, keeping the aspect ratio."""
+    """Resize so that the shorter side is ``size``, keeping the aspect ratio (PIL filter
+    ``interpolation``, antialiased when downscaling, as torchvision's ``Resize``)."""
 
     def __init__(self, size: int, interpolation: str = 'bicubic') -> None:
         self.size = size
-        self.interpolation = interpolation
+        self.interpolation = _check_interpolation(interpolation, 'ResizeShortEdge')
 
     def transform(self, results: dict) -> dict:
         h, w = ensure_decoded(results).shape[:2]
         scale = self.size / min(h, w)
         new_w, new_h = max(1, int(round(w * scale))), max(1, int(round(h * scale)))
-        results['img'] = mmcv.imresize(results['img'], (new_w, new_h),
-                                       interpolation=self.interpolation)
+        results['img'] = pil_resize(results['img'], (new_w, new_h), self.interpolation)
         results['img_shape'] = (new_h, new_w)
         return results
 

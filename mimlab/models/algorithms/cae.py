@@ -23,9 +23,11 @@ class CAE(BaseAlgorithm):
     backbone.
 
     Alignment target: the masked patches alone (with their positions) through the encoder, with
-    no gradient. With ``momentum`` 0 (the paper) that is the live encoder under ``no_grad`` (in
-    eval mode, so without stochastic depth); with ``momentum`` > 0 an EMA copy of the encoder,
-    updated before every training step.
+    no gradient. With ``momentum`` 0 (the paper) that is the live encoder under ``no_grad``; with
+    ``momentum`` > 0 an EMA copy of the encoder, updated before every training step. In training
+    the target encoder runs in train mode, with stochastic depth, as official CAE's
+    ``alignment_encoder`` (a submodule of the model in train mode); ``align_target_mode='eval'``
+    runs it without.
 
     Loss dict: ``loss_target`` (cross-entropy or MSE), ``loss_align`` (``align_weight`` x MSE),
     both summed by mmengine; ``align_mse`` (the unweighted MSE) is only logged.
@@ -34,16 +36,22 @@ class CAE(BaseAlgorithm):
         decoder: config of the decoder.
         align_weight: lambda (CAE: 2); 0 turns the alignment off (the MSE is still logged).
         momentum: EMA momentum of the alignment teacher; 0 uses the live encoder.
+        align_target_mode: 'train' (official CAE: the target encoder in the model's mode, so
+            with stochastic depth in training) or 'eval' (always without).
     """
 
     def __init__(self, backbone: dict, neck: dict, decoder: dict, head: dict,
                  align_weight: float = 2.0, momentum: float = 0.0,
-                 data_preprocessor: Optional[dict] = None, init_cfg=None) -> None:
+                 align_target_mode: str = 'train', data_preprocessor: Optional[dict] = None,
+                 init_cfg=None) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         if not 0.0 <= momentum < 1.0:
             raise ValueError(f'CAE momentum must lie in [0, 1), got {momentum}')
         if align_weight < 0:
             raise ValueError(f'CAE align_weight must be >= 0, got {align_weight}')
+        if align_target_mode not in ('train', 'eval'):
+            raise ValueError("CAE align_target_mode must be 'train' or 'eval', got "
+                             f'{align_target_mode!r}')
         spec = self.build_encoder(backbone)
         self.neck = MODELS.build(neck, default_args=dict(encoder_spec=spec))
         self.head = MODELS.build(head, default_args=dict(encoder_spec=spec))
@@ -51,6 +59,7 @@ class CAE(BaseAlgorithm):
         self.encoder_spec = spec
         self.align_weight = align_weight
         self.momentum = momentum
+        self.align_target_mode = align_target_mode
         self.teacher = None
         if momentum > 0:
             self.teacher = copy.deepcopy(self.backbone).requires_grad_(False)
@@ -85,10 +94,11 @@ class CAE(BaseAlgorithm):
     @torch.no_grad()
     def alignment_target(self, inputs: torch.Tensor, patch_mask: PatchMask) -> torch.Tensor:
         """(B, L_removed, D): the encoder's latents of the removed patches, fed alone, no
-        gradient."""
+        gradient (in eval mode with ``align_target_mode='eval'``)."""
         encoder = self.teacher if self.teacher is not None else self.backbone
         was_training = encoder.training
-        encoder.eval()
+        if self.align_target_mode == 'eval':
+            encoder.eval()
         try:
             out = encoder(inputs, patch_mask=patch_mask.complement())
         finally:

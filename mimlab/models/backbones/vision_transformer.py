@@ -6,6 +6,7 @@ embeddings are resampled on load).
 """
 import logging
 import re
+from fnmatch import fnmatch
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -28,6 +29,10 @@ ARCH_SETTINGS: Dict[str, Dict[str, int]] = {
     'base': dict(embed_dim=768, depth=12, num_heads=12),
     'large': dict(embed_dim=1024, depth=24, num_heads=16),
     'huge': dict(embed_dim=1280, depth=32, num_heads=16),
+    # official CAE's ViT-T/S (Atten4Vis/CAE cae_{tiny,small}_patch16_224): 12 heads, not DeiT's
+    # 3/6; qkv shapes do not depend on the head count, so only the arch tells them apart
+    'cae-tiny': dict(embed_dim=192, depth=12, num_heads=12),
+    'cae-small': dict(embed_dim=384, depth=12, num_heads=12),
 }
 OUT_TYPES = ('featmap', 'cls_token', 'avg', 'raw')
 # The encoder's own trained parameters: a checkpoint key of this form that the model lacks means
@@ -58,8 +63,9 @@ class VisionTransformer(BaseModule):
     (attention through ``F.scaled_dot_product_attention``), initialised as in MAE.
 
     Args:
-        arch: one of ``ARCH_SETTINGS`` ('tiny', 'small', 'base', 'large', 'huge') or a dict with
-            ``embed_dim``, ``depth``, ``num_heads``.
+        arch: one of ``ARCH_SETTINGS`` ('tiny', 'small', 'base', 'large', 'huge'; 'cae-tiny' and
+            'cae-small' with official CAE's 12 heads) or a dict with ``embed_dim``, ``depth``,
+            ``num_heads``.
         img_size: the input size the position embedding is built for; other sizes that are
             multiples of ``patch_size`` work (the embedding is resampled).
         patch_size: p.
@@ -79,16 +85,21 @@ class VisionTransformer(BaseModule):
         use_rel_pos_bias: BEiT-style relative position bias in every block (a table per block,
             ``blocks.i.attn.relative_position_bias_table``, zeros at start), on top of the absolute
             position embedding; resized to the input's grid. Needs all patches (no masking).
+        patch_embed_init: 'xavier' (MAE: xavier-uniform of the projection as a linear map) or
+            'trunc_normal' (CAE: truncated normal, std 0.02, zero bias, as mmpretrain's
+            ``CAEPretrainViT``; official CAE truncates at +-std).
         with_cp: activation checkpointing: in training, each block's activations are recomputed
             in the backward pass instead of stored (less memory for large encoders, ~1/3 more
             compute).
         init_cfg: mmengine init config, e.g. ``dict(type='Pretrained', checkpoint=...,
             prefix='backbone.')`` for a mimlab pretraining checkpoint. Such a load logs what did not
-            load (missing, unexpected, shape-mismatched keys, grouped) and fails when nothing does,
-            or when the checkpoint's encoder has trained parameters this model lacks (LayerScale
-            gammas of a CAE encoder into a ViT without LayerScale, relative position tables,
-            extra blocks): the error names the option to set; ``allow_dropped_encoder_keys=True``
-            in the init_cfg drops them knowingly.
+            load (missing and unexpected keys, grouped) and fails when nothing does, when a
+            tensor has another shape than the model's (after resampling the position embedding
+            and relative position tables), or when the checkpoint's encoder has trained
+            parameters this model lacks (LayerScale gammas of a CAE encoder into a ViT without
+            LayerScale, relative position tables, extra blocks, the final norm): the error names
+            the option to set. ``drop_keys`` in the init_cfg (fnmatch patterns, e.g.
+            ``['norm.*']``) names the ones to drop knowingly; each pattern must match one.
     """
 
     def __init__(self,
@@ -107,7 +118,8 @@ class VisionTransformer(BaseModule):
                  layer_scale_init_value: float = 0.0,
                  use_rel_pos_bias: bool = False,
                  init_cfg: Optional[dict] = None,
-                 with_cp: bool = False) -> None:
+                 with_cp: bool = False,
+                 patch_embed_init: str = 'xavier') -> None:
         super().__init__(init_cfg=init_cfg)
         if isinstance(arch, str):
             if arch not in ARCH_SETTINGS:
@@ -131,6 +143,10 @@ class VisionTransformer(BaseModule):
                              f'got {pos_embed_type!r}')
         if out_type not in OUT_TYPES:
             raise ValueError(f'out_type must be one of {OUT_TYPES}, got {out_type!r}')
+        if patch_embed_init not in ('xavier', 'trunc_normal'):
+            raise ValueError("backbone patch_embed_init must be 'xavier' or 'trunc_normal', got "
+                             f'{patch_embed_init!r}')
+        self.patch_embed_init = patch_embed_init
         self.patch_size = patch_size
         self.in_chans = in_chans
         self.out_type = out_type
@@ -184,14 +200,19 @@ class VisionTransformer(BaseModule):
 
     def _init_mae_weights(self) -> None:
         """MAE's initialisation: sin-cos or truncated-normal positions, xavier-uniform linear
-        layers and patch projection (as a linear map), normal(0.02) cls token."""
+        layers and patch projection (as a linear map; or truncated normal 0.02, CAE), normal(0.02)
+        cls token."""
         if self.pos_embed_type == 'sincos':
             self.pos_embed.data.copy_(sincos_pos_embed_2d(self.embed_dim, self.grid_size,
                                                           cls_token=True))
         else:
             nn.init.trunc_normal_(self.pos_embed, std=0.02)
         w = self.patch_embed.proj.weight.data
-        nn.init.xavier_uniform_(w.view(w.shape[0], -1))
+        if self.patch_embed_init == 'trunc_normal':
+            nn.init.trunc_normal_(w, std=0.02)
+            nn.init.zeros_(self.patch_embed.proj.bias)
+        else:
+            nn.init.xavier_uniform_(w.view(w.shape[0], -1))
         nn.init.normal_(self.cls_token, std=0.02)
         for m in self.blocks.modules():
             if isinstance(m, nn.Linear):
@@ -323,12 +344,19 @@ class VisionTransformer(BaseModule):
         if isinstance(cfg, dict) and cfg.get('type') == 'Pretrained':
             diff = load_pretrained(self, cfg['checkpoint'], prefix=cfg.get('prefix'))
             dropped = [k for k in diff.unexpected if ENCODER_PARAMETER.match(k)]
-            if dropped and not cfg.get('allow_dropped_encoder_keys', False):
+            allowed = list(cfg.get('drop_keys', ()))
+            unnamed = [k for k in dropped if not any(fnmatch(k, p) for p in allowed)]
+            if unnamed:
                 raise ValueError(
                     f"{cfg['checkpoint']}: the checkpoint's encoder has trained parameters this "
-                    f'{type(self).__name__} lacks ({", ".join(group_keys(dropped, 4))}): '
-                    f'{_option_for(dropped)}; or set init_cfg.allow_dropped_encoder_keys=True '
-                    'to load the rest and drop them (a different encoder from the trained one)')
+                    f'{type(self).__name__} lacks ({", ".join(group_keys(unnamed, 4))}): '
+                    f'{_option_for(unnamed)}; or name them in init_cfg.drop_keys (patterns, '
+                    "e.g. ['norm.*']) to load the rest and drop them knowingly")
+            idle = [p for p in allowed if not any(fnmatch(k, p) for k in dropped)]
+            if idle:
+                raise ValueError(f"{cfg['checkpoint']}: init_cfg.drop_keys {idle} match no "
+                                 'trained encoder parameter the model lacks (the checkpoint '
+                                 f'drops {group_keys(dropped, 4) or "none"})')
             print_log(diff.report(f"{cfg['checkpoint']} ({type(self).__name__}, prefix "
                                   f"{cfg.get('prefix')!r})"), logger='current',
                       level=logging.INFO if diff.clean else logging.WARNING)

@@ -27,16 +27,19 @@ class AttentiveClsHead(LinearClsHead):
         num_heads: heads of the cross-attention (default: the encoder's, as CAE).
         batch_norm: CAE's ``LP_BatchNorm(affine=False)`` before the classifier (eps 1e-6 here,
             as mimlab's linear probe).
-        label_smoothing, init_std: as :class:`LinearClsHead`.
+        label_smoothing: as :class:`LinearClsHead`.
+        init_std: std of the classifier's normal (not truncated) init, zero bias (official
+            ``run_attentive.py``: ``head.weight.data.normal_(mean=0.0, std=0.01)``).
     """
     POOLS = ('attentive',)
 
     def __init__(self, encoder_spec: EncoderSpec, num_classes: int,
                  num_heads: Optional[int] = None, batch_norm: bool = True,
-                 label_smoothing: float = 0.0, init_std: float = 0.02, init_cfg=None) -> None:
+                 label_smoothing: float = 0.0, init_std: float = 0.01, init_cfg=None) -> None:
         super().__init__(encoder_spec, num_classes, pool='attentive',
                          label_smoothing=label_smoothing, batch_norm=batch_norm,
                          init_std=init_std, init_cfg=init_cfg)
+        nn.init.normal_(self.fc.weight, std=init_std)
         dim = encoder_spec.embed_dim
         self.query_token = nn.Parameter(torch.zeros(1, 1, dim))
         self.norm_q, self.norm_k, self.norm_v = LayerNorm6(dim), LayerNorm6(dim), LayerNorm6(dim)

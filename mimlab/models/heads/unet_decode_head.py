@@ -38,6 +38,9 @@ class UNetDecodeHead(BaseDecodeHead):
         decoder_prefix: the decoder's key prefix in that checkpoint.
         dropout_ratio: dropout before ``conv_seg`` (default 0: the pretrained decoder's output
             fed the noise layer directly).
+        norm_cfg: the decoder's norm (:class:`UNetDecoder`): ``dict(type='BN')``, or
+            ``dict(type='SyncBN')`` with 1-2 images per GPU on several processes (one process
+            turns it into BN, ``mimlab.apis.prepare.convert_sync_bn``).
         **kwargs: the rest of mmseg's ``BaseDecodeHead`` (num_classes, loss_decode, ...).
     """
 
@@ -45,13 +48,14 @@ class UNetDecodeHead(BaseDecodeHead):
                  widths: Sequence[int] = DDEP_WIDTHS, width_mult: float = 1.0,
                  image_skip_strides: Optional[Sequence[int]] = None, in_chans: int = 3,
                  decoder_checkpoint: Optional[str] = None, decoder_prefix: str = 'neck.',
-                 dropout_ratio: float = 0.0, **kwargs) -> None:
+                 dropout_ratio: float = 0.0, norm_cfg: dict = dict(type='BN'), **kwargs) -> None:
         decoder = UNetDecoder(in_channels, in_strides, widths, width_mult,
-                              image_skip_strides=image_skip_strides, in_chans=in_chans)
+                              image_skip_strides=image_skip_strides, in_chans=in_chans,
+                              norm_cfg=norm_cfg)
         super().__init__(in_channels=list(in_channels), channels=decoder.out_channels,
                          in_index=list(range(len(in_channels))),
                          input_transform='multiple_select', dropout_ratio=dropout_ratio,
-                         **kwargs)
+                         norm_cfg=norm_cfg, **kwargs)
         self.decoder = decoder
         self.decoder_checkpoint = decoder_checkpoint
         self.decoder_prefix = decoder_prefix

@@ -11,28 +11,34 @@ from mmengine.logging import print_log
 from mmengine.model import BaseModule
 
 from mimlab.registry import MODELS
+from .feature_pyramid import build_norm_2d
 
 # The paper's decoder widths at 1x; 2x and 3x multiply every width (``width_mult``).
 DDEP_WIDTHS = (1024, 512, 256, 128, 64)
 
 
-def conv_bn_relu(in_channels: int, out_channels: int) -> nn.Sequential:
+NORM = dict(type='BN')
+
+
+def conv_bn_relu(in_channels: int, out_channels: int, norm_cfg: dict = NORM) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False),
-                         nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True))
+                         build_norm_2d(norm_cfg, out_channels), nn.ReLU(inplace=True))
 
 
-def upsampler(in_channels: int, out_channels: int, factor: int) -> nn.Sequential:
-    """log2(factor) x (2x transposed conv, BN, ReLU): brings a coarse skip feature (a plain ViT's
-    block output at the patch stride) to a finer stage, as UNETR does."""
+def upsampler(in_channels: int, out_channels: int, factor: int,
+              norm_cfg: dict = NORM) -> nn.Sequential:
+    """log2(factor) x (2x transposed conv, norm, ReLU): brings a coarse skip feature (a plain
+    ViT's block output at the patch stride) to a finer stage, as UNETR does."""
     layers = []
     for i in range(int(math.log2(factor))):
         layers += [nn.ConvTranspose2d(in_channels if i == 0 else out_channels, out_channels, 2,
                                       stride=2, bias=False),
-                   nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True)]
+                   build_norm_2d(norm_cfg, out_channels), nn.ReLU(inplace=True)]
     return nn.Sequential(*layers)
 
 
-def image_stem(in_channels: int, out_channels: int, stride: int) -> nn.Sequential:
+def image_stem(in_channels: int, out_channels: int, stride: int,
+               norm_cfg: dict = NORM) -> nn.Sequential:
     """A convolutional skip from the input image to a decoder stage at ``stride``: a 3x3
     conv-BN-ReLU (stride 2 for a stride-2 stage, as TransUNet's ResNet stem; stride 1 for the
     full-resolution stage, as UNETR's convolutional skip from the raw input), further stride-2
@@ -40,9 +46,9 @@ def image_stem(in_channels: int, out_channels: int, stride: int) -> nn.Sequentia
     layers, channels, step = [], in_channels, 1 if stride == 1 else 2
     for _ in range(max(1, int(math.log2(stride)))):
         layers += [nn.Conv2d(channels, out_channels, 3, stride=step, padding=1, bias=False),
-                   nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True)]
+                   build_norm_2d(norm_cfg, out_channels), nn.ReLU(inplace=True)]
         channels = out_channels
-    return nn.Sequential(*layers, conv_bn_relu(out_channels, out_channels))
+    return nn.Sequential(*layers, conv_bn_relu(out_channels, out_channels, norm_cfg))
 
 
 def _is_power_of_two(n: int) -> bool:
@@ -69,7 +75,8 @@ class UNetDecoder(BaseModule):
     by default those at strides 1 and 2): UNETR's full-resolution conv skip from the raw input
     and a stride-2 one in the place of TransUNet's ResNet stem. With the hybrid R50+ViT (finest
     feature: the ResNet stem at stride 2) that is the full-resolution stage only, whose
-    TransUNet block has no skip at all; ``image_skip_strides=()`` gives TransUNet's layout.
+    TransUNet block has no skip at all; ``image_skip_strides=()`` gives TransUNet's layout, the
+    paper's (its R50 configs set it).
 
     Args:
         in_channels: channels of the encoder's feature maps, shallow first (filled in from the
@@ -81,12 +88,15 @@ class UNetDecoder(BaseModule):
             must be a stage's stride). None: the stages at strides 1 and 2 that are finer than
             the encoder's finest feature.
         in_chans: the input image's channels (filled in by the algorithm).
+        norm_cfg: the norm after every convolution: ``dict(type='BN')`` (TransUNet's) or
+            ``'SyncBN'`` (statistics over all processes: segmentation fine-tuning at 1-2 images
+            per GPU), ``'GN'``; the state dict keys are the same for BN and SyncBN.
     """
 
     def __init__(self, in_channels: Sequence[int], in_strides: Sequence[int],
                  widths: Sequence[int] = DDEP_WIDTHS, width_mult: float = 1.0,
                  image_skip_strides: Optional[Sequence[int]] = None, in_chans: int = 3,
-                 init_cfg: Optional[dict] = None) -> None:
+                 norm_cfg: dict = NORM, init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         in_channels, in_strides = list(in_channels), list(in_strides)
         if not in_channels or len(in_channels) != len(in_strides):
@@ -123,7 +133,7 @@ class UNetDecoder(BaseModule):
         self.image_skip_strides = sorted(set(image_skip_strides))
         self.image_skips = nn.ModuleDict()
 
-        self.bottleneck = conv_bn_relu(in_channels[-1], self.widths[0])
+        self.bottleneck = conv_bn_relu(in_channels[-1], self.widths[0], norm_cfg)
         self.skip_adapters = nn.ModuleDict()
         self.stages = nn.ModuleList()
         for stage in range(1, len(self.widths)):
@@ -138,15 +148,16 @@ class UNetDecoder(BaseModule):
                         'joins: give the features shallow (fine) first')
                 skip_channels = in_channels[feature]
                 if factor > 1:
-                    self.skip_adapters[str(stage)] = upsampler(skip_channels, width, factor)
+                    self.skip_adapters[str(stage)] = upsampler(skip_channels, width, factor,
+                                                               norm_cfg)
                     skip_channels = width
             if self.stage_strides[stage] in self.image_skip_strides:
                 self.image_skips[str(stage)] = image_stem(in_chans, width,
-                                                          self.stage_strides[stage])
+                                                          self.stage_strides[stage], norm_cfg)
                 skip_channels += width
             self.stages.append(nn.Sequential(conv_bn_relu(self.widths[stage - 1] + skip_channels,
-                                                          width),
-                                             conv_bn_relu(width, width)))
+                                                          width, norm_cfg),
+                                             conv_bn_relu(width, width, norm_cfg)))
 
     @property
     def out_channels(self) -> int:

@@ -2,8 +2,9 @@
 
 A partial load that goes unnoticed (a wrong ``prefix``, a checkpoint of another layout) leaves a
 randomly initialised encoder behind a config that claims a pretrained one. :func:`load_with_report`
-loads what matches and says, grouped, which keys were missing, unexpected or of another shape;
-it refuses a load in which nothing matched or nothing fits, with a hint at the likely cause.
+loads what matches and says, grouped, which keys were missing or unexpected; it refuses a load
+in which nothing matched (with a hint at the likely cause) and one in which a tensor does not fit
+its key's shape after resampling (naming the key and both shapes).
 :func:`load_whole_model` refuses any mismatch, extra keys included (a checkpoint of the whole
 model to evaluate or train on).
 """
@@ -38,35 +39,25 @@ class KeyDiff:
         loaded: keys copied into the module.
         missing: module keys the state dict lacks (they keep their initial values).
         unexpected: state dict keys the module does not have (ignored).
-        mismatched: (key, shape in the state dict, shape in the module), not copied.
     """
     loaded: List[str] = field(default_factory=list)
     missing: List[str] = field(default_factory=list)
     unexpected: List[str] = field(default_factory=list)
-    mismatched: List[Tuple[str, tuple, tuple]] = field(default_factory=list)
 
     @property
     def clean(self) -> bool:
-        return not (self.missing or self.unexpected or self.mismatched)
+        return not (self.missing or self.unexpected)
 
     def report(self, source: str = 'checkpoint', max_groups: int = 12) -> str:
         """Several lines: counts, then each kind of key grouped by pattern (block indices
         folded, e.g. ``blocks.{0..11}.ls1.gamma``)."""
         lines = [f'{source}: loaded {len(self.loaded)} tensors, {len(self.missing)} missing, '
-                 f'{len(self.unexpected)} unexpected, {len(self.mismatched)} shape-mismatched']
+                 f'{len(self.unexpected)} unexpected']
         for title, keys in (('missing (left as initialised)', self.missing),
                             ('unexpected (ignored)', self.unexpected)):
             if keys:
                 lines.append(f'  {title}:')
                 lines.extend(f'    {g}' for g in group_keys(keys, max_groups))
-        if self.mismatched:
-            lines.append('  shape-mismatched (left as initialised):')
-            by_shapes = defaultdict(list)
-            for key, src, dst in self.mismatched:
-                by_shapes[(tuple(src), tuple(dst))].append(key)
-            for (src, dst), keys in by_shapes.items():
-                for g in group_keys(keys, max_groups):
-                    lines.append(f'    {g}: {list(src)} in the {source}, {list(dst)} in the model')
         return '\n'.join(lines)
 
 
@@ -142,9 +133,11 @@ def diagnose(state_dict: Mapping[str, torch.Tensor], module: nn.Module) -> Optio
 
 
 def load_with_report(module: nn.Module, state_dict: Mapping[str, torch.Tensor]) -> KeyDiff:
-    """Load the entries of ``state_dict`` that fit ``module`` (each submodule's own
+    """Load the entries of ``state_dict`` into ``module`` (each submodule's own
     ``_load_from_state_dict`` runs, so e.g. position embeddings are resampled) and return the
-    :class:`KeyDiff`. Raises ValueError when nothing fits, with :func:`diagnose`'s hint."""
+    :class:`KeyDiff` of missing and unexpected keys. Raises ValueError when no key is shared
+    (with :func:`diagnose`'s hint) and when a shared key's tensor has another shape (naming the
+    key and both shapes): such a tensor would be silently left as initialised."""
     state_dict = dict(state_dict)  # submodules may replace entries (resampling); keep the caller's
     own = module.state_dict()
     diff = KeyDiff()
@@ -169,21 +162,25 @@ def load_with_report(module: nn.Module, state_dict: Mapping[str, torch.Tensor]) 
     other_errors = [e for e in errors if not e.startswith('size mismatch')]
     if other_errors:
         raise ValueError('; '.join(other_errors))
+    mismatched = []
     for key, value in own.items():
         if key not in state_dict:
             diff.missing.append(key)
         elif tuple(state_dict[key].shape) != tuple(value.shape):
-            diff.mismatched.append((key, tuple(state_dict[key].shape), tuple(value.shape)))
+            mismatched.append((key, tuple(state_dict[key].shape), tuple(value.shape)))
         else:
             diff.loaded.append(key)
     diff.unexpected = [k for k in state_dict if k not in own]
-    if not diff.loaded:
-        key, src, dst = diff.mismatched[0]
+    if mismatched:
+        # a tensor of another shape would be left as initialised: a different network from the
+        # trained one (position embeddings and relative position tables were resampled above)
+        shown = '; '.join(f'{k}: {list(src)} in the checkpoint, {list(dst)} in the model'
+                          for k, src, dst in mismatched[:4])
+        more = len(mismatched) - 4
         raise ValueError(
-            f'no checkpoint tensor fits {type(module).__name__}: all {len(diff.mismatched)} '
-            f'shared keys have other shapes (e.g. {key}: {list(src)} in the checkpoint, '
-            f'{list(dst)} in the model): a checkpoint of another architecture (arch, '
-            'patch_size, embed_dim)')
+            f'{len(mismatched)} checkpoint tensors do not fit {type(module).__name__} '
+            f'({shown}{f"; and {more} more" if more > 0 else ""}): a checkpoint of another '
+            'architecture (arch, patch_size, mlp_ratio): build the model as the checkpoint\'s')
     return diff
 
 
@@ -246,16 +243,12 @@ def load_whole_model(module: nn.Module, checkpoint: str, key: str = 'checkpoint'
     except ValueError as err:
         raise CheckpointMismatchError(f'{key} {checkpoint} does not fit '
                                       f'{type(module).__name__}: {err}{hint}') from err
-    if diff.missing or diff.mismatched or diff.unexpected:
-        examples = [f'{k}: {list(src)} in the checkpoint, {list(dst)} in the model'
-                    for k, src, dst in diff.mismatched[:3]]
-        examples += [f'{k}: not in the checkpoint' for k in diff.missing[:3 - len(examples)]]
+    if diff.missing or diff.unexpected:
+        examples = [f'{k}: not in the checkpoint' for k in diff.missing[:3]]
         examples += [f'{k}: not in the model'
                      for k in group_keys(diff.unexpected)[:max(1, 3 - len(examples))]]
         raise CheckpointMismatchError(
             f'{key} {checkpoint} does not fit {type(module).__name__}: '
-            f'{len(diff.mismatched)} tensors of another shape, {len(diff.missing)} missing, '
-            f'{len(diff.unexpected)} the model lacks, of '
-            f'{len(diff.loaded) + len(diff.missing) + len(diff.mismatched)} (e.g. '
-            f'{"; ".join(examples[:4])}){hint}')
+            f'{len(diff.missing)} missing, {len(diff.unexpected)} the model lacks, of '
+            f'{len(diff.loaded) + len(diff.missing)} (e.g. {"; ".join(examples[:4])}){hint}')
     return diff
