@@ -258,6 +258,7 @@ def check_config_types(cfg: Any) -> None:
         for path, entry in entries:
             check_type(registry, entry.get('type'), scope)
             _check_at(path, _resolve(registry, entry.get('type'), scope), entry, extra)
+    _check_backbone(cfg.get('model'), scope)
 
     if isinstance(optim_wrapper, dict) and optim_wrapper:
         kind = optim_wrapper.get('type', 'OptimWrapper')
@@ -276,6 +277,28 @@ def check_config_types(cfg: Any) -> None:
         if isinstance(loader, dict):
             # mmengine's Runner.build_dataloader takes num_batch_per_epoch out itself
             _check_at(f'{split}_dataloader', DataLoader, loader, ('num_batch_per_epoch',))
+
+
+NOT_A_BACKBONE = (
+    'A mimlab algorithm (MAE, CAE, ...) is a whole pretraining algorithm (encoder + decoder + '
+    'head), not a backbone. Use its encoder: '
+    "backbone=dict(type='mimlab.VisionTransformer', arch=..., patch_size=..., "
+    "init_cfg=dict(type='Pretrained', checkpoint=CKPT, prefix='backbone.')), or write the encoder "
+    'out first with mimlab.apis.export_backbone (tools/model_converters/export_backbone.py).')
+
+
+def _check_backbone(model: Any, scope: Optional[str]) -> None:
+    """Raise :class:`ConfigError` when ``model.backbone`` (an mmseg or mmdet model's) names a
+    whole model, a class with a data preprocessor (mmengine's ``BaseModel``), where a backbone
+    (a module that returns feature maps) belongs."""
+    from mmengine.model import BaseModel
+    backbone = model.get('backbone') if isinstance(model, dict) else None
+    if not isinstance(backbone, dict):
+        return
+    cls = _resolve(root.MODELS, backbone.get('type'), scope)
+    if isinstance(cls, type) and issubclass(cls, BaseModel):
+        raise ConfigError(f'model.backbone: {backbone.get("type")} is a whole model, not a '
+                          f'backbone. {NOT_A_BACKBONE}')
 
 
 def _check_at(path: str, cls: Any, entry: dict, extra) -> None:

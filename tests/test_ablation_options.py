@@ -7,7 +7,7 @@ from mmengine.config import Config
 from mmengine.dataset import Compose
 
 from mimlab.datasets.transforms import AugmentationChoice, ColorJitter
-from mimlab.models.utils import EncoderSpec, PatchMask, fit_pca, unpatchify
+from mimlab.models.utils import EncoderSpec, PatchMask, TokenLayout, fit_pca, unpatchify
 from mimlab.registry import MODELS
 
 
@@ -15,7 +15,7 @@ def _block_inputs(model, images, generator):
     seen = []
     handle = model.backbone.blocks[0].register_forward_pre_hook(
         lambda module, args: seen.append(args[0].detach().clone()))
-    latent = model.backbone(images, mask=True, generator=generator)
+    latent = model.backbone.forward_masked(images, generator=generator)
     handle.remove()
     return latent, seen[0]
 
@@ -48,7 +48,7 @@ def test_mask_tokens_encoder_sees_all_patches_and_decoder_contract_holds():
     changed = images.clone()
     pixel_mask = unpatchify(removed.unsqueeze(-1).expand(-1, -1, 48).float(), 4, (4, 4), 3)
     changed += 100 * pixel_mask
-    again = model.backbone(changed, mask=True, generator=torch.Generator().manual_seed(1))
+    again = model.backbone.forward_masked(changed, generator=torch.Generator().manual_seed(1))
     assert torch.allclose(again.tokens, latent.tokens, atol=1e-5)
 
     # the decoder takes the encoder's 16 tokens and adds none of its own mask tokens
@@ -95,8 +95,8 @@ def test_pca_target_regresses_the_top_k_coefficients(tmp_path):
     patches, basis, _ = _low_rank_patches(16 * 50)
     path = tmp_path / 'pca.pth'
     torch.save(fit_pca(patches, k=3), path)
-    spec = EncoderSpec(embed_dim=32, depth=2, num_heads=2, patch_size=4, grid_size=(4, 4),
-                       in_chans=3)
+    spec = EncoderSpec(in_chans=3, tokens=TokenLayout(embed_dim=32, depth=2, num_heads=2,
+                                                      patch_size=4, grid_size=(4, 4)))
     head = MODELS.build(dict(type='PixelReconstructionHead', norm_pix=False, pca_file=str(path)),
                         default_args=dict(encoder_spec=spec))
     true = patches.view(50, 16, 48)
@@ -115,8 +115,8 @@ def test_pca_target_regresses_the_top_k_coefficients(tmp_path):
     assert (rebuilt - true).pow(2).mean() == pytest.approx(float(expected), rel=1e-3)
     assert 'pca_components' in head.state_dict()  # the basis travels in checkpoints
 
-    wrong = EncoderSpec(embed_dim=32, depth=2, num_heads=2, patch_size=2, grid_size=(8, 8),
-                        in_chans=3)
+    wrong = EncoderSpec(in_chans=3, tokens=TokenLayout(embed_dim=32, depth=2, num_heads=2,
+                                                       patch_size=2, grid_size=(8, 8)))
     with pytest.raises(ValueError, match='the patches have 12 values'):
         MODELS.build(dict(type='PixelReconstructionHead', pca_file=str(path)),
                      default_args=dict(encoder_spec=wrong))

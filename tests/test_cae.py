@@ -94,11 +94,11 @@ def test_masked_patch_content_never_reaches_a_prediction():
     torch.manual_seed(0)
     model = MODELS.build(tiny_cae_cfg()).eval()
     images = _images(0)
-    mask = model.backbone(images, generator=torch.Generator().manual_seed(1)).patch_mask
+    mask = model.backbone.forward_masked(images, generator=torch.Generator().manual_seed(1)).patch_mask
     pixel_mask = mask.mask.view(2, 1, 4, 1, 4, 1).expand(-1, 3, -1, 4, -1, 4).reshape(2, 3, 16, 16)
 
     def predict(x):
-        latent = model.backbone(x, patch_mask=mask)
+        latent = model.backbone.forward_masked(x, patch_mask=mask)
         pos = model.positions(x)
         pred = model.neck(latent.tokens, mask, pos)
         return pred, model.decoder(pred, mask, pos)
@@ -144,9 +144,9 @@ def _ordered_mask(order, num_keep: int) -> PatchMask:
 
 
 def _spec():
-    from mimlab.models.utils import EncoderSpec
-    return EncoderSpec(embed_dim=32, depth=2, num_heads=2, patch_size=4, grid_size=(4, 4),
-                       in_chans=3)
+    from mimlab.models.utils import EncoderSpec, TokenLayout
+    return EncoderSpec(in_chans=3, tokens=TokenLayout(embed_dim=32, depth=2, num_heads=2,
+                                                      patch_size=4, grid_size=(4, 4)))
 
 
 def test_alignment_target_carries_no_gradient_into_the_encoder():
@@ -598,7 +598,7 @@ def test_cae_loss_uses_a_handed_in_mask():
     again = model.loss(images, patch_mask=patch_mask)
     assert all(torch.equal(losses[k], again[k]) for k in losses)
     # by hand on that mask: regressor -> decoder -> head, and the alignment target
-    latent = model.backbone(images, patch_mask=patch_mask)
+    latent = model.backbone.forward_masked(images, patch_mask=patch_mask)
     pos = model.positions(images)
     regressed = model.neck(latent.tokens, patch_mask, pos)
     target = model.head.loss(model.decoder(regressed, patch_mask, pos), images, patch_mask)

@@ -357,10 +357,11 @@ def separable_batch(n: int, seed: int):
 
 def test_attentive_probe_classifier_init_is_official_cae_normal_001():
     """Official run_attentive.py: ``head.weight.data.normal_(mean=0.0, std=0.01)``, bias 0."""
-    from mimlab.models.utils import EncoderSpec
+    from mimlab.models.utils import EncoderSpec, TokenLayout
     torch.manual_seed(0)
-    spec = EncoderSpec(embed_dim=256, depth=2, num_heads=4, patch_size=4, grid_size=(4, 4),
-                       in_chans=3, num_prefix_tokens=1)
+    spec = EncoderSpec(in_chans=3, tokens=TokenLayout(embed_dim=256, depth=2, num_heads=4,
+                                                      patch_size=4, grid_size=(4, 4),
+                                                      num_prefix_tokens=1))
     fc = MODELS.build(dict(type='AttentiveClsHead', num_classes=200),
                       default_args=dict(encoder_spec=spec)).fc
     assert fc.weight.std().item() == pytest.approx(0.01, rel=0.03)

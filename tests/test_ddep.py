@@ -240,8 +240,8 @@ def test_ddep_on_a_timm_encoder_with_weights_from_a_local_file(tmp_path):
     model = MODELS.build(cfg)
     assert model.backbone.out_channels == [32, 32] and model.backbone.out_strides == [4, 4]
     # the decoder is sized from the encoder's spec, as for a mimlab ViT
-    assert model.encoder_spec.feature_channels == (32, 32)
-    assert model.encoder_spec.feature_strides == (4, 4)
+    assert model.encoder_spec.feature_maps.channels == (32, 32)
+    assert model.encoder_spec.feature_maps.strides == (4, 4)
     assert model.neck.in_channels == [32, 32] and model.neck.in_strides == [4, 4]
     model.init_weights()
     assert torch.equal(model.backbone.model.blocks[1].mlp.fc1.weight,
@@ -489,9 +489,9 @@ def test_decoder_norm_is_configurable_and_syncbn_loads_bn_weights():
 def test_ddep_decoder_is_sized_from_the_encoder_spec():
     model = MODELS.build(tiny_ddep_cfg())
     spec = model.encoder_spec
-    assert spec.feature_channels == (32, 32) and spec.feature_strides == (4, 4)
+    assert spec.feature_maps.channels == (32, 32) and spec.feature_maps.strides == (4, 4)
     assert model.neck.in_channels == [32, 32] and model.neck.in_strides == [4, 4]
-    assert spec.pixel_mean == (0.0,) * 3 and spec.pixel_std == (1.0,) * 3
+    assert spec.pixels.mean == (0.0,) * 3 and spec.pixels.std == (1.0,) * 3
     # tensor mode: the feature maps of the whole image
     feats = model(torch.randn(1, 3, 16, 16), mode='tensor')
     assert [tuple(f.shape) for f in feats] == [(1, 32, 4, 4)] * 2

@@ -255,27 +255,29 @@ def test_load_that_matches_nothing_says_why(tmp_path):
 
 
 def test_algorithm_as_backbone_is_refused_with_a_way_out():
-    from mmengine.registry import init_default_scope
-    from mmseg.registry import MODELS as SEG_MODELS
-    init_default_scope('mmseg')
+    """A config that puts a whole mimlab algorithm where an mmseg/mmdet backbone belongs is
+    refused before anything is built (``check_config_types``, which training and testing run),
+    under either default scope, with the way out."""
+    from mmengine.config import Config
+    from mimlab.registry import ConfigError, check_config_types
     backbone = tiny_mae_cfg()
     backbone['type'] = 'mimlab.MAE'
     cfg = dict(type='EncoderDecoder', backbone=backbone,
                decode_head=dict(type='FCNHead', in_channels=32, channels=8, num_classes=3))
-    with pytest.raises(TypeError, match=r"whole pretraining algorithm.*VisionTransformer.*"
-                                        r"export_backbone"):
-        SEG_MODELS.build(cfg)
-    init_default_scope('mimlab')
+    with pytest.raises(ConfigError, match=r"whole pretraining algorithm.*VisionTransformer.*"
+                                          r"export_backbone"):
+        check_config_types(Config(dict(default_scope='mmseg', model=cfg)))
     assert MODELS.build(tiny_mae_cfg()).backbone.depth == 2  # built on its own: fine
-    # built in mimlab's scope, the segmentor gets the algorithm's typed output where it wants
-    # feature maps, and says the same when it indexes it
-    seg = MODELS.build(dict(type='mmseg.EncoderDecoder', backbone=tiny_mae_cfg(),
-                            decode_head=dict(type='mmseg.FCNHead', in_channels=32, channels=8,
-                                             num_classes=3, loss_decode=dict(
-                                                 type='mmseg.CrossEntropyLoss'))))
-    with pytest.raises(TypeError, match=r"not a tuple of feature maps.*whole pretraining "
-                                        r"algorithm.*VisionTransformer.*export_backbone"):
-        seg(torch.randn(1, 3, 16, 16), mode='tensor')
+    seg = dict(type='mmseg.EncoderDecoder', backbone=tiny_mae_cfg(),
+               decode_head=dict(type='mmseg.FCNHead', in_channels=32, channels=8, num_classes=3,
+                                loss_decode=dict(type='mmseg.CrossEntropyLoss')))
+    with pytest.raises(ConfigError, match=r"whole pretraining algorithm.*VisionTransformer.*"
+                                          r"export_backbone"):
+        check_config_types(Config(dict(default_scope='mimlab', model=seg)))
+    # its encoder in the same place passes
+    seg['backbone'] = dict(type='VisionTransformer', arch=dict(embed_dim=32, depth=2, num_heads=2),
+                           img_size=16, patch_size=4)
+    check_config_types(Config(dict(default_scope='mimlab', model=seg)))
 
 
 def test_export_backbone_to_timm_and_back(tmp_path):

@@ -46,7 +46,7 @@ def test_loss_is_cross_entropy_over_removed_patches():
     loss = model.loss(x)
     assert set(loss) == {'loss_target'}
     torch.manual_seed(5)  # the same mask, drawn from the global generator
-    latent = model.backbone(x, mask=True)
+    latent = model.backbone.forward_masked(x)
     logits = model.head.fc(model.neck(latent.tokens, latent.patch_mask))  # (B, L, V)
     ids = model.head.tokenizer.logits(x / 255).argmax(dim=1).flatten(1)  # (B, L)
     log_p = torch.log_softmax(logits.detach(), dim=-1)
@@ -86,7 +86,7 @@ def test_reconstruction_decodes_the_predicted_tokens():
     model = token_mae().eval()
     x = images()
     rec = model.reconstruct(x, generator=torch.Generator().manual_seed(3))
-    latent = model.backbone(x, mask=True, generator=torch.Generator().manual_seed(3))
+    latent = model.backbone.forward_masked(x, generator=torch.Generator().manual_seed(3))
     assert torch.equal(latent.mask, rec.mask)
     ids = model.head.fc(model.neck(latent.tokens, latent.patch_mask)).argmax(-1)
     decoded = model.head.tokenizer.decode(ids.view(2, 4, 4)) * 255  # mean 0, std 1

@@ -10,7 +10,7 @@ from mimlab.datasets import ImageDataset
 from mimlab.evaluation import radial_log_amplitude, top_hessian_eigenvalue
 from mimlab.models.heads import PixelReconstructionHead
 from mimlab.models.necks import MultiLevelFusionNeck, default_fusion_layers
-from mimlab.models.utils import EncoderSpec, low_pass
+from mimlab.models.utils import EncoderSpec, PixelNormalisation, TokenLayout, low_pass
 from mimlab.registry import MODELS
 
 
@@ -90,7 +90,7 @@ def test_low_frequency_target_uses_preprocessor_normalisation():
                                     std=[50.0] * 3)
     model = MODELS.build(cfg)
     spec = model.head.encoder_spec  # the preprocessor's normalisation reaches the head
-    assert spec.pixel_mean == (100.0,) * 3 and spec.pixel_std == (50.0,) * 3
+    assert spec.pixels.mean == (100.0,) * 3 and spec.pixels.std == (50.0,) * 3
     pixels = (128 + 120 * _wave(1, 0) + 60 * _wave(0, 6)).expand(1, 3, 16, 16)
     normalised = (pixels - 100) / 50
     target = model.head.low_frequency(normalised) * 50 + 100
@@ -128,8 +128,9 @@ def test_low_pass_target_equals_pixmim_reference_on_real_images(size, radius):
     rgb = torch.stack([gray, gray.flip(-1), gray.flip(-2)], dim=1)  # three different channels
     rgb = F.interpolate(rgb, size=(size, size), mode='bilinear', align_corners=False)
     mean, std = [123.675, 116.28, 103.53], [58.395, 57.12, 57.375]
-    spec = EncoderSpec(embed_dim=32, depth=2, num_heads=2, patch_size=1, grid_size=(size, size),
-                       in_chans=3).normalised_by(mean, std)
+    spec = EncoderSpec(in_chans=3, tokens=TokenLayout(
+        embed_dim=32, depth=2, num_heads=2, patch_size=1, grid_size=(size, size))).normalised_by(
+            PixelNormalisation.of(mean, std))
     head = PixelReconstructionHead(spec, low_pass_radius=radius)
     normalised = (rgb - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
     ours = head.low_frequency(normalised)

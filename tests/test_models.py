@@ -63,20 +63,20 @@ def test_pixel_loss_equals_hand_computation():
 def test_encoder_sees_only_visible_patches():
     enc = MaskedViT(arch=dict(embed_dim=32, depth=2, num_heads=2), img_size=16, patch_size=4,
                     mask_ratio=0.75)
-    out = enc(torch.randn(3, 3, 16, 16), hidden_layers=(0,))
+    out = enc.forward_masked(torch.randn(3, 3, 16, 16), hidden_layers=(0,))
     assert out.tokens.shape == (3, 1 + 4, 32)
     assert out.mask.shape == (3, 16) and (out.mask.sum(1) == 12).all()
     assert set(out.hidden_states) == {0}
     # changing a removed patch does not change the encoding; changing a visible one does
     x = torch.randn(1, 3, 16, 16)
-    ref = enc(x, generator=torch.Generator().manual_seed(0))
+    ref = enc.forward_masked(x, generator=torch.Generator().manual_seed(0))
     removed = int(torch.nonzero(ref.mask[0])[0])
     visible = int(ref.patch_mask.ids_keep[0, 0])
     for patch, should_change in ((removed, False), (visible, True)):
         y = x.clone()
         r, c = divmod(patch, 4)
         y[..., r * 4:(r + 1) * 4, c * 4:(c + 1) * 4] += 1.0
-        out = enc(y, generator=torch.Generator().manual_seed(0))
+        out = enc.forward_masked(y, generator=torch.Generator().manual_seed(0))
         assert (not torch.allclose(out.tokens, ref.tokens)) == should_change
 
 
@@ -157,8 +157,8 @@ def test_tensor_mode_encodes_the_whole_image():
     model = MODELS.build(tiny_mae_cfg()).eval()
     x = torch.randn(2, 3, 16, 16)
     first, second = model(x, mode='tensor'), model(x, mode='tensor')
-    assert first.patch_mask is None
-    assert first.tokens.shape == (2, 1 + model.backbone.spec.num_patches, 32)
+    assert not hasattr(first, 'patch_mask')  # an Encoding: every patch, no mask
+    assert first.tokens.shape == (2, 1 + model.backbone.spec.tokens.num_patches, 32)
     assert torch.equal(first.tokens, second.tokens)
     assert torch.equal(first.tokens, model.backbone.encode(x).tokens)
 
@@ -174,7 +174,7 @@ def test_mae_loss_uses_a_handed_in_mask_and_sums_as_the_reference():
     assert torch.equal(model.loss(x, patch_mask=patch_mask)['loss_rec'], loss)
     # the reference's form on the same mask: per-patch MSE over all L, (loss * mask).sum() /
     # mask.sum() (facebookresearch/mae forward_loss), bit for bit
-    latent = model.backbone(x, patch_mask=patch_mask)
+    latent = model.backbone.forward_masked(x, patch_mask=patch_mask)
     pred = model.neck(latent.tokens, patch_mask)
     target = model.head.target(x)
     errors = (pred - target).pow(2).mean(dim=-1)

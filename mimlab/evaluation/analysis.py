@@ -24,8 +24,8 @@ def radial_log_amplitude(feature_maps: torch.Tensor) -> torch.Tensor:
 @torch.no_grad()
 def layer_frequency_response(backbone: nn.Module, images: torch.Tensor) -> torch.Tensor:
     """(depth, num_bands) :func:`radial_log_amplitude` of every block's patch tokens, over all
-    patches (no masking). ``backbone`` is a :class:`MaskedViT`."""
-    out = backbone(images, mask=False, hidden_layers=range(backbone.depth))
+    patches (no masking). ``backbone`` is a :class:`VisionTransformer`."""
+    out = backbone.encode(images, hidden_layers=range(backbone.depth))
     grid = (images.shape[2] // backbone.patch_size, images.shape[3] // backbone.patch_size)
     rows = []
     for i in range(backbone.depth):

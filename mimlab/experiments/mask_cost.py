@@ -43,7 +43,7 @@ def measure(cfg: Config, img_size: int, mask_ratios, batch_size: int, iters: int
 
         def encoder_forward_backward():
             inputs = model.data_preprocessor(data, True)['inputs']
-            model.backbone(inputs).tokens.sum().backward()
+            model.backbone.forward_masked(inputs).tokens.sum().backward()
             optim_wrapper.zero_grad()
 
         flops = count_flops(forward_backward)

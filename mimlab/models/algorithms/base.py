@@ -4,12 +4,10 @@ from typing import Dict, List, Optional, Union
 
 import torch
 from mmengine.model import BaseModel
-from mmengine.registry import DefaultScope
 from mmengine.structures import BaseDataElement
 
 from mimlab.registry import MODELS
-from ..utils import EncoderSpec
-from ..utils.structures import NOT_A_BACKBONE
+from ..utils import EncoderSpec, PixelNormalisation
 
 DEFAULT_PREPROCESSOR = dict(type='ImgDataPreprocessor', mean=[123.675, 116.28, 103.53],
                             std=[58.395, 57.12, 57.375])
@@ -59,17 +57,9 @@ class BaseAlgorithm(BaseModel):
             raise TypeError('model.data_preprocessor must be a config dict (its mean and std are '
                             f'the pixel normalisation the parts see), got '
                             f'{type(data_preprocessor).__name__}')
-        scope = DefaultScope.get_current_instance()
-        if scope is not None and scope.scope_name != 'mimlab':
-            # mimlab's own runs build their models in its scope (default_scope='mimlab'); under
-            # another library's scope this algorithm sits in that library's model config, where
-            # only a backbone can go (and its parts would be looked up in the wrong registry)
-            raise TypeError(f'mimlab.{type(self).__name__} is being built under the default '
-                            f'scope {scope.scope_name!r}: mimlab builds its algorithms in its own '
-                            "(default_scope='mimlab' in the config). In an mmseg or mmdet model "
-                            f'config it sits where a backbone belongs. {NOT_A_BACKBONE}')
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        self.pixel_normalisation = (data_preprocessor.get('mean'), data_preprocessor.get('std'))
+        self.pixel_normalisation = PixelNormalisation.of(data_preprocessor.get('mean'),
+                                                         data_preprocessor.get('std'))
         if not isinstance(compile, (bool, dict)):
             raise TypeError(f'model compile must be True/False or a dict of torch.compile '
                             f'arguments, got {compile!r}')
@@ -83,7 +73,7 @@ class BaseAlgorithm(BaseModel):
         """Build ``self.backbone``; returns its :class:`EncoderSpec` with the inputs' pixel
         normalisation, which every further part is built from."""
         self.backbone = MODELS.build(backbone)
-        return self.backbone.spec.normalised_by(*self.pixel_normalisation)
+        return self.backbone.spec.normalised_by(self.pixel_normalisation)
 
     def forward(self, inputs: torch.Tensor, data_samples: Optional[list] = None,
                 mode: str = 'tensor'):
@@ -98,7 +88,8 @@ class BaseAlgorithm(BaseModel):
         raise RuntimeError(f'invalid forward mode {mode!r}: use loss, predict or tensor')
 
     def extract_feat(self, inputs: torch.Tensor):
-        """The whole image through the encoder (no mask): an :class:`EncoderOutput`."""
+        """The whole image through the encoder, nothing masked: its
+        :class:`~mimlab.models.utils.Encoding` (``.tokens``, (B, 1 + L, D))."""
         return self.backbone.encode(inputs)
 
     def loss(self, inputs: torch.Tensor,

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 
 from mimlab.registry import MODELS
 from ..heads.pixel_head import PixelReconstructionHead
-from ..utils import EncoderOutput, PatchMask, unpatchify
+from ..utils import MaskedEncoding, PatchMask, unpatchify
 from .base import BaseAlgorithm, sample_seeds
 
 
@@ -80,15 +80,15 @@ class CAE(BaseAlgorithm):
     def positions(self, inputs: torch.Tensor) -> torch.Tensor:
         """(1, P + L, D): the encoder's position embedding for the inputs' grid; the regressor
         and the decoder use it too (as official CAE and mmpretrain do)."""
-        p = self.encoder_spec.patch_size
+        p = self.encoder_spec.tokens.patch_size
         return self.backbone.pos_embed_for((inputs.shape[2] // p, inputs.shape[3] // p))
 
     def encode(self, inputs: torch.Tensor, generator: Optional[torch.Generator] = None,
-               patch_mask: Optional[PatchMask] = None) -> Tuple[EncoderOutput, torch.Tensor]:
-        """Masked encoding and regression: (EncoderOutput, the regressed latents of the removed
+               patch_mask: Optional[PatchMask] = None) -> Tuple[MaskedEncoding, torch.Tensor]:
+        """Masked encoding and regression: (MaskedEncoding, the regressed latents of the removed
         patches (B, L_removed, D) in ``ids_removed`` order). ``patch_mask``: use this mask
         instead of drawing one."""
-        latent = self.backbone(inputs, mask=True, generator=generator, patch_mask=patch_mask)
+        latent = self.backbone.forward_masked(inputs, patch_mask, generator=generator)
         return latent, self.neck(latent.tokens, latent.patch_mask, self.positions(inputs))
 
     @torch.no_grad()
@@ -100,10 +100,10 @@ class CAE(BaseAlgorithm):
         if self.align_target_mode == 'eval':
             encoder.eval()
         try:
-            out = encoder(inputs, patch_mask=patch_mask.complement())
+            out = encoder.forward_masked(inputs, patch_mask.complement())
         finally:
             encoder.train(was_training)
-        return out.tokens[:, self.encoder_spec.num_prefix_tokens:]
+        return out.tokens[:, self.encoder_spec.tokens.num_prefix_tokens:]
 
     def loss(self, inputs: torch.Tensor, data_samples: Optional[list] = None,
              patch_mask: Optional[PatchMask] = None) -> Dict[str, torch.Tensor]:
@@ -128,12 +128,12 @@ class CAE(BaseAlgorithm):
             raise TypeError('the alignment check needs a pixel-target CAE (head=CAEPixelHead), '
                             f'got {type(self.head).__name__}')
         spec = self.encoder_spec
-        tokens = self.backbone.encode(inputs).tokens[:, spec.num_prefix_tokens:]
-        every_patch = PatchMask.removing_all(tokens.shape[0], spec.num_patches, inputs.device)
+        tokens = self.backbone.encode(inputs).tokens[:, spec.tokens.num_prefix_tokens:]
+        every_patch = PatchMask.removing_all(tokens.shape[0], spec.tokens.num_patches, inputs.device)
         features = self.decoder(tokens, every_patch, self.positions(inputs))
         error = self.head.patch_losses(features, inputs, every_patch).mean(dim=1)
-        picture = unpatchify(self.head.to_pixels(features, inputs), spec.patch_size,
-                             spec.grid_size, spec.in_chans)
+        picture = unpatchify(self.head.to_pixels(features, inputs), spec.tokens.patch_size,
+                             spec.tokens.grid_size, spec.in_chans)
         return picture, error
 
     def predict(self, inputs: torch.Tensor, data_samples: Optional[list] = None) -> List[dict]:

@@ -25,7 +25,7 @@ class DDeP(BaseAlgorithm):
             :class:`VisionTransformer` with ``out_type='featmap'`` and several ``out_indices``, or
             :class:`TimmEncoder`. Load pretrained weights with its ``init_cfg``.
         neck: a :class:`UNetDecoder`; its ``in_channels``/``in_strides`` come from the
-            encoder's spec (``feature_channels``/``feature_strides``); its image skips see the
+            encoder's spec (``feature_maps``: channels and strides); its image skips see the
             noisy image.
         head: a :class:`DenoisingHead`; its channels come from the decoder and the backbone.
         noise_sigma: noise magnitude, one level (paper: 0.22) or a range ``(low, high)`` drawn
@@ -49,12 +49,12 @@ class DDeP(BaseAlgorithm):
         self.noise_form = noise_form
         self.target = target
         spec = self.build_encoder(backbone)
-        if not spec.feature_channels:
+        if spec.feature_maps is None:
             raise ValueError("DDeP's U-Net decoder needs the encoder's feature maps: give the "
                              "backbone out_type='featmap' (a VisionTransformer) or use a "
                              'TimmEncoder')
         self.neck = MODELS.build(neck, default_args=dict(
-            in_channels=spec.feature_channels, in_strides=spec.feature_strides,
+            in_channels=spec.feature_maps.channels, in_strides=spec.feature_maps.strides,
             in_chans=spec.in_chans))
         self.head = MODELS.build(head or dict(type='DenoisingHead'), default_args=dict(
             in_channels=self.neck.out_channels, out_channels=spec.in_chans))

@@ -46,11 +46,7 @@ class DVAEPretrain(BaseAlgorithm):
 
     def to_unit_range(self, inputs: torch.Tensor) -> torch.Tensor:
         """Normalised inputs -> [0, 1] pixels (the data preprocessor's mean and std undone)."""
-        mean, std = self.pixel_normalisation
-        if mean is not None:
-            inputs = (inputs * inputs.new_tensor(std).view(-1, 1, 1)
-                      + inputs.new_tensor(mean).view(-1, 1, 1))
-        return (inputs / 255.0).clamp(0.0, 1.0)
+        return (self.pixel_normalisation.to_pixels(inputs) / 255.0).clamp(0.0, 1.0)
 
     def extract_feat(self, inputs: torch.Tensor) -> torch.Tensor:
         """The tokenizer's ids of the whole image."""

@@ -1,9 +1,9 @@
 """What MAE and the classifier share when they carry MFF's optional fusion neck."""
-from typing import Dict
+from typing import Dict, Union
 
 import torch
 
-from ..utils import EncoderOutput
+from ..utils import Encoding, MaskedEncoding
 
 
 class FusionNeckMixin:
@@ -15,7 +15,7 @@ class FusionNeckMixin:
         """The encoder blocks the fusion neck needs (none without one)."""
         return () if self.fusion_neck is None else self.fusion_neck.hidden_layers
 
-    def output_tokens(self, latent: EncoderOutput) -> torch.Tensor:
+    def output_tokens(self, latent: Union[Encoding, MaskedEncoding]) -> torch.Tensor:
         """The encoder tokens that go on: its output, or with a fusion neck the fusion of its
         blocks through the encoder's final norm (so fusing the last block alone is the plain
         encoder)."""

@@ -67,10 +67,9 @@ class MAE(FusionNeckMixin, BaseAlgorithm):
 
     def encode(self, inputs: torch.Tensor, generator: Optional[torch.Generator] = None,
                patch_mask: Optional[PatchMask] = None):
-        """Masked encoding: (EncoderOutput, the (B, 1 + L_keep, D) tokens the decoder sees).
+        """Masked encoding: (MaskedEncoding, the (B, 1 + L_keep, D) tokens the decoder sees).
         ``patch_mask``: use this mask instead of drawing one."""
-        latent = self.backbone(inputs, mask=True, generator=generator, patch_mask=patch_mask,
-                               hidden_layers=self.hidden_layers)
+        latent = self.backbone.forward_masked(inputs, patch_mask, self.hidden_layers, generator)
         return latent, self.output_tokens(latent)
 
     def loss(self, inputs: torch.Tensor, data_samples: Optional[list] = None,
@@ -95,7 +94,7 @@ class MAE(FusionNeckMixin, BaseAlgorithm):
         spec = self.encoder_spec
 
         def to_image(patches: torch.Tensor) -> torch.Tensor:
-            return unpatchify(patches, spec.patch_size, spec.grid_size, spec.in_chans)
+            return unpatchify(patches, spec.tokens.patch_size, spec.tokens.grid_size, spec.in_chans)
 
         pixel_mask = to_image(patch_mask.mask.unsqueeze(-1).expand(-1, -1, spec.patch_dim).to(
             inputs.dtype))

@@ -1,5 +1,4 @@
-from .mae_vit import MaskedViT
 from .timm_encoder import TimmEncoder
-from .vision_transformer import ARCH_SETTINGS, VisionTransformer
+from .vision_transformer import ARCH_SETTINGS, MaskedViT, VisionTransformer
 
 __all__ = ['ARCH_SETTINGS', 'MaskedViT', 'TimmEncoder', 'VisionTransformer']

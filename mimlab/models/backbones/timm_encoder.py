@@ -10,7 +10,7 @@ from mmengine.model import BaseModule
 from mmengine.runner.checkpoint import _load_checkpoint
 
 from mimlab.registry import MODELS
-from ..utils import EncoderSpec
+from ..utils import EncoderSpec, FeatureMapLayout
 
 
 def _read_weights(path: str, model: nn.Module) -> Optional[Dict[str, torch.Tensor]]:
@@ -101,8 +101,9 @@ class TimmEncoder(BaseModule):
     @property
     def spec(self) -> EncoderSpec:
         """The feature maps' channels and strides (measured at build); no ViT token layout."""
-        return EncoderSpec(in_chans=self.in_chans, feature_channels=tuple(self.out_channels),
-                           feature_strides=tuple(self.out_strides))
+        return EncoderSpec(in_chans=self.in_chans,
+                           feature_maps=FeatureMapLayout(channels=tuple(self.out_channels),
+                                                         strides=tuple(self.out_strides)))
 
     def _tap(self, module: nn.Module, args, output: torch.Tensor) -> None:
         self._taps.append(output)

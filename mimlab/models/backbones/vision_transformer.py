@@ -1,4 +1,15 @@
-"""The ViT encoder: one class for pretraining and for downstream use (mmseg, mmdet, classification).
+"""The ViT encoder: one class for pretraining and for downstream use (mmseg, mmdet, classification),
+and :class:`MaskedViT`, the same ViT fed only the visible patches (MAE-style pretraining).
+
+Three entries, one return type each (as timm's ``forward``/``forward_features``/
+``forward_intermediates``):
+
+- ``forward(images)``: the downstream output, a tuple with one tensor per ``out_indices`` entry
+  (feature maps for mmseg/mmdet, or cls/avg/raw tokens), every patch;
+- ``encode(images, hidden_layers=())``: an :class:`Encoding` of every patch (the final-normed
+  tokens and the requested blocks' outputs), for features, probes, classifiers and analyses;
+- ``MaskedViT.forward_masked(images, patch_mask=None, hidden_layers=())``: a
+  :class:`MaskedEncoding` of the visible patches and the mask (pretraining).
 
 Its parameter names are the same whether it is built inside a pretraining algorithm or alone, so a
 pretraining checkpoint's ``backbone.`` keys load into it unchanged, at any input size (position
@@ -18,7 +29,9 @@ from timm.layers import PatchEmbed, resample_abs_pos_embed
 from timm.models.vision_transformer import Block
 
 from mimlab.registry import MODELS
-from ..utils import EncoderOutput, EncoderSpec, LayerNorm6, sincos_pos_embed_2d
+from ..utils import (Encoding, EncoderSpec, FeatureMapLayout, LayerNorm6, MaskedEncoding, PatchMask,
+                     TokenLayout, generate_mask, num_masked_patches, sincos_pos_embed_2d)
+from ..utils.masking import MASK_MODES, grid_stride, seeded_masks
 from ..utils.rel_pos import (infer_grid, num_relative_positions, relative_position_bias,
                              resize_rel_pos_table)
 from ..utils.state_dict import group_keys, load_pretrained
@@ -191,12 +204,15 @@ class VisionTransformer(BaseModule):
     def spec(self) -> EncoderSpec:
         """Its sizes; with ``out_type='featmap'`` the feature maps ``forward`` returns (one per
         ``out_indices`` entry, at the patch stride)."""
-        maps = len(set(self.out_indices)) if self.out_type == 'featmap' else 0
-        return EncoderSpec(embed_dim=self.embed_dim, depth=self.depth, num_heads=self.num_heads,
-                           patch_size=self.patch_size, grid_size=self.grid_size,
-                           in_chans=self.in_chans, num_prefix_tokens=self.num_prefix_tokens,
-                           feature_channels=(self.embed_dim,) * maps,
-                           feature_strides=(self.patch_size,) * maps)
+        maps = len(set(self.out_indices))
+        return EncoderSpec(
+            in_chans=self.in_chans,
+            tokens=TokenLayout(embed_dim=self.embed_dim, depth=self.depth,
+                               num_heads=self.num_heads, patch_size=self.patch_size,
+                               grid_size=self.grid_size, num_prefix_tokens=self.num_prefix_tokens),
+            feature_maps=(FeatureMapLayout(channels=(self.embed_dim,) * maps,
+                                           strides=(self.patch_size,) * maps)
+                          if self.out_type == 'featmap' else None))
 
     def _init_mae_weights(self) -> None:
         """MAE's initialisation: sin-cos or truncated-normal positions, xavier-uniform linear
@@ -307,12 +323,12 @@ class VisionTransformer(BaseModule):
                 hidden[i] = x
         return self.norm(x), hidden
 
-    def encode(self, images: torch.Tensor, hidden_layers: Sequence[int] = ()) -> EncoderOutput:
-        """All patches, no masking, as the typed :class:`EncoderOutput` (for classifiers and
-        analyses that need intermediate blocks)."""
+    def encode(self, images: torch.Tensor, hidden_layers: Sequence[int] = ()) -> Encoding:
+        """Every patch, nothing masked: the (B, 1 + L, D) final-normed tokens and the outputs of
+        the ``hidden_layers`` blocks (features, probes, classifiers, analyses)."""
         x, grid = self.embed(images)
         tokens, hidden = self.run_blocks(self.with_cls_token(x), hidden_layers, grid)
-        return EncoderOutput(tokens=tokens, patch_mask=None, hidden_states=hidden)
+        return Encoding(tokens=tokens, hidden_states=hidden)
 
     def forward(self, images: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         """Downstream forward over all patches: one output per ``out_indices`` entry."""
@@ -395,3 +411,95 @@ class VisionTransformer(BaseModule):
                     state_dict[key] = resize_rel_pos_table(old, old_grid, self.grid_size)
         super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys,
                                       unexpected_keys, error_msgs)
+
+
+@MODELS.register_module()
+class MaskedViT(VisionTransformer):
+    """ViT encoder that masks its input: patches -> +positions -> drop masked -> +cls -> blocks.
+
+    It adds no parameters to :class:`VisionTransformer` (unless ``mask_tokens``), so its
+    checkpoint keys are the plain ViT's; ``forward`` and ``encode`` are the ViT's (every patch),
+    and the masked path is :meth:`forward_masked`. Extra args (the rest as :class:`VisionTransformer`):
+
+    Args:
+        mask_ratio: fraction of patches removed, in (0, 1).
+        mask_mode: 'random' (MAE), 'block' or 'grid' (see :func:`generate_mask`).
+        block_min_patches, block_max_aspect: the smallest rectangle and the largest aspect ratio
+            of 'block' masking (BEiT/CAE: 16 patches, 1 / 0.3).
+        mask_tokens: MAE's "encoder w/ [M]" ablation: removed patches are replaced by a learnable
+            mask token (plus their position) and the encoder runs on all L patches. The output
+            keeps the visible-only layout's order (kept patches first, then removed, undone by
+            ``ids_restore``), so the decoder takes the encoder's L tokens and adds none of its
+            own. Adds the parameter ``mask_token`` (not in the downstream ViT).
+    """
+
+    def __init__(self, mask_ratio: float = 0.75, mask_mode: str = 'random',
+                 block_min_patches: int = 16, block_max_aspect: float = 1 / 0.3,
+                 mask_tokens: bool = False, **kwargs) -> None:
+        kwargs.setdefault('out_type', 'raw')
+        super().__init__(**kwargs)
+        num_masked_patches(self.patch_embed.num_patches, mask_ratio)  # validates the ratio
+        if mask_mode not in MASK_MODES:
+            raise ValueError(f'backbone mask_mode {mask_mode!r} is not one of {MASK_MODES}')
+        if mask_mode == 'grid':
+            grid_stride(mask_ratio)
+        if block_min_patches < 1 or block_max_aspect < 1:
+            raise ValueError('backbone block_min_patches must be >= 1 and block_max_aspect >= 1, '
+                             f'got {block_min_patches} and {block_max_aspect}')
+        self.mask_ratio = mask_ratio
+        self.mask_mode = mask_mode
+        self.block_options = dict(min_block=block_min_patches, max_aspect=block_max_aspect)
+        self.mask_tokens = mask_tokens
+        if mask_tokens:
+            self.mask_token = nn.Parameter(torch.zeros(1, 1, self.embed_dim))
+            nn.init.normal_(self.mask_token, std=0.02)
+
+    def seeded_mask(self, images: torch.Tensor, seeds: Sequence[int]) -> PatchMask:
+        """This encoder's mask for each of ``images`` (B, C, H, W), drawn from ``seeds[i]``
+        alone (:func:`~mimlab.models.utils.masking.seeded_masks`): held-out evaluation masks
+        an image the same way in any batch and on any number of processes."""
+        patch = self.patch_embed.patch_size
+        ph, pw = (patch, patch) if isinstance(patch, int) else patch
+        grid = (images.shape[-2] // ph, images.shape[-1] // pw)
+        mode_options = self.block_options if self.mask_mode == 'block' else {}
+        return seeded_masks(seeds, grid, self.mask_ratio, self.mask_mode, images.device,
+                            **mode_options)
+
+    def get_layer_depth(self, param_name: str, prefix: str = '') -> Tuple[int, int]:
+        """As :class:`VisionTransformer`, with the encoder's mask token among the embeddings."""
+        name = param_name[len(prefix):] if param_name.startswith(prefix) else param_name
+        if name == 'mask_token':
+            return 0, self.depth + 2
+        return super().get_layer_depth(param_name, prefix)
+
+    def forward_masked(self, images: torch.Tensor, patch_mask: Optional[PatchMask] = None,
+                       hidden_layers: Sequence[int] = (),
+                       generator: Optional[torch.Generator] = None) -> MaskedEncoding:
+        """Encode the visible patches of a batch.
+
+        Args:
+            images: (B, C, H, W), normalised.
+            patch_mask: use this mask instead of drawing one (e.g. its ``complement()``); None:
+                draw ``mask_ratio`` of the patches in ``mask_mode``.
+            hidden_layers: blocks whose outputs to return in ``hidden_states`` (for fusion necks).
+            generator: random generator for the drawn mask (None: torch's global RNG).
+
+        Returns:
+            MaskedEncoding with tokens (B, 1 + L_keep, D); with ``mask_tokens`` (B, 1 + L, D),
+            kept patches first.
+        """
+        x, grid = self.embed(images)
+        if patch_mask is None:
+            patch_mask = generate_mask(x.shape[0], grid, self.mask_ratio, self.mask_mode,
+                                       generator=generator, device=x.device,
+                                       **self.block_options)
+        if self.mask_tokens:
+            # the mask token takes the removed patches' places (their positions added), and the
+            # sequence is put in the [kept, removed] order that ids_restore undoes
+            positions = self.pos_embed_for(grid)[:, self.num_prefix_tokens:]
+            x = torch.where(patch_mask.mask.unsqueeze(-1), self.mask_token + positions, x)
+            x = torch.cat([patch_mask.keep(x), patch_mask.removed(x)], dim=1)
+        else:
+            x = patch_mask.keep(x)
+        tokens, hidden = self.run_blocks(self.with_cls_token(x), hidden_layers)
+        return MaskedEncoding(tokens=tokens, patch_mask=patch_mask, hidden_states=hidden)

@@ -39,11 +39,11 @@ class DVAETokenHead(MaskedPredictionHead):
         self.tokenizer = MODELS.build(tokenizer)
         self.tokenizer.requires_grad_(False)
         self.encoder_spec = encoder_spec
-        self.in_dim = encoder_spec.embed_dim
-        self.grid_size = encoder_spec.grid_size
-        self.patch_size = encoder_spec.patch_size
+        self.in_dim = encoder_spec.tokens.embed_dim
+        self.grid_size = encoder_spec.tokens.grid_size
+        self.patch_size = encoder_spec.tokens.patch_size
         self.view_size = view_size
-        self.fc = nn.Linear(encoder_spec.embed_dim, self.tokenizer.vocab_size)
+        self.fc = nn.Linear(encoder_spec.tokens.embed_dim, self.tokenizer.vocab_size)
         nn.init.trunc_normal_(self.fc.weight, std=0.02)
         nn.init.zeros_(self.fc.bias)
 
@@ -63,7 +63,7 @@ class DVAETokenHead(MaskedPredictionHead):
 
     def tokenizer_view(self, images: torch.Tensor) -> torch.Tensor:
         """Normalised (B, C, H, W) inputs -> the tokenizer's input in [0, 1]."""
-        pixels = self.encoder_spec.to_pixels(images) / 255.0
+        pixels = self.encoder_spec.pixels.to_pixels(images) / 255.0
         if self.view_size is not None and pixels.shape[-1] != self.view_size:
             pixels = F.interpolate(pixels, size=(self.view_size, self.view_size), mode='bicubic',
                                    align_corners=False, antialias=True)
@@ -97,7 +97,7 @@ class DVAETokenHead(MaskedPredictionHead):
         if pixels.shape[-2:] != images.shape[-2:]:
             pixels = F.interpolate(pixels, size=images.shape[-2:], mode='bicubic',
                                    align_corners=False).clamp(0.0, 1.0)
-        normalised = self.encoder_spec.normalise(pixels * 255.0)
+        normalised = self.encoder_spec.pixels.normalise(pixels * 255.0)
         return patchify(normalised.to(images.dtype), self.patch_size)
 
     def patch_losses(self, pred: torch.Tensor, images: torch.Tensor,
@@ -124,8 +124,8 @@ class CAEPixelHead(PixelReconstructionHead):
 
     def __init__(self, encoder_spec: EncoderSpec, **kwargs) -> None:
         super().__init__(encoder_spec, **kwargs)
-        self.in_dim = encoder_spec.embed_dim
-        self.fc = nn.Linear(encoder_spec.embed_dim, encoder_spec.patch_dim)
+        self.in_dim = encoder_spec.tokens.embed_dim
+        self.fc = nn.Linear(encoder_spec.tokens.embed_dim, encoder_spec.patch_dim)
         nn.init.xavier_uniform_(self.fc.weight)
         nn.init.zeros_(self.fc.bias)
 

@@ -40,12 +40,12 @@ class LinearClsHead(BaseModule):
             raise ValueError(f'head pool must be one of {self.POOLS}, got {pool!r}')
         self.pool = pool
         self.num_classes = num_classes
-        self.num_prefix_tokens = encoder_spec.num_prefix_tokens
+        self.num_prefix_tokens = encoder_spec.tokens.num_prefix_tokens
         self.label_smoothing = label_smoothing
-        self.bn = (nn.BatchNorm1d(encoder_spec.embed_dim, affine=False, eps=1e-6)
+        self.bn = (nn.BatchNorm1d(encoder_spec.tokens.embed_dim, affine=False, eps=1e-6)
                    if batch_norm else None)
-        self.fc_norm = LayerNorm6(encoder_spec.embed_dim) if fc_norm else None
-        self.fc = nn.Linear(encoder_spec.embed_dim, num_classes)
+        self.fc_norm = LayerNorm6(encoder_spec.tokens.embed_dim) if fc_norm else None
+        self.fc = nn.Linear(encoder_spec.tokens.embed_dim, num_classes)
         nn.init.trunc_normal_(self.fc.weight, std=init_std)
         nn.init.zeros_(self.fc.bias)
 

@@ -37,7 +37,7 @@ class PixelReconstructionHead(MaskedPredictionHead):
         super().__init__(init_cfg=init_cfg)
         self.encoder_spec = encoder_spec
         self.in_dim = encoder_spec.patch_dim
-        self.patch_size = encoder_spec.patch_size
+        self.patch_size = encoder_spec.tokens.patch_size
         self.norm_pix = norm_pix
         self.eps = eps
         if low_pass_radius is not None and low_pass_radius <= 0:
@@ -53,8 +53,8 @@ class PixelReconstructionHead(MaskedPredictionHead):
         """The low-pass filtered images, in the same normalised space as ``images``. The
         reference's target is the modulus of the filtered image, which is not linear: the filter
         runs on pixel values (the spec's normalisation undone, then applied again)."""
-        pixels = low_pass(self.encoder_spec.to_pixels(images), self.low_pass_radius)
-        return self.encoder_spec.normalise(pixels).to(images.dtype)
+        pixels = low_pass(self.encoder_spec.pixels.to_pixels(images), self.low_pass_radius)
+        return self.encoder_spec.pixels.normalise(pixels).to(images.dtype)
 
     def _patch_stats(self, patches: torch.Tensor):
         mean = patches.mean(dim=-1, keepdim=True)

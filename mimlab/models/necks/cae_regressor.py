@@ -126,13 +126,13 @@ class LatentContextualRegressor(BaseModule):
             raise ValueError(f'regressor depth must be >= 0, got {depth}')
         if style not in BLOCK_STYLES:
             raise ValueError(f'regressor style must be one of {BLOCK_STYLES}, got {style!r}')
-        dim = encoder_spec.embed_dim
+        dim = encoder_spec.tokens.embed_dim
         self.style = style
-        self.num_prefix_tokens = encoder_spec.num_prefix_tokens
+        self.num_prefix_tokens = encoder_spec.tokens.num_prefix_tokens
         self.mask_token = nn.Parameter(torch.zeros(1, 1, dim))
         dpr = [drop_path_rate * i / max(depth - 1, 1) for i in range(depth)]
         self.blocks = nn.ModuleList([
-            RegressorBlock(dim, num_heads or encoder_spec.num_heads, mlp_ratio,
+            RegressorBlock(dim, num_heads or encoder_spec.tokens.num_heads, mlp_ratio,
                            drop_path=dpr[i], init_values=init_values, style=style)
             for i in range(depth)
         ])
@@ -190,11 +190,11 @@ class CAEPretrainDecoder(BaseModule):
                  mlp_ratio: float = 4.0, drop_path_rate: float = 0.0,
                  init_values: Optional[float] = None, init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
-        dim = encoder_spec.embed_dim
-        self.num_prefix_tokens = encoder_spec.num_prefix_tokens
+        dim = encoder_spec.tokens.embed_dim
+        self.num_prefix_tokens = encoder_spec.tokens.num_prefix_tokens
         dpr = [drop_path_rate * i / max(depth - 1, 1) for i in range(depth)]
         self.blocks = nn.ModuleList([
-            Block(dim, num_heads or encoder_spec.num_heads, mlp_ratio=mlp_ratio, qkv_bias=True,
+            Block(dim, num_heads or encoder_spec.tokens.num_heads, mlp_ratio=mlp_ratio, qkv_bias=True,
                   init_values=init_values, drop_path=dpr[i], norm_layer=LayerNorm6)
             for i in range(depth)
         ])

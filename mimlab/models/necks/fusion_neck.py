@@ -49,7 +49,7 @@ class MultiLevelFusionNeck(BaseModule):
                              f'got {projection!r}')
         if fusion not in FUSIONS:
             raise ValueError(f'fusion neck fusion must be one of {FUSIONS}, got {fusion!r}')
-        depth, dim = encoder_spec.depth, encoder_spec.embed_dim
+        depth, dim = encoder_spec.tokens.depth, encoder_spec.tokens.embed_dim
         layers = default_fusion_layers(depth) if layers is None else tuple(layers)
         bad = [i for i in layers if not 0 <= i < depth - 1]
         if bad or len(set(layers)) != len(layers):
@@ -63,7 +63,7 @@ class MultiLevelFusionNeck(BaseModule):
         if fusion == 'weighted':
             self.fusion_logits = nn.Parameter(torch.zeros(len(self.layers) + 1))
         else:
-            self.fusion_block = Block(dim, num_heads or encoder_spec.num_heads, qkv_bias=True,
+            self.fusion_block = Block(dim, num_heads or encoder_spec.tokens.num_heads, qkv_bias=True,
                                       norm_layer=LayerNorm6)
 
     @staticmethod

@@ -36,11 +36,11 @@ class MAEPretrainDecoder(BaseModule):
             raise ValueError(f'neck embed_dim={embed_dim} is not divisible by '
                              f'num_heads={num_heads}')
         self.encoder_spec = encoder_spec
-        self.num_prefix_tokens = encoder_spec.num_prefix_tokens
-        self.decoder_embed = nn.Linear(encoder_spec.embed_dim, embed_dim)
+        self.num_prefix_tokens = encoder_spec.tokens.num_prefix_tokens
+        self.decoder_embed = nn.Linear(encoder_spec.tokens.embed_dim, embed_dim)
         self.mask_token = nn.Parameter(torch.zeros(1, 1, embed_dim))
         self.decoder_pos_embed = nn.Parameter(
-            sincos_pos_embed_2d(embed_dim, encoder_spec.grid_size, cls_token=True),
+            sincos_pos_embed_2d(embed_dim, encoder_spec.tokens.grid_size, cls_token=True),
             requires_grad=False)
         self.decoder_blocks = nn.ModuleList([
             Block(embed_dim, num_heads, mlp_ratio=mlp_ratio, qkv_bias=True,
@@ -67,7 +67,7 @@ class MAEPretrainDecoder(BaseModule):
         """
         num_patches = patch_mask.num_patches
         if num_patches != self.decoder_pos_embed.shape[1] - self.num_prefix_tokens:
-            raise ValueError(f'the decoder was built for {self.encoder_spec.grid_size} patches, '
+            raise ValueError(f'the decoder was built for {self.encoder_spec.tokens.grid_size} patches, '
                              f'got {num_patches}')
         x = self.decoder_embed(tokens)
         prefix, visible = x[:, :self.num_prefix_tokens], x[:, self.num_prefix_tokens:]

@@ -3,10 +3,12 @@ from .layers import LayerNorm6
 from .masking import MASK_MODES, PatchMask, generate_mask, num_masked_patches
 from .pca import fit_pca, load_pca
 from .patch import patchify, sincos_pos_embed_2d, unpatchify
-from .structures import EncoderOutput, EncoderSpec
+from .structures import (Encoding, EncoderSpec, FeatureMapLayout, MaskedEncoding,
+                         PixelNormalisation, TokenLayout)
 
 __all__ = [
-    'EncoderOutput', 'EncoderSpec', 'LayerNorm6', 'MASK_MODES', 'PatchMask', 'fit_pca',
+    'Encoding', 'EncoderSpec', 'FeatureMapLayout', 'LayerNorm6', 'MASK_MODES', 'MaskedEncoding',
+    'PatchMask', 'PixelNormalisation', 'TokenLayout', 'fit_pca',
     'generate_mask', 'load_pca', 'low_pass', 'num_masked_patches', 'patchify', 'radial_frequency',
     'sincos_pos_embed_2d', 'unpatchify'
 ]
