@@ -42,11 +42,11 @@ def test_mff_and_pixmim_recipes():
     mff_l = _build_meta(Config.fromfile(
         osp.join(REPO, 'configs/mff/mff_pixmim_vit-large-p16_8xb512-coslr-300e_in1k.py')))
     assert mff_l.backbone.depth == 24 and mff_l.fusion_neck.layers == (0, 4, 8, 12, 16)
-    assert mff_l.head.low_pass_radius == 40
+    assert mff_l.head.pixel_target.low_pass_radius == 40
     cfg = Config.fromfile(osp.join(REPO, 'configs/mff',
                                    'mff_mae_vit-base-p16_8xb512-coslr-800e_in1k.py'))
     mff_b = _build_meta(cfg)
-    assert mff_b.fusion_neck.layers == (0, 2, 4, 6, 8) and mff_b.head.low_pass_radius is None
+    assert mff_b.fusion_neck.layers == (0, 2, 4, 6, 8) and mff_b.head.pixel_target.low_pass_radius is None
     assert cfg.train_cfg.max_epochs == 800
     pix = Config.fromfile(osp.join(REPO, 'configs/pixmim',
                                    'pixmim_vit-base-p16_8xb512-coslr-300e_in1k.py'))
@@ -103,7 +103,7 @@ def test_paper_recipe(size, patch, depth, width, params, epochs):
     assert cfg.train_cfg.max_epochs == epochs
     model = _build_meta(cfg)
     assert (model.backbone.depth, model.backbone.embed_dim) == (depth, width)
-    assert model.backbone.mask_ratio == 0.75 and model.head.norm_pix
+    assert model.backbone.mask_ratio == 0.75 and model.head.pixel_target.norm_pix
     assert len(model.neck.decoder_blocks) == 8 and model.neck.mask_token.shape[-1] == 512
     assert model.neck.decoder_blocks[0].attn.num_heads == 16
     # total parameters, as counted by the MAE paper's models (encoder + decoder), in millions

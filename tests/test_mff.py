@@ -89,11 +89,11 @@ def test_low_frequency_target_uses_preprocessor_normalisation():
     cfg['data_preprocessor'] = dict(type='ImgDataPreprocessor', mean=[100.0] * 3,
                                     std=[50.0] * 3)
     model = MODELS.build(cfg)
-    spec = model.head.encoder_spec  # the preprocessor's normalisation reaches the head
+    spec = model.head.pixel_target.encoder_spec  # the preprocessor's normalisation reaches it
     assert spec.pixels.mean == (100.0,) * 3 and spec.pixels.std == (50.0,) * 3
     pixels = (128 + 120 * _wave(1, 0) + 60 * _wave(0, 6)).expand(1, 3, 16, 16)
     normalised = (pixels - 100) / 50
-    target = model.head.low_frequency(normalised) * 50 + 100
+    target = model.head.pixel_target.low_frequency(normalised) * 50 + 100
     expected = (128 + 120 * _wave(1, 0)).expand(1, 3, 16, 16)  # the high band is gone
     assert torch.allclose(target, expected, atol=1e-2)
 
@@ -133,7 +133,7 @@ def test_low_pass_target_equals_pixmim_reference_on_real_images(size, radius):
             PixelNormalisation.of(mean, std))
     head = PixelReconstructionHead(spec, low_pass_radius=radius)
     normalised = (rgb - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
-    ours = head.low_frequency(normalised)
+    ours = head.pixel_target.low_frequency(normalised)
     reference = pixmim_reference_target(normalised, radius)
     assert (ours - reference).abs().max() < 1e-4
 

@@ -116,12 +116,12 @@ def test_visualize_and_test_tools_on_a_checkpoint(tmp_path):
     assert torch.equal(rec.pasted[~hidden], rec.original[~hidden])
     assert torch.equal(rec.pasted[hidden], rec.reconstruction[hidden])
     pre = model.data_preprocessor
-    masked = to_uint8_images(rec.masked, pre.mean, pre.std)[0]
+    masked = to_uint8_images(rec.masked, model.pixel_normalisation)[0]
     hidden_pixels = hidden[0, 0].numpy()
     assert (masked[hidden_pixels] == pre.mean.round().to(torch.uint8).numpy()).all()
     # ... and the picture is those panels drawn
     picture = np.asarray(Image.open(out).convert('RGB'))
-    assert np.array_equal(picture, draw_reconstructions(rec, pre.mean, pre.std,
+    assert np.array_equal(picture, draw_reconstructions(rec, model.pixel_normalisation,
                                                         titles=['shirt.png']))
     out = vis.main([DEMO_CONFIG, ckpt, '--split', 'test', '--num-images', '3', '--out',
                     str(tmp_path / 'three.png'), '--cfg-options', *options])

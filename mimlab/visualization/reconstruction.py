@@ -12,19 +12,19 @@ from PIL import Image
 PANELS = ('masked', 'reconstruction', 'reconstruction + visible', 'original')
 
 
-def to_uint8_images(images: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> np.ndarray:
-    """(B, C, H, W) normalised -> (B, H, W, C) uint8, undoing the data preprocessor's
-    normalisation (``x * std + mean``)."""
-    pixels = images.detach().float().cpu() * std.cpu().view(1, -1, 1, 1) + mean.cpu().view(
-        1, -1, 1, 1)
+def to_uint8_images(images: torch.Tensor, normalisation) -> np.ndarray:
+    """(B, C, H, W) normalised -> (B, H, W, C) uint8, undoing the inputs' normalisation (a
+    :class:`~mimlab.models.utils.PixelNormalisation`, the model's ``pixel_normalisation``)."""
+    pixels = normalisation.to_pixels(images.detach().cpu())
     return pixels.clamp(0, 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
 
 
-def draw_reconstructions(rec, mean: torch.Tensor, std: torch.Tensor,
+def draw_reconstructions(rec, normalisation,
                          titles: Optional[Sequence[str]] = None) -> np.ndarray:
     """One row per image, the four panels of :data:`PANELS`; returns an (H, W, 3) uint8 RGB
-    picture. ``rec`` is an :class:`~mimlab.models.algorithms.mae.Reconstruction`."""
-    rows = [to_uint8_images(t, mean, std)
+    picture. ``rec`` is an :class:`~mimlab.models.algorithms.mae.Reconstruction`,
+    ``normalisation`` the model's ``pixel_normalisation``."""
+    rows = [to_uint8_images(t, normalisation)
             for t in (rec.masked, rec.reconstruction, rec.pasted, rec.original)]
     n = rows[0].shape[0]
     fig = Figure(figsize=(4 * 1.8, n * 1.8 + 0.3))

@@ -36,12 +36,11 @@ def main(argv=None) -> dict:
     columns, results = [], {}
     for (label, config, checkpoint), model, images in heldout_models(args, args.num_eval):
         picture, error = model.reconstruct_from_encoder(images)
-        pre = model.data_preprocessor
         if not columns:
             shown = images[:args.num_images]
-            columns.append(('original', to_uint8_images(shown, pre.mean, pre.std)))
+            columns.append(('original', to_uint8_images(shown, model.pixel_normalisation)))
         columns.append((f'{label}\nMSE {float(error.mean()):.3f}',
-                        to_uint8_images(picture[:args.num_images], pre.mean, pre.std)))
+                        to_uint8_images(picture[:args.num_images], model.pixel_normalisation)))
         results[label] = dict(config=config, checkpoint=checkpoint,
                               mse_all_patches=float(error.mean()), num_images=len(error))
         print(f'{label}: encoder -> decoder reconstruction MSE {float(error.mean()):.4f} '

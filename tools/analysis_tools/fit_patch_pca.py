@@ -47,12 +47,12 @@ def main(argv=None) -> dict:
     with torch.no_grad():
         for batch in DataLoader(dataset, batch_size=256, collate_fn=pseudo_collate):
             inputs = model.data_preprocessor(batch, training=False)['inputs']
-            patches.append(model.head.patch_target(inputs).flatten(0, 1))
+            patches.append(model.head.pixel_target.patches(inputs).flatten(0, 1))
     samples = torch.cat(patches)
     pca = fit_pca(samples, args.k)
     state = dict(pca, k=args.k, patch_size=model.backbone.patch_size,
                  config=osp.abspath(args.config), split=args.split, num_images=len(dataset),
-                 norm_pix=bool(model.head.norm_pix))
+                 norm_pix=bool(model.head.pixel_target.norm_pix))
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     torch.save(state, args.out)
     kept = float(pca['explained_variance'].sum() / pca['total_variance'])

@@ -46,8 +46,7 @@ def main(argv=None) -> str:
     maps = cls_attention(model.backbone, inputs, args.block)
     # each patch's weight spread over its pixels, so the maps lie over the image
     maps = F.interpolate(maps, size=inputs.shape[-2:], mode='nearest')
-    pre = model.data_preprocessor
-    images = to_uint8_images(inputs, pre.mean, pre.std)
+    images = to_uint8_images(inputs, model.pixel_normalisation)
     block = args.block % model.backbone.depth
     columns = [('image', images)] + [(f'block {block} head {h}', maps[:, h].numpy())
                                      for h in range(maps.shape[1])]

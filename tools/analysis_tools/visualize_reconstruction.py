@@ -76,8 +76,7 @@ def main(argv=None) -> str:
         samples, titles = pick_samples(cfg, args.images, args.split, args.num_images)
     inputs = prepare_batch(model, samples, cfg.test_pipeline)
     rec = reconstruct(model, inputs, seed=args.seed)
-    pre = model.data_preprocessor
-    picture = draw_reconstructions(rec, pre.mean, pre.std, titles=titles)
+    picture = draw_reconstructions(rec, model.pixel_normalisation, titles=titles)
     save_picture(picture, args.out)
     print(f'reconstruction of {len(samples)} images (mean loss on removed patches '
           f'{float(rec.loss.mean()):.4f}) written to {args.out}')

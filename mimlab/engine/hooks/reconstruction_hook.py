@@ -73,8 +73,7 @@ class ReconstructionHook(Hook):
             rec = model.reconstruct(inputs, generator=generator)
         finally:
             model.train(was_training)
-        preprocessor = model.data_preprocessor
-        picture = draw_reconstructions(rec, preprocessor.mean, preprocessor.std)
+        picture = draw_reconstructions(rec, model.pixel_normalisation)
         out_dir = osp.join(runner.work_dir, 'vis')
         path = osp.join(out_dir, f'reconstruction_iter_{step}.png')
         save_picture(picture, path)

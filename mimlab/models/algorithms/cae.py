@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from mimlab.registry import MODELS
-from ..heads.pixel_head import PixelReconstructionHead
+from ..heads.cae_head import CAEPixelHead
 from ..utils import MaskedEncoding, PatchMask, unpatchify
 from .base import BaseAlgorithm, sample_seeds
 
@@ -124,7 +124,7 @@ class CAE(BaseAlgorithm):
         """The paper's alignment check: every patch through the encoder, its output straight
         into the decoder and the (pixel) head, no regressor. Returns the (B, C, H, W) picture in
         the inputs' normalised space and the (B,) per-image MSE against the head's target."""
-        if not isinstance(self.head, PixelReconstructionHead):
+        if not isinstance(self.head, CAEPixelHead):
             raise TypeError('the alignment check needs a pixel-target CAE (head=CAEPixelHead), '
                             f'got {type(self.head).__name__}')
         spec = self.encoder_spec

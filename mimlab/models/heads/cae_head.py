@@ -12,9 +12,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from mimlab.registry import MODELS
-from ..utils import EncoderSpec, PatchMask, patchify
-from .base import MaskedPredictionHead
-from .pixel_head import PixelReconstructionHead
+from ..utils import EncoderSpec, MaskedPredictionHead, PatchMask, patchify
+from .pixel_head import PixelTarget, masked_mean
 
 
 @MODELS.register_module()
@@ -114,16 +113,20 @@ class DVAETokenHead(MaskedPredictionHead):
 
 
 @MODELS.register_module()
-class CAEPixelHead(PixelReconstructionHead):
+class CAEPixelHead(MaskedPredictionHead):
     """Pixel target for CAE: a linear layer to the p*p*C values of each masked patch, mean
-    squared error against the (optionally per-patch normalised) patch, as MAE's head.
+    squared error against its :class:`PixelTarget` (the optionally per-patch normalised patch,
+    as MAE's head), ``loss_target``.
 
-    Args: as :class:`PixelReconstructionHead` (``norm_pix``, ``eps``, ``low_pass_radius``).
+    Args:
+        encoder_spec: the encoder's :class:`EncoderSpec` (filled in by the algorithm).
+        norm_pix, eps, low_pass_radius: the :class:`PixelTarget`'s.
     """
-    loss_key = 'loss_target'
 
-    def __init__(self, encoder_spec: EncoderSpec, **kwargs) -> None:
-        super().__init__(encoder_spec, **kwargs)
+    def __init__(self, encoder_spec: EncoderSpec, norm_pix: bool = True, eps: float = 1e-6,
+                 low_pass_radius: Optional[float] = None, init_cfg=None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        self.pixel_target = PixelTarget(encoder_spec, norm_pix, eps, low_pass_radius)
         self.in_dim = encoder_spec.tokens.embed_dim
         self.fc = nn.Linear(encoder_spec.tokens.embed_dim, encoder_spec.patch_dim)
         nn.init.xavier_uniform_(self.fc.weight)
@@ -134,3 +137,20 @@ class CAEPixelHead(PixelReconstructionHead):
         precision)."""
         with torch.autocast(pred.device.type, enabled=False):
             return self.fc(pred.float())
+
+    def patch_losses(self, pred: torch.Tensor, images: torch.Tensor,
+                     patch_mask: PatchMask) -> torch.Tensor:
+        """(B, L_removed) mean squared error of each removed patch, in fp32."""
+        with torch.autocast(pred.device.type, enabled=False):
+            target = patch_mask.removed(self.pixel_target.patches(images.float()))
+            return (self.predict(pred.float()) - target).pow(2).mean(dim=-1)
+
+    def loss(self, pred: torch.Tensor, images: torch.Tensor,
+             patch_mask: PatchMask) -> Dict[str, torch.Tensor]:
+        """``{'loss_target': the mean over removed patches of the per-patch MSE}``."""
+        return dict(loss_target=masked_mean(self.patch_losses(pred, images, patch_mask),
+                                            patch_mask))
+
+    def to_pixels(self, pred: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
+        """(B, L, D) features of every patch -> (B, L, p*p*C) patches in the images' space."""
+        return self.pixel_target.to_pixels(self.predict(pred), images)

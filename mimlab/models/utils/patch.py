@@ -1,7 +1,12 @@
-"""Patch (un)folding and fixed 2-D sin-cos position embeddings."""
+"""Patch (un)folding, fixed 2-D sin-cos position embeddings and the LayerNorm of the ViTs."""
+from functools import partial
 from typing import Tuple
 
 import torch
+import torch.nn as nn
+
+# The LayerNorm of MAE's (and timm's) ViTs: eps 1e-6, so converted official weights behave alike.
+LayerNorm6 = partial(nn.LayerNorm, eps=1e-6)
 
 
 def patchify(images: torch.Tensor, patch_size: int) -> torch.Tensor:

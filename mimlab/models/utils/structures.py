@@ -1,9 +1,11 @@
-"""Typed values passed between model parts: what a part learns about its encoder
-(:class:`EncoderSpec`) and what an encoder returns (:class:`Encoding`, :class:`MaskedEncoding`)."""
+"""The contracts between model parts: what a part learns about its encoder (:class:`EncoderSpec`),
+what an encoder returns (:class:`Encoding`, :class:`MaskedEncoding`) and the one protocol of the
+masked-prediction heads (:class:`MaskedPredictionHead`)."""
 from dataclasses import dataclass, field, replace
 from typing import Dict, Optional, Sequence, Tuple
 
 import torch
+from mmengine.model import BaseModule
 
 from .masking import PatchMask
 
@@ -150,3 +152,37 @@ class MaskedEncoding:
     @property
     def ids_restore(self) -> torch.Tensor:
         return self.patch_mask.ids_restore
+
+
+class MaskedPredictionHead(BaseModule):
+    """Base of the heads that score predictions of the removed patches (MAE's pixel head, CAE's
+    token and pixel heads): an algorithm builds its head first, sizes the part that feeds it
+    from ``head.in_dim``, and calls every head the same way.
+
+    The protocol, the same for every such head:
+
+    - ``in_dim`` (int, set at build): the width of each patch's prediction the head takes; the
+      algorithm builds the decoder to output it (p*p*C pixels for MAE's pixel head, the encoder's
+      width for a head with its own fc).
+    - ``loss(pred, images, patch_mask)`` -> dict of losses, where ``pred`` is (B, L_removed,
+      in_dim), the predictions of the removed patches in ``patch_mask.ids_removed`` order (an
+      algorithm whose decoder predicts every patch passes ``patch_mask.removed(pred)``),
+      ``images`` the (B, C, H, W) normalised inputs and ``patch_mask`` the batch's
+      :class:`PatchMask`.
+    - ``patch_losses(pred, images, patch_mask)`` -> (B, L_removed), the loss of each removed
+      patch (its mean per image is the held-out figure of ``predict``).
+    - ``to_pixels(pred, images)`` -> (B, L, p*p*C): predictions of every patch, (B, L, in_dim) in
+      patch order, as patches in the images' normalised space (for pictures).
+    """
+    in_dim: int
+
+    def patch_losses(self, pred: torch.Tensor, images: torch.Tensor,
+                     patch_mask: PatchMask) -> torch.Tensor:
+        raise NotImplementedError
+
+    def loss(self, pred: torch.Tensor, images: torch.Tensor,
+             patch_mask: PatchMask) -> Dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def to_pixels(self, pred: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
