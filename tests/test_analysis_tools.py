@@ -32,7 +32,8 @@ def trained(tmp_path_factory):
         cfg = tiny_run_cfg(work, max_epochs=2)
         cfg.model.backbone.arch.depth = 6
         if label == 'mff':
-            cfg.model.fusion_neck = dict(type='MultiLevelFusionNeck', layers=(0, 1, 2, 3))
+            cfg.model.update(type='MFF', fusion_neck=dict(type='MultiLevelFusionNeck',
+                                                          layers=(0, 1, 2, 3)))
         Runner.from_cfg(cfg).train()
         runs[label] = (str(work), str(work / 'epoch_2.pth'))
     return runs

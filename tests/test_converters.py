@@ -186,7 +186,7 @@ def mimlab_mae(fusion_layers=None):
                          depth=WHOLE['dec_depth'], num_heads=WHOLE['dec_heads']),
                head=dict(type='PixelReconstructionHead', norm_pix=True))
     if fusion_layers is not None:
-        cfg['fusion_neck'] = dict(type='MultiLevelFusionNeck', layers=fusion_layers)
+        cfg.update(type='MFF', fusion_neck=dict(type='MultiLevelFusionNeck', layers=fusion_layers))
     return MODELS.build(cfg).eval()
 
 

@@ -17,7 +17,7 @@ from mimlab.registry import MODELS
 def _mff_cfg(**fusion):
     cfg = tiny_mae_cfg()
     cfg['backbone']['arch'] = dict(embed_dim=32, depth=4, num_heads=2)
-    cfg['fusion_neck'] = dict(type='MultiLevelFusionNeck', **fusion)
+    cfg.update(type='MFF', fusion_neck=dict(type='MultiLevelFusionNeck', **fusion))
     return cfg
 
 
@@ -41,7 +41,9 @@ def test_fusion_weights_sum_to_one_and_get_gradients():
 
 def test_fusing_only_the_last_layer_is_exactly_mae():
     torch.manual_seed(0)
-    mae = MODELS.build(dict(_mff_cfg(), fusion_neck=None))
+    mae_cfg = _mff_cfg()
+    del mae_cfg['fusion_neck']
+    mae = MODELS.build(dict(mae_cfg, type='MAE'))
     mff = MODELS.build(_mff_cfg(layers=()))
     missing, unexpected = mff.load_state_dict(mae.state_dict(), strict=False)
     assert missing == ['fusion_neck.fusion_logits'] and unexpected == []

@@ -3,6 +3,7 @@
 # Ablations are overrides of model.fusion_neck (see docs/mff.md).
 _base_ = '../mae/mae_vit-base-p16_8xb512-coslr-800e_in1k.py'
 model = dict(
+    type='MFF',
     fusion_neck=dict(type='MultiLevelFusionNeck', layers=(0, 2, 4, 6, 8), projection='linear',
                      fusion='weighted'))
 # The official MFF configs (mmpretrain 1.2.0 configs/mff/mff_vit-base-p16_8xb512-amp-coslr-

@@ -3,7 +3,7 @@ from .cae import CAE
 from .classifier import ImageClassifier
 from .ddep import DDeP
 from .dvae import DVAEPretrain
-from .mae import MAE, Reconstruction
+from .mae import MAE, MFF, Reconstruction
 
-__all__ = ['BaseAlgorithm', 'CAE', 'DDeP', 'DVAEPretrain', 'ImageClassifier', 'MAE',
+__all__ = ['BaseAlgorithm', 'CAE', 'DDeP', 'DVAEPretrain', 'ImageClassifier', 'MAE', 'MFF',
            'Reconstruction']

@@ -1,4 +1,5 @@
-"""What MAE and the classifier share when they carry MFF's optional fusion neck."""
+"""What MFF and the classifier share when they carry MFF's fusion neck (optional for the
+classifier)."""
 from typing import Dict, Union
 
 import torch
