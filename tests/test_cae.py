@@ -94,7 +94,8 @@ def test_masked_patch_content_never_reaches_a_prediction():
     torch.manual_seed(0)
     model = MODELS.build(tiny_cae_cfg()).eval()
     images = _images(0)
-    mask = model.backbone.forward_masked(images, generator=torch.Generator().manual_seed(1)).patch_mask
+    mask = model.backbone.forward_masked(
+        images, generator=torch.Generator().manual_seed(1)).patch_mask
     pixel_mask = mask.mask.view(2, 1, 4, 1, 4, 1).expand(-1, 3, -1, 4, -1, 4).reshape(2, 3, 16, 16)
 
     def predict(x):

@@ -46,7 +46,8 @@ def test_mff_and_pixmim_recipes():
     cfg = Config.fromfile(osp.join(REPO, 'configs/mff',
                                    'mff_mae_vit-base-p16_8xb512-coslr-800e_in1k.py'))
     mff_b = _build_meta(cfg)
-    assert mff_b.fusion_neck.layers == (0, 2, 4, 6, 8) and mff_b.head.pixel_target.low_pass_radius is None
+    assert mff_b.fusion_neck.layers == (0, 2, 4, 6, 8)
+    assert mff_b.head.pixel_target.low_pass_radius is None
     assert cfg.train_cfg.max_epochs == 800
     pix = Config.fromfile(osp.join(REPO, 'configs/pixmim',
                                    'pixmim_vit-base-p16_8xb512-coslr-300e_in1k.py'))

@@ -129,7 +129,8 @@ class CAE(BaseAlgorithm):
                             f'got {type(self.head).__name__}')
         spec = self.encoder_spec
         tokens = self.backbone.encode(inputs).tokens[:, spec.tokens.num_prefix_tokens:]
-        every_patch = PatchMask.removing_all(tokens.shape[0], spec.tokens.num_patches, inputs.device)
+        every_patch = PatchMask.removing_all(tokens.shape[0], spec.tokens.num_patches,
+                                             inputs.device)
         features = self.decoder(tokens, every_patch, self.positions(inputs))
         error = self.head.patch_losses(features, inputs, every_patch).mean(dim=1)
         picture = unpatchify(self.head.to_pixels(features, inputs), spec.tokens.patch_size,

@@ -419,7 +419,8 @@ class MaskedViT(VisionTransformer):
 
     It adds no parameters to :class:`VisionTransformer` (unless ``mask_tokens``), so its
     checkpoint keys are the plain ViT's; ``forward`` and ``encode`` are the ViT's (every patch),
-    and the masked path is :meth:`forward_masked`. Extra args (the rest as :class:`VisionTransformer`):
+    and the masked path is :meth:`forward_masked`. Extra args (the rest as
+    :class:`VisionTransformer`):
 
     Args:
         mask_ratio: fraction of patches removed, in (0, 1).

@@ -43,7 +43,8 @@ class AttentiveClsHead(LinearClsHead):
         dim = encoder_spec.tokens.embed_dim
         self.query_token = nn.Parameter(torch.zeros(1, 1, dim))
         self.norm_q, self.norm_k, self.norm_v = LayerNorm6(dim), LayerNorm6(dim), LayerNorm6(dim)
-        self.cross_attn = CrossAttention(dim, num_heads or encoder_spec.tokens.num_heads, qkv_bias=True)
+        self.cross_attn = CrossAttention(dim, num_heads or encoder_spec.tokens.num_heads,
+                                         qkv_bias=True)
         for m in self.cross_attn.modules():  # CAE's _init_weights
             if isinstance(m, nn.Linear):
                 nn.init.trunc_normal_(m.weight, std=0.02)

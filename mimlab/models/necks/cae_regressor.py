@@ -194,8 +194,8 @@ class CAEPretrainDecoder(BaseModule):
         self.num_prefix_tokens = encoder_spec.tokens.num_prefix_tokens
         dpr = [drop_path_rate * i / max(depth - 1, 1) for i in range(depth)]
         self.blocks = nn.ModuleList([
-            Block(dim, num_heads or encoder_spec.tokens.num_heads, mlp_ratio=mlp_ratio, qkv_bias=True,
-                  init_values=init_values, drop_path=dpr[i], norm_layer=LayerNorm6)
+            Block(dim, num_heads or encoder_spec.tokens.num_heads, mlp_ratio=mlp_ratio,
+                  qkv_bias=True, init_values=init_values, drop_path=dpr[i], norm_layer=LayerNorm6)
             for i in range(depth)
         ])
         self.norm = LayerNorm6(dim)

@@ -63,8 +63,8 @@ class MultiLevelFusionNeck(BaseModule):
         if fusion == 'weighted':
             self.fusion_logits = nn.Parameter(torch.zeros(len(self.layers) + 1))
         else:
-            self.fusion_block = Block(dim, num_heads or encoder_spec.tokens.num_heads, qkv_bias=True,
-                                      norm_layer=LayerNorm6)
+            self.fusion_block = Block(dim, num_heads or encoder_spec.tokens.num_heads,
+                                      qkv_bias=True, norm_layer=LayerNorm6)
 
     @staticmethod
     def _projection(kind: str, dim: int) -> nn.Module:

@@ -67,8 +67,8 @@ class MAEPretrainDecoder(BaseModule):
         """
         num_patches = patch_mask.num_patches
         if num_patches != self.decoder_pos_embed.shape[1] - self.num_prefix_tokens:
-            raise ValueError(f'the decoder was built for {self.encoder_spec.tokens.grid_size} patches, '
-                             f'got {num_patches}')
+            raise ValueError(f'the decoder was built for {self.encoder_spec.tokens.grid_size} '
+                             f'patches, got {num_patches}')
         x = self.decoder_embed(tokens)
         prefix, visible = x[:, :self.num_prefix_tokens], x[:, self.num_prefix_tokens:]
         mask_tokens = self.mask_token.expand(x.shape[0], num_patches - visible.shape[1], -1)
