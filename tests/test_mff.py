@@ -39,6 +39,13 @@ def test_fusion_weights_sum_to_one_and_get_gradients():
     assert model.backbone.blocks[0].attn.qkv.weight.grad.abs().sum() > 0
 
 
+def test_plain_mae_takes_no_fusion_neck():
+    from mimlab.registry import UnknownArgumentError
+    with pytest.raises(UnknownArgumentError, match="MAE has no argument 'fusion_neck'"):
+        MODELS.build(dict(tiny_mae_cfg(), fusion_neck=dict(type='MultiLevelFusionNeck')))
+    assert type(MODELS.build(_mff_cfg(layers=(0,)))).__name__ == 'MFF'
+
+
 def test_fusing_only_the_last_layer_is_exactly_mae():
     torch.manual_seed(0)
     mae_cfg = _mff_cfg()

@@ -80,6 +80,25 @@ def test_encoder_sees_only_visible_patches():
         assert (not torch.allclose(out.tokens, ref.tokens)) == should_change
 
 
+def test_masked_encoder_has_one_return_type_per_entry():
+    """forward is the ViT's downstream tuple, encode an Encoding of every patch, forward_masked a
+    MaskedEncoding of the visible ones; the same weights give the same unmasked tokens."""
+    from mimlab.models.utils import Encoding, MaskedEncoding
+    torch.manual_seed(0)
+    enc = MaskedViT(arch=dict(embed_dim=32, depth=2, num_heads=2), img_size=16, patch_size=4)
+    vit = VisionTransformer(arch=dict(embed_dim=32, depth=2, num_heads=2), img_size=16,
+                            patch_size=4, out_type='raw')
+    vit.load_state_dict(enc.state_dict())
+    x = torch.randn(2, 3, 16, 16)
+    out = enc(x)
+    assert isinstance(out, tuple) and len(out) == 1 and out[0].shape == (2, 17, 32)
+    assert torch.equal(out[0], vit(x)[0])
+    encoding = enc.encode(x)
+    assert type(encoding) is Encoding and torch.equal(encoding.tokens, out[0])
+    masked = enc.forward_masked(x)
+    assert type(masked) is MaskedEncoding and masked.tokens.shape == (2, 1 + 4, 32)
+
+
 def test_decoder_and_head_derive_sizes_from_encoder():
     model = MODELS.build(tiny_mae_cfg(img_size=24, patch_size=6))
     assert model.neck.decoder_pred.out_features == 6 * 6 * 3
