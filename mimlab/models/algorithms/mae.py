@@ -121,6 +121,7 @@ class MFF(FusionNeckMixin, MAE):
     def __init__(self, backbone: dict, neck: dict, head: dict, fusion_neck: dict,
                  data_preprocessor: Optional[dict] = None, init_cfg=None,
                  compile: Union[bool, dict] = False) -> None:
+        # the parts in the figure's order: encoder, fusion neck, head, decoder
         BaseAlgorithm.__init__(self, data_preprocessor=data_preprocessor, init_cfg=init_cfg,
                                compile=compile)
         spec = self.build_encoder(backbone)
