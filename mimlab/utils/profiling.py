@@ -90,7 +90,9 @@ _CPU_SDPA = {torch.ops.aten._scaled_dot_product_flash_attention_for_cpu: _cpu_sd
 def count_flops(fn: Callable[[], object]) -> Dict[str, int]:
     """FLOPs of what ``fn`` runs (forward and any backward inside it), counted by
     ``torch.utils.flop_counter`` per module: {'total': N, '<module path>': N, ...}, module paths
-    from the outermost module called (e.g. 'MAE.backbone' for ``model(..., mode='loss')``)."""
+    from the outermost module called (e.g. 'MAE.neck' and 'MAE.backbone.blocks.0' for
+    ``model(..., mode='loss')``: modules count when they are called, not a method such as the
+    encoder's ``forward_masked``)."""
     with FlopCounterMode(display=False, custom_mapping=_CPU_SDPA) as counter:
         fn()
     counts = {name: sum(ops.values()) for name, ops in counter.get_flop_counts().items()}
