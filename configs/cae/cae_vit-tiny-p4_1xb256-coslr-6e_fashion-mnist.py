@@ -23,3 +23,5 @@ model = dict(
 # CAE's decay rule: no weight decay on any 1-D parameter (LayerScale gammas included)
 optim_wrapper = dict(clip_grad=dict(max_norm=3.0), paramwise_cfg=dict(flat_decay_mult=0.0))
 default_hooks = dict(logger=dict(interval=25))
+# the MAE demo's online kNN, for side-by-side accuracy curves in TensorBoard
+custom_hooks = [dict(type='OnlineKNNHook', num_bank=1000, num_queries=1000)]

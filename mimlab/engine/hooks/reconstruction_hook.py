@@ -17,8 +17,8 @@ from mimlab.visualization import draw_reconstructions, save_picture
 class ReconstructionHook(Hook):
     """Every ``interval`` iterations and at the end of training, reconstruct the same held-out
     images with the same masks, write ``{work_dir}/vis/reconstruction_iter_{N}.png`` (and
-    ``reconstruction_latest.png``), send the picture to the visualizer's backends and log the
-    held-out loss (``heldout/loss_rec``).
+    ``reconstruction_latest.png``), send the picture to the visualizer's backends (an image in
+    TensorBoard) and log the held-out loss (``heldout/loss_rec``, also to the backends).
 
     Args:
         dataset: config of the held-out dataset. None: the training dataset's config with
@@ -82,4 +82,5 @@ class ReconstructionHook(Hook):
         runner.visualizer.add_image('reconstruction', picture, step=step)
         loss = float(rec.loss.mean())
         runner.message_hub.update_scalar('heldout/loss_rec', loss)
+        runner.visualizer.add_scalars({'heldout/loss_rec': loss}, step=step)
         runner.logger.info(f'held-out reconstruction loss {loss:.4f}; picture: {path}')
