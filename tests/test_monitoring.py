@@ -68,7 +68,7 @@ def demo_run(tmp_path_factory):
         'train_dataloader.dataset.indices': 2048, 'default_hooks.logger.interval': 1,
         'custom_hooks.0.interval': 4, 'custom_hooks.0.num_images': 2,
         'custom_hooks.1.num_bank': KNN_SIZE, 'custom_hooks.1.num_queries': KNN_SIZE,
-        'custom_hooks.1.probe_epochs': 5})
+        'custom_hooks.1.probe_epochs': 5, 'custom_hooks.1.feature_map': True})
     runner = _run(work_dir, DEMO_CONFIG, options, max_epochs=2)
     return SimpleNamespace(work_dir=work_dir, runner=runner, events=_events(work_dir),
                            log_dir=runner.log_dir)
@@ -105,6 +105,11 @@ def test_short_demo_run_writes_loss_lr_grad_norm_throughput_knn_and_pictures_to_
     assert [e.step for e in images] == [4, 8, 12, 16, 16]
     png = Image.open(osp.join(demo_run.work_dir, 'vis', 'reconstruction_latest.png'))
     assert (images[-1].width, images[-1].height) == png.size
+    # and the queries' feature map at the end
+    feature_map = acc.Images('online/feature_map')
+    assert [e.step for e in feature_map] == [16]
+    png = Image.open(osp.join(demo_run.work_dir, 'vis', 'feature_map.png'))
+    assert (feature_map[0].width, feature_map[0].height) == png.size
 
 
 def test_online_knn_equals_knn_tool_on_the_final_checkpoint(demo_run, tmp_path):

@@ -3,6 +3,7 @@ import os
 import os.path as osp
 from typing import Dict, Optional, Sequence, Tuple
 
+import numpy as np
 import torch
 
 from mimlab.datasets.builder import build_split_dataset
@@ -61,11 +62,11 @@ def load_features(path: str, splits: Sequence[str] = ()) -> dict:
 
 def feature_map(cfg, checkpoint: Optional[str], split: str = 'test', max_images: int = 2000,
                 method: str = 'auto', random_init: bool = False, pool: str = 'cls',
-                seed: int = 0):
-    """A figure of ``split``'s features (the first ``max_images``) mapped to 2-D
+                seed: int = 0) -> Tuple[np.ndarray, str]:
+    """A picture of ``split``'s features (the first ``max_images``) mapped to 2-D
     (:func:`~mimlab.visualization.feature_map.embed_2d`) and coloured by class: the
     checkpoint's encoder, and with ``random_init`` the same network at random init (seed
-    ``seed``) beside it. Returns (figure, the method used)."""
+    ``seed``) beside it. Returns ((H, W, 3) uint8 picture, the method used)."""
     method = resolve_method(method)
     encoders = [(osp.basename(checkpoint) if checkpoint else 'random init', checkpoint)]
     if random_init and checkpoint is not None:

@@ -5,6 +5,10 @@ from typing import Sequence, Tuple
 
 import numpy as np
 import torch
+from matplotlib import colormaps
+from matplotlib.figure import Figure
+
+from .reconstruction import figure_to_array
 
 METHODS = ('auto', 'umap', 'tsne')
 
@@ -39,14 +43,13 @@ def embed_2d(feats: torch.Tensor, method: str = 'auto', seed: int = 0) -> np.nda
 
 
 def draw_feature_maps(panels: Sequence[Tuple[str, np.ndarray, np.ndarray]],
-                      classes: Sequence[str], title: str = ''):
-    """A figure with one scatter panel per (name, (N, 2) points, (N,) labels), the classes
-    coloured alike in every panel and named in one legend."""
-    import matplotlib.pyplot as plt  # the tools choose the backend before pyplot is imported
-    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels) + 1.8, 5.2),
-                             squeeze=False)
-    cmap = plt.get_cmap('tab10' if len(classes) <= 10 else 'tab20')
-    for ax, (name, points, labels) in zip(axes[0], panels):
+                      classes: Sequence[str], title: str = '') -> np.ndarray:
+    """A picture ((H, W, 3) uint8) with one scatter panel per (name, (N, 2) points, (N,)
+    labels), the classes coloured alike in every panel and named in one legend."""
+    fig = Figure(figsize=(5.2 * len(panels) + 1.8, 5.2))
+    axes = fig.subplots(1, len(panels), squeeze=False)[0]
+    cmap = colormaps['tab10' if len(classes) <= 10 else 'tab20']
+    for ax, (name, points, labels) in zip(axes, panels):
         for c, cls in enumerate(classes):
             keep = labels == c
             ax.scatter(points[keep, 0], points[keep, 1], s=4, color=cmap(c % cmap.N),
@@ -54,9 +57,8 @@ def draw_feature_maps(panels: Sequence[Tuple[str, np.ndarray, np.ndarray]],
         ax.set_title(name, fontsize=10)
         ax.set_xticks([])
         ax.set_yticks([])
-    handles, names = axes[0][0].get_legend_handles_labels()
+    handles, names = axes[0].get_legend_handles_labels()
     fig.legend(handles, names, loc='center right', markerscale=4, fontsize=9, frameon=False)
     if title:
         fig.suptitle(title, fontsize=10)
-    fig.tight_layout(rect=(0, 0, 1 - 1.6 / fig.get_figwidth(), 1))
-    return fig
+    return figure_to_array(fig, rect=(0, 0, 1 - 1.6 / fig.get_figwidth(), 1))

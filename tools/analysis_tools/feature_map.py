@@ -9,18 +9,14 @@ unmasked, as for ``knn.py``. ``--random-init`` draws the same network at random 
 """
 import argparse
 
-import matplotlib
+from mmengine.config import DictAction
 
-matplotlib.use('Agg')
-
-from mmengine.config import DictAction  # noqa: E402
-
-from mimlab.apis import feature_map, load_config  # noqa: E402
-from mimlab.apis.cli import add_unsafe_load_argument  # noqa: E402
-from mimlab.engine.checkpoint import allow_unsafe_load  # noqa: E402
-from mimlab.engine.errors import one_line_errors  # noqa: E402
-from mimlab.visualization import save_figure  # noqa: E402
-from mimlab.visualization.feature_map import METHODS  # noqa: E402
+from mimlab.apis import feature_map, load_config
+from mimlab.apis.cli import add_unsafe_load_argument
+from mimlab.engine.checkpoint import allow_unsafe_load
+from mimlab.engine.errors import one_line_errors
+from mimlab.visualization import save_picture
+from mimlab.visualization.feature_map import METHODS
 
 
 def main(argv=None) -> dict:
@@ -49,11 +45,11 @@ def main(argv=None) -> dict:
     checkpoint = None if args.checkpoint == 'none' else args.checkpoint
     with one_line_errors(cfg):
         try:
-            fig, method = feature_map(cfg, checkpoint, args.split, args.max_images, args.method,
+            picture, method = feature_map(cfg, checkpoint, args.split, args.max_images, args.method,
                                       args.random_init, args.pool, args.seed)
         except (ValueError, ImportError) as err:
             raise SystemExit(f'{args.config}: {err}')
-    save_figure(fig, args.out)
+    save_picture(picture, args.out)
     result = dict(out=args.out, method=method, split=args.split)
     print(result)
     return result

@@ -6,7 +6,7 @@ import time
 from typing import Dict, Optional, Tuple
 
 import torch
-from mmengine.dist import all_gather_object, get_dist_info
+from mmengine.dist import all_gather_object, get_dist_info, is_main_process
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from torch.utils.data import Subset
@@ -14,6 +14,8 @@ from torch.utils.data import Subset
 from mimlab.datasets.builder import build_split_dataset
 from mimlab.evaluation import extract_features, knn_accuracy, train_linear_probe
 from mimlab.registry import DATASETS, HOOKS
+from mimlab.visualization import save_picture
+from mimlab.visualization.feature_map import draw_feature_maps, embed_2d, resolve_method
 from ..errors import ConfigError
 
 Features = Tuple[torch.Tensor, torch.Tensor]
@@ -79,6 +81,12 @@ class OnlineKNNHook(Hook):
         probe_epochs: > 0 also trains a linear probe (BatchNorm without affine + linear, SGD)
             on the cached bank features for this many epochs and logs its query accuracy.
         batch_size: images per encoder forward.
+        feature_map: at the end of training, also draw the last queries' features in 2-D
+            (:func:`~mimlab.visualization.feature_map.embed_2d`, coloured by class) to
+            ``{work_dir}/vis/feature_map.png`` and the visualizer's backends (a few CPU-seconds
+            for t-SNE on 1,000 points; UMAP compiles itself first).
+        feature_map_method: 'tsne' (seconds), 'umap' or 'auto' (UMAP when umap-learn is
+            installed).
     """
     priority = 'LOW'
 
@@ -86,7 +94,8 @@ class OnlineKNNHook(Hook):
                  bank_split: str = 'train', query_split: str = 'test', num_bank: int = 2000,
                  num_queries: int = 1000, interval: int = 0, k: int = 20,
                  temperature: float = 0.07, pool: str = 'cls', probe_epochs: int = 0,
-                 batch_size: int = 512) -> None:
+                 batch_size: int = 512, feature_map: bool = False,
+                 feature_map_method: str = 'tsne') -> None:
         if pool not in ('cls', 'avg'):
             raise ConfigError(f"OnlineKNNHook.pool must be 'cls' or 'avg', got {pool!r}")
         if k < 1 or temperature <= 0 or num_bank < 1 or num_queries < 1:
@@ -103,6 +112,9 @@ class OnlineKNNHook(Hook):
         self.pool = pool
         self.probe_epochs = probe_epochs
         self.batch_size = batch_size
+        self.feature_map = feature_map
+        self.feature_map_method = resolve_method(feature_map_method) if feature_map else None
+        self._queries: Optional[Features] = None
         self.datasets: Dict[str, object] = {}
         self.classes: Tuple[str, ...] = ()
         self.cpu_seconds = 0.0  # this hook's process CPU time, all measurements together
@@ -149,8 +161,8 @@ class OnlineKNNHook(Hook):
         query_classes = tuple(self.datasets['query'].metainfo.get('classes') or ())
         if not bank_classes:
             raise ConfigError(f'custom_hooks: OnlineKNNHook needs labels, and '
-                              f'{self._source(runner)} has no classes in its {self.splits["bank"]!r} split (a plain '
-                              'folder of images): point OnlineKNNHook.data_root (or .dataset) '
+                              f'{self._source(runner)} has no classes in its '
+                              f'{self.splits["bank"]!r} split (a plain folder of images): point OnlineKNNHook.data_root (or .dataset) '
                               'at a labelled set, one sub-folder per class')
         if query_classes != bank_classes:
             raise ConfigError(f'custom_hooks: OnlineKNNHook.query_split={self.splits["query"]!r} '
@@ -166,6 +178,22 @@ class OnlineKNNHook(Hook):
     def after_train_epoch(self, runner) -> None:
         self.evaluate(runner, runner.iter)
 
+    def after_train(self, runner) -> None:
+        if not self.feature_map or self._queries is None or not is_main_process():
+            return
+        start_cpu = time.process_time()
+        points = embed_2d(self._queries[0], self.feature_map_method)
+        picture = draw_feature_maps(
+            [(f'after iteration {self._last_step}', points, self._queries[1].numpy())],
+            self.classes, f'{len(points)} {self.splits["query"]} images, '
+            f'{self.feature_map_method}')
+        path = osp.join(runner.work_dir, 'vis', 'feature_map.png')
+        save_picture(picture, path)
+        runner.visualizer.add_image('online/feature_map', picture, step=self._last_step)
+        self.cpu_seconds += time.process_time() - start_cpu
+        runner.logger.info(f'feature map of the queries: {path} ({self.cpu_seconds:.1f} CPU-s '
+                           'in all for this hook)')
+
     def measure(self, model: torch.nn.Module) -> Dict[str, float]:
         """kNN (and probe) top-1 accuracy (%) of ``model``'s encoder on the bank and queries;
         the model's train mode is kept."""
@@ -176,6 +204,7 @@ class OnlineKNNHook(Hook):
                              for role in ('bank', 'query'))
         finally:
             model.train(was_training)
+        self._queries = queries
         result = dict(knn_top1=knn_accuracy(bank, queries, len(self.classes), k=self.k,
                                             temperature=self.temperature)['knn_top1'])
         if self.probe_epochs > 0:
