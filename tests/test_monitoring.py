@@ -252,9 +252,12 @@ def _hook_for(model, cfg=None, **kwargs) -> OnlineKNNHook:
 
 def test_online_knn_measures_unmasked_without_gradient_and_keeps_train_mode():
     model = _tiny_model().train()
-    hook = _hook_for(model, num_bank=40, num_queries=30, batch_size=16)
+    hook = _hook_for(model, num_bank=40, num_queries=30, batch_size=16, probe_epochs=2)
+    state = torch.get_rng_state()
     result = hook.measure(model)
     assert model.training and all(p.grad is None for p in model.parameters())
+    # training draws the masks it would draw without the hook
+    assert torch.equal(torch.get_rng_state(), state)
     bank = extract_features(model, hook.datasets['bank'])
     queries = extract_features(model, hook.datasets['query'])
     assert result['knn_top1'] == knn_accuracy(bank, queries, 10)['knn_top1']

@@ -196,20 +196,23 @@ class OnlineKNNHook(Hook):
 
     def measure(self, model: torch.nn.Module) -> Dict[str, float]:
         """kNN (and probe) top-1 accuracy (%) of ``model``'s encoder on the bank and queries;
-        the model's train mode is kept."""
-        was_training = model.training
-        try:
-            bank, queries = (extract_features_sharded(model, self.datasets[role],
-                                                      self.batch_size, self.pool)
-                             for role in ('bank', 'query'))
-        finally:
-            model.train(was_training)
-        self._queries = queries
-        result = dict(knn_top1=knn_accuracy(bank, queries, len(self.classes), k=self.k,
-                                            temperature=self.temperature)['knn_top1'])
-        if self.probe_epochs > 0:
-            result['probe_top1'] = train_linear_probe(bank, queries, len(self.classes),
-                                                      epochs=self.probe_epochs)['test_top1']
+        the model's train mode and the global random state are kept."""
+        # the data loaders draw a seed from the global generator and the probe seeds it: keep
+        # its state, so that training draws the masks and augmentations it would without the hook
+        with torch.random.fork_rng(devices=[]):
+            was_training = model.training
+            try:
+                bank, queries = (extract_features_sharded(model, self.datasets[role],
+                                                          self.batch_size, self.pool)
+                                 for role in ('bank', 'query'))
+            finally:
+                model.train(was_training)
+            self._queries = queries
+            result = dict(knn_top1=knn_accuracy(bank, queries, len(self.classes), k=self.k,
+                                                temperature=self.temperature)['knn_top1'])
+            if self.probe_epochs > 0:
+                result['probe_top1'] = train_linear_probe(
+                    bank, queries, len(self.classes), epochs=self.probe_epochs)['test_top1']
         return result
 
     def evaluate(self, runner, step: int) -> None:
