@@ -25,7 +25,7 @@ from mimlab.apis.train import train, training_config
 from mimlab.engine.errors import ConfigError
 from mimlab.engine.hooks import OnlineKNNHook, TrainStatsHook
 from mimlab.evaluation import extract_features, knn_accuracy
-from mimlab.experiments.summaries import read_summaries, summary_table
+from mimlab.experiments.summaries import read_summaries, scalar_curves, summary_table
 from mimlab.registry import MODELS
 
 CONFIGS = osp.join(REPO, 'configs')
@@ -165,6 +165,14 @@ def test_collect_summaries_makes_one_row_per_run(demo_run, tmp_path):
         _scalars(demo_run.events, 'online/knn_top1')[16], abs=1e-4)
     with pytest.raises(SystemExit, match='no summary.json'):
         tool.main([str(tmp_path / 'nothing_here')])
+    # the online kNN curves of the runs (the second has no scalars.json: left out)
+    curves = scalar_curves([str(demo_run.work_dir), str(second)], 'online/knn_top1')
+    assert list(curves) == [str(demo_run.work_dir)]
+    steps, values = curves[str(demo_run.work_dir)]
+    assert steps == [8, 16] and values == pytest.approx(
+        [_scalars(demo_run.events, 'online/knn_top1')[s] for s in steps], abs=1e-4)
+    tool.main([str(demo_run.work_dir), '--curves', str(tmp_path / 'knn.png')])
+    assert Image.open(tmp_path / 'knn.png').size[0] > 300
 
 
 def test_every_config_writes_tensorboard_events_downstream_ones_too():

@@ -1,5 +1,6 @@
 """One table from the ``summary.json`` that every training run leaves in its work dir
-(:class:`~mimlab.engine.hooks.RunSummaryHook`): one row per run, as Markdown or CSV."""
+(:class:`~mimlab.engine.hooks.RunSummaryHook`): one row per run, as Markdown or CSV; and the
+curves of one logged scalar (e.g. the online kNN accuracy) of the same runs in one picture."""
 import csv
 import glob
 import io
@@ -7,7 +8,12 @@ import json
 import os.path as osp
 from typing import Dict, List, Sequence
 
+import numpy as np
+from matplotlib.figure import Figure
+
 from mimlab.engine.hooks.run_summary_hook import SUMMARY_FILE
+from mimlab.visualization.reconstruction import figure_to_array
+from .sweep.run import read_scalars
 
 # (column, summary key, format): the table's columns, in order
 COLUMNS = (
@@ -87,3 +93,28 @@ def summary_table(rows: Sequence[Dict], fmt: str = 'md') -> str:
     lines += ['| ' + ' | '.join(_cell(row, key, f) for _, key, f in COLUMNS) + ' |'
               for row in rows]
     return '\n'.join(lines) + '\n'
+
+
+def scalar_curves(work_dirs: Sequence[str], key: str) -> Dict[str, tuple]:
+    """{work dir: ([steps], [values])} of ``key`` in each run's ``scalars.json`` files (every
+    session of a resumed run; a step logged twice keeps the later value); runs without it are
+    left out."""
+    curves = {}
+    for work_dir in work_dirs:
+        points = {row['step']: row[key] for row in read_scalars(work_dir) if key in row}
+        if points:
+            curves[work_dir] = (sorted(points), [points[s] for s in sorted(points)])
+    return curves
+
+
+def draw_curves(curves: Dict[str, tuple], key: str) -> np.ndarray:
+    """One line per run (labelled by its work dir's name) of ``key`` against the iteration."""
+    fig = Figure(figsize=(6.4, 4.2))
+    ax = fig.subplots()
+    for work_dir, (steps, values) in curves.items():
+        ax.plot(steps, values, marker='o', markersize=3, label=osp.basename(work_dir.rstrip('/')))
+    ax.set_xlabel('iteration')
+    ax.set_ylabel(key)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return figure_to_array(fig)
