@@ -339,6 +339,20 @@ def test_online_knn_bad_input_is_one_line_naming_the_key(tmp_path, case):
     assert '\n' not in str(err.value)
 
 
+def test_online_knn_turns_itself_off_on_unlabelled_training_data(tmp_path):
+    # the demo config pretraining on a plain folder of images (--data-root) still trains
+    _write_images(tmp_path / 'train')
+    _write_images(tmp_path / 'val')
+    warnings = []
+    hook = OnlineKNNHook(num_bank=4, num_queries=4)
+    model = _tiny_model()
+    hook.before_train(SimpleNamespace(model=model, cfg=_folder_cfg(tmp_path),
+                                      logger=SimpleNamespace(warning=warnings.append)))
+    assert not hook.enabled and len(warnings) == 1
+    assert 'has no classes' in warnings[0] and 'online kNN is off' in warnings[0]
+    hook.evaluate(None, 1)  # nothing to measure, nothing logged
+
+
 def test_online_knn_reads_an_own_labelled_folder(tmp_path):
     for split in ('train', 'val'):
         for name in ('dark', 'light'):

@@ -119,6 +119,7 @@ class OnlineKNNHook(Hook):
         self.classes: Tuple[str, ...] = ()
         self.cpu_seconds = 0.0  # this hook's process CPU time, all measurements together
         self._last_step = -1
+        self.enabled = True
 
     def _build(self, runner, role: str):
         split, count = self.splits[role], self.sizes[role]
@@ -143,7 +144,10 @@ class OnlineKNNHook(Hook):
         return f'train_dataloader.dataset (data_root={root!r})'
 
     def before_train(self, runner) -> None:
-        """Build the bank and the queries (one-line errors naming the key that is wrong)."""
+        """Build the bank and the queries (one-line errors naming the key that is wrong). With
+        neither ``dataset`` nor ``data_root`` given, training data without labels (or without
+        the query split) turns the hook off with a warning: a config that has it on still
+        pretrains on a plain folder of images."""
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         if 'backbone' not in dict(model.named_children()):
             raise ConfigError(f'custom_hooks: OnlineKNNHook measures an encoder (model.backbone), '
@@ -151,19 +155,30 @@ class OnlineKNNHook(Hook):
         if self.data_root is not None and not osp.isdir(self.data_root):
             raise ConfigError(f'custom_hooks: OnlineKNNHook.data_root={self.data_root!r} is not '
                               'a folder')
+        try:
+            self._build_labelled_set(runner)
+        except ConfigError as err:
+            if self.dataset_cfg is not None or self.data_root is not None:
+                raise
+            self.enabled = False
+            runner.logger.warning(f'{err}; the online kNN is off for this run')
+
+    def _build_labelled_set(self, runner) -> None:
         for role in ('bank', 'query'):
             try:
                 self.datasets[role] = self._build(runner, role)
             except FileNotFoundError as err:
-                raise ConfigError(f'custom_hooks: OnlineKNNHook {role} ({role}_split='
-                                  f'{self.splits[role]!r}): {err}') from err
+                raise ConfigError(f'custom_hooks: OnlineKNNHook {role}_split='
+                                  f'{self.splits[role]!r} of {self._source(runner)}: '
+                                  f'{err}') from err
         bank_classes = tuple(self.datasets['bank'].metainfo.get('classes') or ())
         query_classes = tuple(self.datasets['query'].metainfo.get('classes') or ())
         if not bank_classes:
             raise ConfigError(f'custom_hooks: OnlineKNNHook needs labels, and '
                               f'{self._source(runner)} has no classes in its '
-                              f'{self.splits["bank"]!r} split (a plain folder of images): point OnlineKNNHook.data_root (or .dataset) '
-                              'at a labelled set, one sub-folder per class')
+                              f'{self.splits["bank"]!r} split (a plain folder of images): point '
+                              'OnlineKNNHook.data_root (or .dataset) at a labelled set, one '
+                              'sub-folder per class')
         if query_classes != bank_classes:
             raise ConfigError(f'custom_hooks: OnlineKNNHook.query_split={self.splits["query"]!r} '
                               f'of {self._source(runner)} has the classes {_names(query_classes)}, '
@@ -217,7 +232,7 @@ class OnlineKNNHook(Hook):
 
     def evaluate(self, runner, step: int) -> None:
         """Measure after ``step`` finished iterations (once per step) and log the result."""
-        if step == self._last_step:
+        if not self.enabled or step == self._last_step:
             return
         self._last_step = step
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
