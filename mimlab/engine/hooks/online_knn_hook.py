@@ -26,15 +26,17 @@ def extract_features_sharded(model: torch.nn.Module, dataset, batch_size: int = 
     """:func:`~mimlab.evaluation.extract_features` of the whole ``dataset``, each process of a
     distributed run encoding every ``world_size``-th image (the list padded to a multiple of the
     world size, so every process runs the same number of batches); the shares are gathered
-    and put back in dataset order on every process. One process: ``extract_features`` itself."""
+    and put back in dataset order on every process. One process: ``extract_features`` itself.
+    The features and labels are returned on the CPU, where the kNN and the probe run."""
     rank, world_size = get_dist_info()
     if world_size == 1:
-        return extract_features(model, dataset, batch_size=batch_size, pool=pool)
+        feats, labels = extract_features(model, dataset, batch_size=batch_size, pool=pool)
+        return feats.cpu(), labels.cpu()
     count = len(dataset)
     padded = list(range(count)) + list(range(count))[:(-count) % world_size]
     share = extract_features(model, Subset(dataset, padded[rank::world_size]),
                              batch_size=batch_size, pool=pool)
-    shares = all_gather_object(share)
+    shares = all_gather_object(tuple(t.cpu() for t in share))
     feats = torch.empty(len(padded), shares[0][0].shape[1], dtype=shares[0][0].dtype)
     labels = torch.empty(len(padded), dtype=shares[0][1].dtype)
     for r, (f, y) in enumerate(shares):
