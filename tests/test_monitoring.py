@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 import torch.multiprocessing as mp
-from conftest import DEMO_CONFIG, FASHION_MNIST, REPO, TINY_RUN, import_tool, tiny_mae_cfg
+from conftest import DEMO_CONFIG, REPO, TINY_RUN, import_tool, tiny_mae_cfg
 from mmengine.config import Config
 from mmengine.logging import MessageHub
 from mmengine.optim import OptimWrapper
@@ -392,4 +392,3 @@ def test_feature_map_tool_draws_checkpoint_and_random_init_side_by_side(demo_run
         _write_images(tmp_path / 'plain' / 'train')
         import_tool('feature_map', 'tools/analysis_tools').main(
             [DEMO_CONFIG, 'none', '--out', str(out), '--data-root', str(tmp_path / 'plain')])
-    assert osp.isdir(FASHION_MNIST)
