@@ -277,6 +277,19 @@ def test_online_knn_measures_unmasked_without_gradient_and_keeps_train_mode():
         torch.testing.assert_close(model(batch, mode='tensor').tokens[0, 0], bank[0][0])
 
 
+def test_measuring_every_iteration_changes_no_training_number(tmp_path):
+    weights = []
+    for interval in (0, 1):
+        options = dict(TINY_RUN, **{'custom_hooks.1.num_bank': 50, 'custom_hooks.1.num_queries':
+                                    50, 'custom_hooks.1.interval': interval})
+        runner = _run(tmp_path / f'interval_{interval}', DEMO_CONFIG, options, max_epochs=2)
+        weights.append({k: v.clone() for k, v in runner.model.state_dict().items()})
+        steps = sorted(_scalars(_events(tmp_path / f'interval_{interval}'), 'online/knn_top1'))
+        assert steps == ([4, 8] if interval == 0 else list(range(1, 9)))
+    for key, value in weights[0].items():
+        assert torch.equal(value, weights[1][key]), key
+
+
 def _knn_worker(rank: int, world_size: int, init_file: str, out: str) -> None:
     torch.set_num_threads(1)
     torch.distributed.init_process_group('gloo', init_method=f'file://{init_file}', rank=rank,
