@@ -13,7 +13,7 @@ from mmengine.hooks import Hook
 
 from mimlab.registry import HOOKS
 from mimlab.utils.profiling import peak_rss_bytes
-from ..checkpoint import write_json
+from ..checkpoint import find_resume_checkpoint, write_json
 
 SUMMARY_FILE = 'summary.json'
 
@@ -54,7 +54,7 @@ class RunSummaryHook(Hook):
     evaluation and checkpoints included), peak memory (``torch.cuda.max_memory_allocated`` on a
     GPU, else the peak RSS of the main process), the final training loss, the final online kNN
     accuracy (``online/knn_top1`` of :class:`OnlineKNNHook`, None without it), the last
-    checkpoint, torch, CUDA and the device. ``tools/analysis_tools/collect_summaries.py`` makes
+    checkpoint (the one ``--resume`` would continue from), torch, CUDA and the device. ``tools/analysis_tools/collect_summaries.py`` makes
     a table of many."""
     priority = 'LOWEST'  # after CheckpointHook has saved the last checkpoint
 
@@ -80,8 +80,6 @@ class RunSummaryHook(Hook):
         wall = time.perf_counter() - self._start
         hub = runner.message_hub
         cuda = torch.cuda.is_available()
-        pointer = osp.join(runner.work_dir, 'last_checkpoint')
-        checkpoint = open(pointer).read().strip() if osp.isfile(pointer) else None
         summary = dict(
             config=runner.cfg.filename,
             experiment=runner.experiment_name,
@@ -101,7 +99,7 @@ class RunSummaryHook(Hook):
                         if 'train/loss' in hub.log_scalars else None),
             final_knn_top1=(hub.get_scalar('online/knn_top1').current()
                             if 'online/knn_top1' in hub.log_scalars else None),
-            checkpoint=checkpoint,
+            checkpoint=find_resume_checkpoint(runner.work_dir),
             torch=torch.__version__,
             cuda=torch.version.cuda if cuda else None,
             device=torch.cuda.get_device_name() if cuda else cpu_name(),
