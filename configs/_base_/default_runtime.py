@@ -15,6 +15,11 @@ default_hooks = dict(
     # Random states in checkpoints: a resumed run draws the masks and augmentations that the
     # uninterrupted one would have (the seeded DefaultSampler gives the data order).
     random_state=dict(type='RandomStateHook'),
+    # images/s and the gradient norm, logged with the losses and the lr
+    train_stats=dict(type='TrainStatsHook'),
+    # {work_dir}/summary.json at the end: config, commit, time, images/s, memory, final loss and
+    # online accuracy, checkpoint, environment (tools/analysis_tools/collect_summaries.py)
+    run_summary=dict(type='RunSummaryHook'),
 )
 
 env_cfg = dict(
@@ -24,7 +29,9 @@ env_cfg = dict(
 )
 
 log_processor = dict(window_size=10, by_epoch=True)
-vis_backends = [dict(type='LocalVisBackend')]
+# scalars.json and TensorBoard events side by side in {work_dir}/{timestamp}/vis_data/
+# (tensorboard --logdir work_dirs/NAME)
+vis_backends = [dict(type='LocalVisBackend'), dict(type='TensorboardVisBackend')]
 visualizer = dict(type='Visualizer', vis_backends=vis_backends)
 log_level = 'INFO'
 

@@ -16,9 +16,10 @@ from mimlab.visualization import draw_reconstructions, save_picture
 class ReconstructionHook(Hook):
     """Every ``interval`` iterations and at the end of training, reconstruct the same held-out
     images with the same masks, write ``{work_dir}/vis/reconstruction_iter_{N}.png`` (and
-    ``reconstruction_latest.png``), send the picture to the visualizer's backends and log the
-    loss of the pictured images (``picture/loss_rec``: ``num_images`` images, a quick trend;
-    ``tools/test.py`` reports the whole split's, ``heldout/loss_rec``).
+    ``reconstruction_latest.png``), send the picture to the visualizer's backends (an image in
+    TensorBoard) and log the loss of the pictured images (``picture/loss_rec``, also to the
+    backends: ``num_images`` images, a quick trend; ``tools/test.py`` reports the whole split's,
+    ``heldout/loss_rec``).
 
     Args:
         dataset: config of the held-out dataset. None: the training dataset's config with
@@ -82,5 +83,6 @@ class ReconstructionHook(Hook):
         runner.visualizer.add_image('reconstruction', picture, step=step)
         loss = float(rec.loss.mean())
         runner.message_hub.update_scalar('picture/loss_rec', loss)
+        runner.visualizer.add_scalars({'picture/loss_rec': loss}, step=step)
         runner.logger.info(f'reconstruction loss of the {len(rec.loss)} pictured held-out '
                            f'images {loss:.4f} (tools/test.py: the whole split); picture: {path}')
