@@ -6,7 +6,8 @@ every caller.
 """
 import logging
 import os.path as osp
-from typing import Optional
+import shlex
+from typing import List, Optional
 
 import torch
 from mmengine.config import Config
@@ -87,6 +88,7 @@ def training_config(cfg: Config, *, work_dir: Optional[str] = None,
             print(f'removed {path}, left by a run killed while saving', flush=True)
     check_schedule(cfg)
     check_resume_length(cfg)
+    use_resumable_loop(cfg)
     prepare_config(cfg, data_root=data_root, distributed=launcher != 'none')
     return cfg
 
@@ -145,6 +147,29 @@ def check_resume_length(cfg: Config) -> None:
                 f'or resume with train_cfg.{unit}={old[unit]}')
 
 
+# mmengine's training loops and mimlab's that resume inside an epoch without replaying it
+_RESUMABLE_LOOPS = {'EpochBasedTrainLoop': 'mimlab.ResumableEpochBasedTrainLoop',
+                    'IterBasedTrainLoop': 'mimlab.ResumableIterBasedTrainLoop'}
+
+
+def use_resumable_loop(cfg: Config) -> None:
+    """Train with mimlab's resumable loop (:mod:`mimlab.engine.loops`) where the config asks
+    for mmengine's ``EpochBasedTrainLoop`` or ``IterBasedTrainLoop`` (by ``type`` or by
+    ``by_epoch``): the same loop, which resumes a checkpoint saved inside an epoch at the next
+    unseen batch, with each sample's augmentation seeded by (seed, epoch, index). Another loop
+    type is kept."""
+    train_cfg = cfg.get('train_cfg')
+    if not isinstance(train_cfg, dict):
+        return
+    kind = train_cfg.get('type')
+    if kind is None:
+        by_epoch = train_cfg.pop('by_epoch', 'max_iters' not in train_cfg)
+        kind = 'EpochBasedTrainLoop' if by_epoch else 'IterBasedTrainLoop'
+    if isinstance(kind, str) and kind.split('.')[-1] in _RESUMABLE_LOOPS and \
+            kind.split('.')[0] in ('mmengine', kind):
+        train_cfg['type'] = _RESUMABLE_LOOPS[kind.split('.')[-1]]
+
+
 def build_runner(cfg: Config) -> Runner:
     """mmengine's Runner, or the runner the config names (``runner_type``: FlexibleRunner for
     FSDP or DeepSpeed)."""
@@ -169,6 +194,28 @@ def train(cfg: Config, detect_anomaly: bool = False) -> Runner:
     with torch.autograd.set_detect_anomaly(detect_anomaly):
         runner.train()
     return runner
+
+
+def resume_command(argv: List[str]) -> str:
+    """The ``tools/train.py`` command line of ``argv`` (its arguments) that resumes the run:
+    ``--resume`` in place of any ``--resume [CKPT]``; under a launcher, the hint to rerun the
+    launcher the same way with ``--resume``."""
+    kept, launcher, i = [], 'none', 0
+    while i < len(argv):
+        name, has_value, value = argv[i].partition('=')
+        i += 1
+        if name not in ('--resume', '--launcher', '--local_rank', '--local-rank'):
+            kept.append(argv[i - 1])
+            continue
+        if not has_value and i < len(argv) and not argv[i].startswith('-'):
+            value, i = argv[i], i + 1
+        if name == '--launcher':
+            launcher = value
+    command = ' '.join(shlex.quote(a) for a in ['python', 'tools/train.py', *kept, '--resume'])
+    if launcher != 'none':
+        command += (f' (launched by {launcher}: rerun the launcher with the same arguments and '
+                    '--resume, e.g. tools/dist_train.sh CONFIG GPUS ... --resume)')
+    return command
 
 
 def last_checkpoint(work_dir: str) -> Optional[str]:
