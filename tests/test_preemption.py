@@ -65,7 +65,9 @@ def _launch(work_dir, options, port, fault=None, resume=False, **env) -> subproc
 
 def _finish(proc: subprocess.Popen, timeout=400) -> str:
     out = proc.communicate(timeout=timeout)[0]
-    assert proc.returncode == 0, out[-4000:]
+    if proc.returncode != 0:
+        errors = [line for line in out.splitlines() if 'Error' in line]
+        raise AssertionError('\n'.join([out[-3000:], *errors[:10]]))
     return out
 
 

@@ -1,7 +1,7 @@
 """Random draws that a resumed run repeats exactly: per-iteration seeds, and the checks that a
 resumed checkpoint fits the run."""
 import random
-from typing import Optional
+from typing import Optional, Tuple
 
 import numpy as np
 import torch
@@ -76,24 +76,34 @@ class RandomStateHook(Hook):
     priority = 'VERY_LOW'  # its before_train_iter after the others'
 
     def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
-        rank = runner.rank if runner.cfg.get('randomness', {}).get('diff_rank_seed') else 0
-        seed_iteration(iteration_seed(runner.seed, rank, runner.iter))
+        seed, rank = _run_seed(runner)
+        seed_iteration(iteration_seed(seed, rank, runner.iter))
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         checkpoint['random_state'] = get_random_state()
-        checkpoint['resume_state'] = dict(world_size=runner.world_size, seed=runner.seed,
+        checkpoint['resume_state'] = dict(world_size=runner.world_size, seed=_run_seed(runner)[0],
                                           sampler=_sampler_state(runner))
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         if not runner.cfg.get('resume') or 'resume_state' not in checkpoint:
             return  # a plain load_from, or a checkpoint written before these checks
         check_resume_state(checkpoint['resume_state'], dict(
-            world_size=runner.world_size, seed=runner.seed, sampler=_sampler_state(runner)),
+            world_size=runner.world_size, seed=_run_seed(runner)[0],
+            sampler=_sampler_state(runner)),
             runner.cfg.get('load_from'))
         sampler = _sampler(runner)
         saved_seed = (checkpoint['resume_state'].get('sampler') or {}).get('seed')
         if saved_seed is not None and hasattr(sampler, 'seed'):
             sampler.seed = saved_seed  # the order of the interrupted run, whatever drew this one's
+
+
+def _run_seed(runner) -> Tuple[int, int]:
+    """The run's seed, the same on every rank, and the rank that the random draws depend on
+    (0 for all without ``randomness.diff_rank_seed``; with it mmengine's ``runner.seed`` is
+    the seed plus the rank)."""
+    if (runner.cfg.get('randomness') or {}).get('diff_rank_seed'):
+        return runner.seed - runner.rank, runner.rank
+    return runner.seed, 0
 
 
 def _sampler(runner):
