@@ -174,6 +174,15 @@ def test_two_processes_stop_at_the_same_iteration_and_resume_exactly(tmp_path):
     assert 15 <= stop < 24
     assert CheckpointLoader.load_checkpoint(str(broken / f'iter_{stop}.pth'))['meta'][
         'iter'] == stop
+    # resumed by one process: refused, saying why and how to go on
+    one = _start(broken, options, resume=True)
+    out = one.communicate(timeout=300)[0]
+    assert one.returncode == 1 and out.strip().splitlines()[-1] == (
+        f'--resume: {broken}/iter_{stop}.pth was written by a run of 2 process(es), this run '
+        'has 1: each process has its own share of every epoch and its own random draws, so the '
+        'run cannot go on where it stopped. Resume with 2 process(es) (e.g. tools/dist_train.sh '
+        'CONFIG 2 --resume), or start a new run from its weights with --cfg-options '
+        f'load_from={broken}/iter_{stop}.pth (without --resume)')
     _finish(_launch(broken, options, 29543, resume=True))
     assert _steps_of_last_run(broken) == list(range(stop + 1, 25))
     _finish(uninterrupted)
@@ -189,28 +198,28 @@ SEG_GARMENTS = osp.join(REPO, 'configs/benchmarks/mmseg/'
 
 def test_killed_iteration_based_mmseg_fine_tune_resumes_exactly(tmp_path):
     from mimlab.datasets.scenes import garment_scenes, write_ade20k_layout
-    data_root = write_ade20k_layout(str(tmp_path / 'ade'), 12, 2, seed=0,
+    data_root = write_ade20k_layout(str(tmp_path / 'ade'), 8, 2, seed=0,
                                     scenes=garment_scenes(64, FASHION_MNIST))
-    # 7 iterations of 2 scenes (12 scenes: the data order wraps around), a checkpoint every 2,
-    # one persistent worker
-    options = ['model.backbone.init_cfg=None', 'train_dataloader.batch_size=2',
+    # 5 iterations of 3 scenes (8 scenes: the data order wraps around into a second pass), a
+    # checkpoint every 2, one persistent worker
+    options = ['model.backbone.init_cfg=None', 'train_dataloader.batch_size=3',
                'train_dataloader.num_workers=1', 'train_dataloader.persistent_workers=True',
-               'train_cfg.max_iters=7', 'train_cfg.val_interval=100',
+               'train_cfg.max_iters=5', 'train_cfg.val_interval=100',
                'default_hooks.checkpoint.interval=2', 'default_hooks.logger.interval=1']
     whole, broken = tmp_path / 'uninterrupted', tmp_path / 'killed'
     uninterrupted = _start(whole, options, SEG_GARMENTS, data_root=data_root)
-    killed = _start(broken, options, SEG_GARMENTS, fault='iter:5', data_root=data_root)
+    killed = _start(broken, options, SEG_GARMENTS, fault='iter:3', data_root=data_root)
     out = killed.communicate(timeout=300)[0]
     assert killed.returncode == -9, out[-3000:]
-    assert (broken / 'last_checkpoint').read_text() == str(broken / 'iter_4.pth')
+    assert (broken / 'last_checkpoint').read_text() == str(broken / 'iter_2.pth')
     resumed = _finish(_start(broken, options, SEG_GARMENTS, resume=True, data_root=data_root))
     assert 'Advance dataloader' not in resumed and 'drawing and dropping' not in resumed
-    assert _steps_of_last_run(broken) == [5, 6, 7]
+    assert _steps_of_last_run(broken) == [3, 4, 5]
     _finish(uninterrupted)
     logged = _logged(whole)
-    assert sorted(logged) == list(range(1, 8))
+    assert sorted(logged) == list(range(1, 6))
     assert _logged(broken) == logged
-    _assert_same_checkpoints(whole / 'iter_7.pth', broken / 'iter_7.pth')
+    _assert_same_checkpoints(whole / 'iter_5.pth', broken / 'iter_5.pth')
 
 
 # --- the parts, one at a time
@@ -295,6 +304,18 @@ def test_train_py_refuses_bad_resume_and_interval_options(tmp_path):
     with pytest.raises(SystemExit) as err:
         train.main(base + ["default_hooks.preemption.signals=['SIGFOO']"])
     assert "'SIGFOO' is not a signal name" in str(err.value) and '\n' not in str(err.value)
+    # a checkpoint of another config: what differs, and how to go on
+    train.main(base[:-1] + ['train_cfg.max_epochs=1', 'custom_hooks=[]'])
+    with pytest.raises(SystemExit) as err:
+        train.main(base[:-1] + ['train_cfg.max_epochs=1', 'custom_hooks=[]',
+                                'model.neck.embed_dim=32', 'optim_wrapper.optimizer.lr=0.01',
+                                '--resume'])
+    assert str(err.value) == (
+        f'--resume: {tmp_path}/epoch_1.pth was trained with another config (model.neck.'
+        'embed_dim: 16 -> 32; optim_wrapper.optimizer.lr: 0.0015 -> 0.01). Resume with the '
+        "config and options it was started with (its text is in the checkpoint, meta['cfg'], "
+        'and in the work dir), or start a new run from its weights with --cfg-options '
+        f'load_from={tmp_path}/epoch_1.pth (without --resume)')
 
 
 def test_resume_command():
