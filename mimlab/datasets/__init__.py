@@ -2,9 +2,9 @@ from . import transforms  # noqa: F401  (registers the transforms)
 from .builder import build_split_dataset, sample_indices
 from .few_label import FewLabelDataset, draw_label_split
 from .image_dataset import FASHION_MNIST_CLASSES, ImageDataset, read_idx
-from .samplers import ResumableSampler, SeededSamples, sample_seed, seeded_generators
+from .samplers import ResumableSampler, SeededSamples, epoch_seeds, seed_generators
 from .tar_shards import TarShardDataset
 
 __all__ = ['FASHION_MNIST_CLASSES', 'FewLabelDataset', 'ImageDataset', 'ResumableSampler',
            'SeededSamples', 'TarShardDataset', 'build_split_dataset', 'draw_label_split',
-           'read_idx', 'sample_indices', 'sample_seed', 'seeded_generators']
+           'epoch_seeds', 'read_idx', 'sample_indices', 'seed_generators']

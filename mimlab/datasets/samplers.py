@@ -9,13 +9,14 @@ yields one epoch after another without end, for iteration-based loops.
 
 It yields ``(index, sample_seed)`` pairs, the seed derived from (seed, epoch, index);
 :class:`SeededSamples` wraps the dataset and runs each sample's pipeline with numpy's, Python's
-and torch's global generators seeded by that seed (and puts them back afterwards). So the
-augmentation of a sample is the same whichever worker, process or run draws it: a data-loader
-worker's history (persistent workers keep theirs across epochs) no longer matters.
+and torch's global generators seeded by that seed. So the augmentation of a sample is the same
+whichever worker, process or run draws it: a data-loader worker's history (persistent workers
+keep theirs across epochs) no longer matters. The generators are left seeded (putting numpy's
+state back would cost more than the seeding): what they hold after a batch is still a function
+of the run's seed, and ``RandomStateHook`` seeds them for each training iteration anyway.
 ``mimlab.engine.loops`` builds both for its resumable training loops.
 """
 import random
-from contextlib import contextmanager
 from typing import Iterator, Tuple
 
 import numpy as np
@@ -26,32 +27,24 @@ from torch.utils.data import Dataset
 from mimlab.registry import DATA_SAMPLERS
 
 
-def sample_seed(seed: int, epoch: int, index: int) -> int:
-    """The augmentation seed of sample ``index`` in ``epoch`` of a run seeded with ``seed``
-    (numpy's ``SeedSequence`` mixes the three, so neighbouring values give unrelated seeds)."""
-    return int(np.random.SeedSequence([seed, epoch, index]).generate_state(1)[0])
+def epoch_seeds(seed: int, epoch: int, size: int) -> np.ndarray:
+    """The augmentation seeds of the ``size`` samples of ``epoch`` of a run seeded with
+    ``seed``, by sample index (numpy's ``SeedSequence`` mixes seed and epoch, so neighbouring
+    values give unrelated seeds)."""
+    return np.random.SeedSequence([seed, epoch]).generate_state(size)
 
 
-@contextmanager
-def seeded_generators(seed: int) -> Iterator[None]:
-    """Seed numpy's, Python's and torch's CPU global generators with ``seed`` for the body, then
-    put their previous states back (torch's CUDA generators are not touched)."""
-    np_state, py_state, torch_state = np.random.get_state(), random.getstate(), \
-        torch.get_rng_state()
+def seed_generators(seed: int) -> None:
+    """Seed numpy's, Python's and torch's CPU global generators with ``seed`` (torch's CUDA
+    generators are not touched)."""
     np.random.seed(seed)
     random.seed(seed)
     torch.random.default_generator.manual_seed(seed)
-    try:
-        yield
-    finally:
-        np.random.set_state(np_state)
-        random.setstate(py_state)
-        torch.set_rng_state(torch_state)
 
 
 class SeededSamples(Dataset):
     """``dataset`` whose items, asked for by ``(index, sample_seed)`` as
-    :class:`ResumableSampler` yields them, are made under :func:`seeded_generators`; a plain
+    :class:`ResumableSampler` yields them, are made after :func:`seed_generators`; a plain
     index passes through. Other attributes (``metainfo``, ...) are those of ``dataset``."""
 
     def __init__(self, dataset) -> None:
@@ -63,8 +56,8 @@ class SeededSamples(Dataset):
     def __getitem__(self, key):
         if isinstance(key, tuple):
             index, seed = key
-            with seeded_generators(seed):
-                return self.dataset[index]
+            seed_generators(seed)
+            return self.dataset[index]
         return self.dataset[key]
 
     def __getattr__(self, name: str):
@@ -111,8 +104,9 @@ class ResumableSampler(DefaultSampler):
         if self.infinite:
             epoch, start = epoch + start // self.num_samples, start % self.num_samples
         while True:
+            seeds = epoch_seeds(self.seed, epoch, len(self.dataset))
             for index in self.epoch_indices(epoch)[start:]:
-                yield index, sample_seed(self.seed, epoch, index)
+                yield index, int(seeds[index])
             if not self.infinite:
                 return
             epoch, start = epoch + 1, 0

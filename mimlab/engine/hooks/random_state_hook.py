@@ -7,6 +7,7 @@ import numpy as np
 import torch
 from mmengine.hooks import Hook
 
+from mimlab.datasets import seed_generators
 from mimlab.registry import HOOKS
 from ..errors import ConfigError
 
@@ -47,10 +48,11 @@ def iteration_seed(seed: int, rank: int, iteration: int) -> int:
 
 
 def seed_iteration(seed: int) -> None:
-    """Seed torch's (CPU and CUDA), numpy's and Python's global generators with ``seed``."""
-    torch.manual_seed(seed)
-    np.random.seed(seed)
-    random.seed(seed)
+    """Seed torch's (CPU and, once CUDA is in use, CUDA), numpy's and Python's global
+    generators with ``seed``."""
+    seed_generators(seed)
+    if torch.cuda.is_initialized():  # torch.manual_seed would queue a costly lazy call
+        torch.cuda.manual_seed_all(seed)
 
 
 @HOOKS.register_module()
