@@ -278,7 +278,7 @@ def test_bad_input_is_named():
                        r"signals\): 'SIGTERMM' is not a signal name"):
         PreemptionHook(signals=('SIGTERMM',))
     assert PreemptionHook(signals=('TERM', 'SIGUSR2')).signals == [15, 12]
-    saved = dict(world_size=2, seed=0, sampler=dict(batch_size=4, dataset_size=96))
+    saved = dict(world_size=2, sampler=dict(batch_size=4, dataset_size=96))
     with pytest.raises(ConfigError, match=r'--resume: w/iter_5.pth was written by a run of 2 '
                        r'process\(es\), this run has 1: .* tools/dist_train.sh CONFIG 2 --resume'
                        r'.* load_from=w/iter_5.pth \(without --resume\)'):

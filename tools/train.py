@@ -8,6 +8,7 @@ import os.path as osp
 import sys
 
 from mmengine.config import Config, DictAction
+from mmengine.dist import get_rank
 
 from mimlab.apis.train import resume_command, summary, train, training_config
 from mimlab.engine.checkpoint import allow_unsafe_load
@@ -64,7 +65,7 @@ def main(argv=None) -> None:
             runner = train(cfg, detect_anomaly=args.detect_anomaly)
         except Preempted as stop:
             # a clean stop (exit status 0): the run goes on with --resume
-            if int(os.environ.get('RANK', 0)) == 0:
+            if get_rank() == 0:
                 print(f'\n{stop}.\nResume with: {resume_command(argv)}', flush=True)
             raise SystemExit(0)
     if runner.rank == 0:

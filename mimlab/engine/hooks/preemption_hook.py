@@ -140,7 +140,8 @@ class PreemptionHook(Hook):
             self._done.value = 1
 
     def _stop_requested(self, runner) -> int:
-        """The first signal received by any rank (its number), or 0."""
+        """The number of the stop signal received by this or any other rank (the highest, when
+        they differ), or 0."""
         flag = torch.tensor([self.received[0] if self.received else 0])
         if runner.world_size > 1:
             dist.all_reduce(flag, op='max')
@@ -169,7 +170,13 @@ class PreemptionHook(Hook):
         scontrol = shutil.which('scontrol')
         if not job or not scontrol:
             return False
-        done = subprocess.run([scontrol, 'requeue', job], capture_output=True, text=True)
+        try:
+            done = subprocess.run([scontrol, 'requeue', job], capture_output=True, text=True,
+                                  timeout=60)
+        except subprocess.TimeoutExpired:
+            runner.logger.warning(f'scontrol requeue {job} did not answer in 60 s; resume by '
+                                  'hand')
+            return False
         if done.returncode != 0:
             runner.logger.warning(f'scontrol requeue {job} failed ({done.returncode}): '
                                   f'{(done.stderr or done.stdout).strip()}; resume by hand')

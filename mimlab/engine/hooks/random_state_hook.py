@@ -5,9 +5,10 @@ from typing import Optional, Tuple
 
 import numpy as np
 import torch
+from mmengine.dataset import DefaultSampler
 from mmengine.hooks import Hook
 
-from mimlab.datasets import seed_generators
+from mimlab.datasets import ResumableSampler, seed_generators
 from mimlab.registry import HOOKS
 from ..errors import ConfigError
 
@@ -72,8 +73,8 @@ class RandomStateHook(Hook):
 
     Every checkpoint also gets the global random states (``random_state``, for the record: a
     tool can redraw the masks of a step from them), the world size and the sampler's state
-    (``resume_state``). When a run resumes, a checkpoint of another world size, seed or data
-    order is refused, saying what differs and how to go on.
+    (``resume_state``). When a run resumes, a checkpoint of another world size or data order
+    is refused, saying what differs and how to go on.
     """
     priority = 'VERY_LOW'  # its before_train_iter after the others'
 
@@ -83,20 +84,21 @@ class RandomStateHook(Hook):
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         checkpoint['random_state'] = get_random_state()
-        checkpoint['resume_state'] = dict(world_size=runner.world_size, seed=_run_seed(runner)[0],
+        checkpoint['resume_state'] = dict(world_size=runner.world_size,
                                           sampler=_sampler_state(runner))
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         if not runner.cfg.get('resume') or 'resume_state' not in checkpoint:
             return  # a plain load_from, or a checkpoint written before these checks
         check_resume_state(checkpoint['resume_state'], dict(
-            world_size=runner.world_size, seed=_run_seed(runner)[0],
-            sampler=_sampler_state(runner)),
+            world_size=runner.world_size, sampler=_sampler_state(runner)),
             runner.cfg.get('load_from'))
         sampler = _sampler(runner)
         saved_seed = (checkpoint['resume_state'].get('sampler') or {}).get('seed')
-        if saved_seed is not None and hasattr(sampler, 'seed'):
-            sampler.seed = saved_seed  # the order of the interrupted run, whatever drew this one's
+        if saved_seed is not None and isinstance(sampler, DefaultSampler):
+            # the order of the interrupted run, whatever drew this one's (mmengine puts the
+            # run's own seed back after this hook, from the checkpoint's meta)
+            sampler.seed = saved_seed
 
 
 def _run_seed(runner) -> Tuple[int, int]:
@@ -115,15 +117,15 @@ def _sampler(runner):
 
 def _sampler_state(runner) -> dict:
     loader, sampler = runner.train_loop.dataloader, _sampler(runner)
-    state = sampler.state_dict() if hasattr(sampler, 'state_dict') else {}
+    state = sampler.state_dict() if isinstance(sampler, ResumableSampler) else {}
     return dict(state, batch_size=loader.batch_sampler.batch_size if loader.batch_sampler
                 else loader.batch_size)
 
 
 def check_resume_state(saved: dict, current: dict, checkpoint: Optional[str]) -> None:
     """Refuse to resume ``checkpoint`` (its ``resume_state``: ``saved``) in a run whose world
-    size, seed or data order (``current``) differ: the resumed run would not continue the one
-    that was interrupted."""
+    size or data order (``current``) differ: the resumed run would not continue the one that
+    was interrupted."""
     where = checkpoint or 'the checkpoint'
     if saved['world_size'] != current['world_size']:
         raise ConfigError(
@@ -133,15 +135,13 @@ def check_resume_state(saved: dict, current: dict, checkpoint: Optional[str]) ->
             f'{saved["world_size"]} process(es) (e.g. tools/dist_train.sh CONFIG '
             f'{saved["world_size"]} --resume), or start a new run from its weights with '
             f'--cfg-options load_from={where} (without --resume)')
-    differ = [f'{key} {saved[key]} -> {current[key]}' for key in ('seed',)
-              if saved[key] != current[key]]
     old, new = saved.get('sampler') or {}, current.get('sampler') or {}
-    differ += [f'train_dataloader {key} {old[key]} -> {new[key]}'
+    differ = [f'train_dataloader {key} {old[key]} -> {new[key]}'
                for key in ('batch_size', 'dataset_size', 'shuffle', 'round_up')
                if key in old and key in new and old[key] != new[key]]
     if differ:
         raise ConfigError(
-            f'--resume: {where} comes from a run with another data order or seed '
+            f'--resume: {where} comes from a run with another data order '
             f'({"; ".join(differ)}), so the run cannot go on where it stopped. Resume with the '
             'options it was started with, or start a new run from its weights with '
             f'--cfg-options load_from={where} (without --resume)')
