@@ -253,6 +253,18 @@ def test_resumable_sampler_keeps_the_default_order_and_starts_part_way():
     assert [i for i, _ in _epoch(0)] != [i for i, _ in _epoch(1)]  # reshuffled every epoch
 
 
+def test_a_sampler_that_cannot_start_part_way_draws_and_drops_the_batches_before():
+    from mimlab.engine.loops import _batches_from
+    loader = torch.utils.data.DataLoader(list(range(10)), batch_size=2)  # SequentialSampler
+    assert [b.tolist() for b in _batches_from(loader, 3)] == [[6, 7], [8, 9]]
+    endless = _batches_from(loader, 4, endless=True)
+    assert [next(endless).tolist() for _ in range(3)] == [[8, 9], [0, 1], [2, 3]]
+    resumable = torch.utils.data.DataLoader(SeededSamples(list(range(10))), batch_size=2,
+                                            sampler=ResumableSampler(list(range(10)), seed=0))
+    whole = [b.tolist() for b in resumable]
+    assert [b.tolist() for b in _batches_from(resumable, 3)] == whole[3:]
+
+
 def _epoch(epoch):
     sampler = ResumableSampler(_Draws(), seed=3)
     sampler.set_epoch(epoch)

@@ -10,8 +10,8 @@ and checkpoint intervals fall on the same iterations).
 The loop builds its dataloader with mmengine's ``DefaultSampler`` or ``InfiniteSampler`` turned
 into the :class:`~mimlab.datasets.ResumableSampler` with the same arguments, and the dataset
 wrapped in :class:`~mimlab.datasets.SeededSamples` (each sample's augmentation seeded by (seed,
-epoch, index)). Another sampler is kept as it is; such a run can resume only from the end of an
-epoch (the loops say so instead of repeating data).
+epoch, index)). Another sampler, or a batch sampler, is kept as it is; such a run resumes inside
+an epoch by drawing and dropping the batches before the checkpoint, with a warning.
 """
 import copy
 import logging
@@ -34,9 +34,9 @@ _CONVERTED = {'DefaultSampler': ('shuffle', 'seed', 'round_up'),
 
 def resumable_dataloader(dataloader: Union[DataLoader, dict], infinite: bool = False):
     """A copy of the dataloader config ``dataloader`` with a resumable sampler and the dataset
-    wrapped in :class:`SeededSamples` (a built ``DataLoader``, or another sampler, is returned
-    unchanged)."""
-    if not isinstance(dataloader, dict):
+    wrapped in :class:`SeededSamples` (a built ``DataLoader``, another sampler, or a batch
+    sampler, which groups samples in its own order, e.g. mmdet's by aspect ratio: unchanged)."""
+    if not isinstance(dataloader, dict) or dataloader.get('batch_sampler') is not None:
         return dataloader
     sampler = dataloader.get('sampler')
     kind = sampler.get('type', '') if isinstance(sampler, dict) else None
@@ -74,16 +74,34 @@ def _resumable_sampler(dataloader: DataLoader):
     return sampler if isinstance(sampler, ResumableSampler) else None
 
 
-def _skip_batches(dataloader: DataLoader, batches: int, where: str) -> None:
-    """Make the next pass over ``dataloader`` begin ``batches`` batches later."""
+def _batches_from(dataloader: DataLoader, done: int, endless: bool = False) -> Iterator:
+    """The batches of ``dataloader`` after the first ``done`` (with ``endless``: pass after
+    pass): by sampler state, or, when the sampler cannot start part-way, by drawing and
+    dropping the first ``done`` batches (with a warning)."""
     sampler = _resumable_sampler(dataloader)
-    if sampler is None:
-        raise ConfigError(
-            f'the checkpoint was saved {where}; resuming there without repeating data needs '
-            'train_dataloader.sampler of type DefaultSampler, InfiniteSampler or '
-            f'ResumableSampler (this run has {type(dataloader.sampler).__name__}): resume from '
-            'a checkpoint saved at the end of an epoch instead')
-    sampler.skip(batches * dataloader.batch_sampler.batch_size)
+    if sampler is not None:
+        sampler.skip(done * dataloader.batch_sampler.batch_size)
+        return iter(dataloader)  # endless if the sampler is
+    batches = _endless(dataloader) if endless else iter(dataloader)
+    if done:
+        print_log(f'drawing and dropping {done} batches to reach the resumed iteration (the '
+                  f'sampler, {type(dataloader.sampler).__name__}, or a batch sampler cannot '
+                  'start part-way)', logger='current', level=logging.WARNING)
+        for _ in range(done):
+            next(batches)
+    return batches
+
+
+def _endless(dataloader: DataLoader) -> Iterator:
+    """Pass after pass over ``dataloader`` (for a sampler that ends), the epoch set for each."""
+    epoch = 0
+    while True:
+        yield from dataloader
+        epoch += 1
+        sampler = dataloader.batch_sampler.sampler if dataloader.batch_sampler is not None \
+            else dataloader.sampler
+        if hasattr(sampler, 'set_epoch'):
+            sampler.set_epoch(epoch)
 
 
 @LOOPS.register_module()
@@ -106,25 +124,10 @@ class ResumableEpochBasedTrainLoop(EpochBasedTrainLoop):
                 f'the resumed checkpoint is at iteration {self._iter}, epoch {self._epoch}, which '
                 f'does not fit epochs of {len(self.dataloader)} iterations: it comes from a run '
                 'with another dataset size, batch size or number of processes')
-        if done:
-            _skip_batches(self.dataloader, done,
-                          f'after iteration {done} of epoch {self._epoch + 1}')
-        for idx, data_batch in enumerate(self.dataloader, done):
+        for idx, data_batch in enumerate(_batches_from(self.dataloader, done), done):
             self.run_iter(idx, data_batch)
         self.runner.call_hook('after_train_epoch')
         self._epoch += 1
-
-
-def _endless(dataloader: DataLoader) -> Iterator:
-    """Pass after pass over ``dataloader`` (for a sampler that ends), the epoch set for each."""
-    epoch = 0
-    while True:
-        yield from dataloader
-        epoch += 1
-        sampler = dataloader.batch_sampler.sampler if dataloader.batch_sampler is not None \
-            else dataloader.sampler
-        if hasattr(sampler, 'set_epoch'):
-            sampler.set_epoch(epoch)
 
 
 @LOOPS.register_module()
@@ -151,18 +154,7 @@ class ResumableIterBasedTrainLoop(IterBasedTrainLoop):
         """mmengine's ``run`` with the data loader started at the resumed iteration."""
         self.runner.call_hook('before_train')
         self.runner.call_hook('before_train_epoch')
-        if _resumable_sampler(self.dataloader) is not None:
-            if self._iter > 0:
-                _skip_batches(self.dataloader, self._iter, f'at iteration {self._iter}')
-            batches = iter(self.dataloader)  # endless: the sampler is
-        else:
-            batches = _endless(self.dataloader)
-            if self._iter > 0:
-                print_log(f'drawing and dropping {self._iter} batches to reach the resumed '
-                          'iteration (the sampler cannot start part-way)', logger='current',
-                          level=logging.WARNING)
-                for _ in range(self._iter):
-                    next(batches)
+        batches = _batches_from(self.dataloader, self._iter, endless=True)
         while self._iter < self._max_iters and not self.stop_training:
             self.runner.model.train()
             self.run_iter(next(batches))
