@@ -118,8 +118,8 @@ def _sampler(runner):
 def _sampler_state(runner) -> dict:
     loader, sampler = runner.train_loop.dataloader, _sampler(runner)
     state = sampler.state_dict() if isinstance(sampler, ResumableSampler) else {}
-    return dict(state, batch_size=loader.batch_sampler.batch_size if loader.batch_sampler
-                else loader.batch_size)
+    return dict(state, batch_size=loader.batch_sampler.batch_size
+                if loader.batch_sampler is not None else loader.batch_size)
 
 
 def check_resume_state(saved: dict, current: dict, checkpoint: Optional[str]) -> None:
