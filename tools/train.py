@@ -5,10 +5,12 @@ Argument parsing only; the run is :mod:`mimlab.apis.train`.
 import argparse
 import os
 import os.path as osp
+import sys
 
 from mmengine.config import Config, DictAction
+from mmengine.dist import get_rank
 
-from mimlab.apis.train import summary, train, training_config
+from mimlab.apis.train import interrupted, summary, train, training_config
 from mimlab.engine.checkpoint import allow_unsafe_load
 from mimlab.engine.errors import one_line_errors
 
@@ -48,16 +50,22 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def main(argv=None) -> None:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parse_args(argv)
     if not osp.isfile(args.config):
         raise SystemExit(f'config file {args.config} does not exist')
     allow_unsafe_load(args.unsafe_load)
     cfg = Config.fromfile(args.config)
-    with one_line_errors(cfg):
-        cfg = training_config(cfg, work_dir=args.work_dir, resume=args.resume, amp=args.amp,
-                              auto_scale_lr=args.auto_scale_lr, launcher=args.launcher,
-                              cfg_options=args.cfg_options, data_root=args.data_root)
-        runner = train(cfg, detect_anomaly=args.detect_anomaly)
+    try:
+        with one_line_errors(cfg):
+            cfg = training_config(cfg, work_dir=args.work_dir, resume=args.resume, amp=args.amp,
+                                  auto_scale_lr=args.auto_scale_lr, launcher=args.launcher,
+                                  cfg_options=args.cfg_options, data_root=args.data_root)
+            runner = train(cfg, detect_anomaly=args.detect_anomaly)
+    except KeyboardInterrupt:  # Ctrl-C: one line saying how to go on, not a traceback
+        if get_rank() == 0:
+            print('\n' + interrupted(cfg.get('work_dir'), argv), file=sys.stderr, flush=True)
+        raise SystemExit(130)
     if runner.rank == 0:
         print('\n' + summary(runner, cfg.work_dir), flush=True)
 
