@@ -15,11 +15,11 @@ import torch
 import torch.nn as nn
 from conftest import REPO
 from mmengine.config import Config
-from mmengine.hooks import Hook
 from mmengine.model import BaseModel
 from mmengine.runner import Runner
 from PIL import Image
 
+from mimlab.apis.prepare import fit_schedule
 from mimlab.apis.train import check_schedule
 from mimlab.engine.errors import ConfigError
 from test_own_data import run
@@ -63,29 +63,28 @@ class _Toy(BaseModel):
         return dict(loss=(self.w * inputs.float().mean()) ** 2)
 
 
-class _RecordLr(Hook):
-    def __init__(self):
-        self.lrs = []
-
-    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
-        self.lrs.append(runner.optim_wrapper.get_lr()['lr'][0])
-
-
 def lrs_of(cfg, tmp_path) -> list:
-    """The lr of every iteration of a toy mmengine run with ``cfg``'s optimizer lr, schedule and
-    iteration count (mmengine gives a scheduler without ``end`` the run's length)."""
-    record = _RecordLr()
+    """The lr of every iteration of ``cfg``'s schedule, built by a mmengine Runner (which gives a
+    scheduler without ``end`` the run's length) for a toy model with the config's optimizer lr
+    and iteration count, and stepped as its ParamSchedulerHook steps iteration schedulers."""
     runner = Runner(
         model=_Toy(), work_dir=str(tmp_path), experiment_name=f'lr_{len(os.listdir(tmp_path))}',
-        train_dataloader=dict(dataset=[torch.ones(2)] * 4, batch_size=1,
+        train_dataloader=dict(dataset=[dict(inputs=torch.ones(2))] * 4, batch_size=1,
                               sampler=dict(type='DefaultSampler', shuffle=False),
                               collate_fn=dict(type='default_collate')),
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=cfg.optim_wrapper.optimizer.lr)),
         param_scheduler=cfg.param_scheduler, train_cfg=dict(cfg.train_cfg, val_interval=10**9),
-        default_hooks=dict(logger=dict(type='LoggerHook', interval=10**6)),
-        custom_hooks=[record], default_scope='mmengine')
-    runner.train()
-    return record.lrs
+        default_scope='mmengine', log_level='WARNING')
+    assert runner.train_loop.max_iters == cfg.train_cfg.max_iters  # builds the loop
+    runner.optim_wrapper = runner.build_optim_wrapper(runner.optim_wrapper)
+    schedulers = runner.build_param_scheduler(runner.param_schedulers)
+    lrs = []
+    for _ in range(runner.train_loop.max_iters):
+        lrs.append(runner.optim_wrapper.get_lr()['lr'][0])
+        runner.optim_wrapper.optimizer.step()
+        for scheduler in schedulers:
+            scheduler.step()
+    return lrs
 
 
 def test_demo_downstream_schedule_follows_max_iters(tmp_path):
@@ -102,7 +101,7 @@ def test_demo_downstream_schedule_follows_max_iters(tmp_path):
     assert peak == pytest.approx(5e-4, rel=0.02)
     # linear decay from iteration 50 to 1200: half-way (iteration 625) the lr is about half
     assert lrs[625] == pytest.approx(peak / 2, rel=0.05)
-    assert lrs[900] > 0.2 * peak and 0 < lrs[-1] < 0.01 * peak
+    assert lrs[900] > 0.2 * peak and 0 < lrs[-2] < 0.01 * peak  # 0.0 only at the end
     for path in DEMO_DOWNSTREAM[1:]:
         other = load(path)
         unit, total = length_key(other)
@@ -126,6 +125,9 @@ def test_every_config_follows_its_length_or_refuses_a_longer_run():
         longer.merge_from_dict({f'train_cfg.{unit}': 2 * total})
         try:
             check_schedule(longer)
+            # iteration schedulers in an epoch loop: as tools/train.py fits them once the
+            # dataloader is built (any length of an epoch above the warm-ups gives the same)
+            fit_schedule(longer, iters_per_epoch=100)
         except ConfigError as err:
             message = str(err)
             assert '\n' not in message and f'train_cfg.{unit}={2 * total}' in message, path
@@ -135,6 +137,7 @@ def test_every_config_follows_its_length_or_refuses_a_longer_run():
             fixed = load(path)
             fixed.merge_from_dict({f'train_cfg.{unit}': 2 * total, key: int(value)})
             check_schedule(fixed)  # the named key is the one to change
+            fit_schedule(fixed, iters_per_epoch=100)
     # the 2-epoch Mask R-CNN demo steps its lr at a fixed epoch: refused, not run at a stale lr
     assert 'configs/benchmarks/mmdet/mask-rcnn_mae-vit-tiny-p4_1xb4-lsj-2e_coco-layout-64x64.py' \
         in refused
@@ -148,8 +151,8 @@ def test_a_run_longer_than_a_fixed_schedule_is_refused_naming_the_key():
     cfg.merge_from_dict({'train_cfg.max_iters': 1200, 'param_scheduler.1.end': 600})
     with pytest.raises(ConfigError) as err:
         check_schedule(cfg)
-    assert str(err.value).startswith('train_cfg.max_iters=1200 outlasts the lr schedule, which '
-                                     'ends at iteration 600 (param_scheduler.1: PolyLR, end=600)')
+    assert str(err.value).startswith('train_cfg.max_iters=1200 outlasts the lr schedule: '
+                                     'param_scheduler.1 (PolyLR) ends at iteration 600')
     assert '--cfg-options param_scheduler.1.end=1200' in str(err.value)
 
 

@@ -172,8 +172,8 @@ def fit_schedule(cfg: Config, iters_per_epoch: Optional[int] = None) -> None:
     - a run longer than a schedule whose every scheduler has a fixed ``end``: refused, naming the
       ``param_scheduler.N.end`` to change (after that end the lr would stay where the schedule
       left it, e.g. 0 after a poly decay, for the rest of the run). A scheduler without ``end``
-      ends with training (mmengine's default), and a schedule that ends with a warm-up
-      (``LinearLR`` to the base lr, ``ConstantLR``) continues at the optimizer's lr.
+      ends with training (mmengine's default), and a schedule of warm-ups only (``LinearLR`` to
+      the base lr, ``ConstantLR``) continues at the optimizer's lr.
 
     Iteration-based schedulers (``by_epoch=False``) inside an epoch loop are measured in
     iterations: pass ``iters_per_epoch`` (known once the dataloader is built; until then they are
@@ -246,17 +246,19 @@ def _refuse_outlasted_schedule(kept, lengths, run: str, iters_per_epoch: Optiona
         by_epoch = bool(sched.get('by_epoch', True))
         return sched['end'] * (iters_per_epoch if mixed and by_epoch else 1)
 
-    i, last = max(kept, key=lambda item: end_of(item[1]))
-    by_epoch = bool(last.get('by_epoch', True))
-    total = lengths[False] if mixed else lengths[by_epoch]
-    if end_of(last) >= total or _ends_at_base_lr(last):
+    total = lengths[False] if mixed else lengths[units.pop()]
+    # after the last end every factor keeps its final value: the lr stays the optimizer's own
+    # only if every scheduler ends there (warm-ups)
+    lasting = [(i, s) for i, s in kept if not _ends_at_base_lr(s)]
+    if max(end_of(s) for _, s in kept) >= total or not lasting:
         return
+    i, last = max(lasting, key=lambda item: end_of(item[1]))
+    by_epoch = bool(last.get('by_epoch', True))
     raise ConfigError(
-        f'{run} outlasts the lr schedule, which ends at {_unit(by_epoch and not mixed)} '
-        f'{end_of(last)} ({key(i)}: {last.get("type")}, end={last["end"]}): from there on the '
-        f'lr would stay where the schedule left it. Make the schedule as long as the run '
-        f'(--cfg-options {key(i)}.end={lengths[by_epoch]}) or train for {last["end"]} '
-        f'{_unit(by_epoch)}s')
+        f'{run} outlasts the lr schedule: {key(i)} ({last.get("type")}) ends at '
+        f'{_unit(by_epoch)} {last["end"]}, and from there on the lr would stay where the schedule '
+        f'left it. Make the schedule as long as the run (--cfg-options '
+        f'{key(i)}.end={lengths[by_epoch]}) or train for {last["end"]} {_unit(by_epoch)}s')
 
 
 def prepare_config(cfg: Config, data_root: Optional[str] = None, distributed: bool = False,

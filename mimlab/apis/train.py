@@ -115,11 +115,12 @@ def fit_iteration_schedule(runner: Runner) -> None:
     a 20-step warm-up ends inside it instead of failing to build a cosine from step 20 to 10."""
     schedulers = runner.param_schedulers
     as_list = [schedulers] if isinstance(schedulers, dict) else schedulers
-    if not isinstance(as_list, (list, tuple)) or 'max_epochs' not in (runner.cfg.get('train_cfg') or {}):
+    train_cfg = runner.cfg.get('train_cfg') or {}
+    if not isinstance(as_list, (list, tuple)) or 'max_epochs' not in train_cfg:
         return
     if all(not isinstance(s, dict) or s.get('by_epoch', True) for s in as_list):
         return  # every scheduler counts epochs: fitted with the config (check_schedule)
-    schedule = Config(dict(param_scheduler=schedulers, train_cfg=runner.cfg.train_cfg))
+    schedule = Config(dict(param_scheduler=schedulers, train_cfg=train_cfg))
     fit_schedule(schedule, iters_per_epoch=len(runner.train_loop.dataloader))
     runner.param_schedulers = schedule.param_scheduler
 

@@ -62,7 +62,7 @@ class ReconstructionHook(Hook):
             # trains, without the pictures
             self._skip = True
             runner.logger.warning(
-                f'no held-out images, so no reconstruction pictures and no heldout/loss_rec: '
+                f'no held-out images, so no reconstruction pictures and no held-out loss: '
                 f'{err}. Add that split to train_dataloader.dataset.data_root, or set '
                 f'{self._key(runner)}.split to a split it has')
 
