@@ -232,7 +232,17 @@ def test_one_process_mask_rcnn_command_with_its_data(tmp_path):
                'train_cfg.max_epochs=1 train_dataloader.dataset.dataset.indices=8 '
                'val_dataloader.dataset.indices=4', cwd=str(tmp_path))
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert 'coco/segm_mAP' in proc.stdout + proc.stderr
+    assert 'Epoch(val) [1]' in proc.stdout
+    assert (tmp_path / 'work_dirs' / osp.splitext(osp.basename(config))[0] / 'epoch_1.pth').exists()
+    # its lr steps down at a fixed epoch (1 of 2): a longer run (of the 400 scenes: 100
+    # iterations an epoch, past the 30-step warm-up) is refused before it trains
+    proc = run(f'python tools/train.py {config} --cfg-options model.backbone.init_cfg=None '
+               'train_cfg.max_epochs=4', cwd=str(tmp_path))
+    assert proc.returncode == 1
+    message = proc.stderr.strip().splitlines()[-1]
+    assert message.startswith('train_cfg.max_epochs=4 outlasts the lr schedule: param_scheduler.1 '
+                              '(MultiStepLR) ends at epoch 2')
+    assert '--cfg-options param_scheduler.1.end=4' in message
 
 
 def test_missing_tokenizer_names_where_its_weights_come_from():
