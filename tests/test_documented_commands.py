@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -19,6 +20,7 @@ from conftest import DEMO_CONFIG, REPO, TINY_RUN_OPTIONS
 from PIL import Image
 
 from mimlab.apis import init_model
+from mimlab.apis.train import summary
 from mimlab.models.utils import EncoderOutput
 from test_own_data import TINY_IN1K, make_folder, run
 
@@ -121,8 +123,31 @@ def test_plain_folder_of_images(tmp_path):
     assert (f'pictures:        {work / "vis"}' in proc.stdout) == drawn
 
 
-def test_picture_tool_bad_image_is_one_line(readme_run, tmp_path):
-    work, _ = readme_run
+@pytest.fixture(scope='module')
+def trained(tmp_path_factory):
+    """A work dir of the tiny ImageNet recipe, one epoch on a folder with train/ and val/."""
+    folder = make_folder(tmp_path_factory.mktemp('data') / 'my_images')
+    work = str(tmp_path_factory.mktemp('trained'))
+    proc = run(f'python tools/train.py {IN1K_CONFIG} --data-root {folder} --work-dir {work} '
+               f'--cfg-options {" ".join(SHORT)}')
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return work
+
+
+def test_summary_names_only_folders_that_exist(tmp_path):
+    runner = SimpleNamespace(log_dir=str(tmp_path / 'log'))
+    text = summary(runner, str(tmp_path))
+    assert 'pictures' not in text and 'log:' not in text
+    assert 'last checkpoint: (none saved)' in text
+    (tmp_path / 'vis').mkdir()
+    (tmp_path / 'log').mkdir()
+    text = summary(runner, str(tmp_path))
+    assert f'pictures:        {tmp_path / "vis"}' in text
+    assert f'log:             {tmp_path / "log"}' in text
+
+
+def test_picture_tool_bad_image_is_one_line(trained, tmp_path):
+    work = trained
     bad = tmp_path / 'photo.jpg'
     bad.write_text('not an image')
     config = osp.join(work, osp.basename(IN1K_CONFIG))
@@ -133,18 +158,19 @@ def test_picture_tool_bad_image_is_one_line(readme_run, tmp_path):
     assert '\n' not in message and str(bad) in message and 'Traceback' not in proc.stderr
 
 
-def test_export_backbone_prints_the_timm_arguments(readme_run, tmp_path):
+def test_export_backbone_prints_the_timm_arguments(trained, tmp_path):
     """The printed constructor rebuilds the encoder in timm: the exported file loads strictly
     and gives the features of mimlab's encoder (``model(x, mode='tensor')``: an
     EncoderOutput whose ``tokens`` are the normed cls + patch tokens)."""
     timm = pytest.importorskip('timm')
-    work, _ = readme_run
+    work = trained
     out = tmp_path / 'vit.pth'
     proc = run(f'python tools/model_converters/export_backbone.py {work}/epoch_1.pth {out}')
     assert proc.returncode == 0, proc.stderr[-3000:]
-    line = next(l for l in proc.stdout.splitlines() if l.startswith('rebuild it in timm: '))
-    constructor = re.search(r'model = (timm\.models\.vision_transformer\.VisionTransformer\(.*?\));',
-                            line).group(1)
+    line = next(text for text in proc.stdout.splitlines()
+                if text.startswith('rebuild it in timm: '))
+    constructor = re.search(r'model = (timm\.models\.vision_transformer\.VisionTransformer'
+                            r'\(.*?\));', line).group(1)
     assert 'num_heads=3' in constructor and 'img_size=32' in constructor
     model = eval(constructor, {'timm': timm})
     model.load_state_dict(torch.load(out, weights_only=True))  # strict
