@@ -7,7 +7,7 @@ every caller.
 import logging
 import os.path as osp
 import shlex
-from typing import List, Optional
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.config import Config
@@ -21,7 +21,7 @@ from mimlab.engine.optimizers import set_amp
 from mimlab.engine.workdir import latest_checkpoint
 from mimlab.models.utils.state_dict import load_whole_model
 from mimlab.registry import ConfigError, check_config_types
-from .prepare import join_cpu_process_group, merge_options, prepare_config
+from .prepare import fit_schedule, join_cpu_process_group, merge_options, prepare_config
 
 
 def training_config(cfg: Config, *, work_dir: Optional[str] = None,
@@ -86,41 +86,42 @@ def training_config(cfg: Config, *, work_dir: Optional[str] = None,
             print(f'removed {path}, left by a run killed while saving', flush=True)
     check_schedule(cfg)
     use_resumable_loop(cfg)
-    prepare_config(cfg, data_root=data_root, distributed=launcher != 'none')
+    prepare_config(cfg, data_root=data_root, distributed=launcher != 'none',
+                   loaders=training_loaders(cfg))
     check_resume_config(cfg)
     return cfg
 
 
+def training_loaders(cfg: Config) -> Tuple[str, ...]:
+    """The dataloaders a training run reads: the training one, and the validation one when the
+    config validates during training (``val_cfg``). The test dataloader is for ``tools/test.py``
+    only: pretraining needs nothing but training images."""
+    return ('train_dataloader',) + (('val_dataloader',) if cfg.get('val_cfg') else ())
+
+
 def check_schedule(cfg: Config) -> None:
-    """Let a run shorter than the recipe's warm-up run (a smoke test, ``train_cfg.max_epochs=1``):
-    the schedulers that would begin after training ends are left out, with one warning, so the
-    run ends inside the warm-up; those that begin earlier keep their place (a scheduler without
-    ``end``, the cosine, ends with ``max_epochs``/``max_iters`` as always)."""
-    train_cfg = cfg.get('train_cfg') or {}
-    by_epoch = 'max_epochs' in train_cfg
-    total = train_cfg.get('max_epochs', train_cfg.get('max_iters'))
-    schedulers = cfg.get('param_scheduler')
-    if total is None or not schedulers:
+    """The lr schedule fitted to the run's length before anything is built
+    (:func:`~mimlab.apis.prepare.fit_schedule`): a run shorter than the recipe's warm-up (a smoke
+    test, ``train_cfg.max_epochs=1``) leaves out the schedulers that would begin after it ends,
+    with one warning; a run longer than a schedule of fixed ends is refused, naming the key."""
+    fit_schedule(cfg)
+
+
+def fit_iteration_schedule(runner: Runner) -> None:
+    """Fit the iteration-based schedulers of an epoch loop (a warm-up of N steps, a cosine from
+    step N) to the run's length in iterations, which is known once the training dataloader is
+    built (:func:`~mimlab.apis.prepare.fit_schedule`): a 2-epoch smoke run of 10 iterations with
+    a 20-step warm-up ends inside it instead of failing to build a cosine from step 20 to 10."""
+    schedulers = runner.param_schedulers
+    as_list = [schedulers] if isinstance(schedulers, dict) else schedulers
+    train_cfg = runner.cfg.get('train_cfg') or {}
+    if not isinstance(as_list, (list, tuple)) or 'max_epochs' not in train_cfg:
         return
-    as_list = [schedulers] if isinstance(schedulers, dict) else list(schedulers)
-    kept, dropped = [], []
-    for i, sched in enumerate(as_list):
-        if sched.get('by_epoch', True) == by_epoch and sched.get('begin', 0) >= total:
-            dropped.append(f'param_scheduler[{i}] ({sched.get("type")}, from {sched["begin"]})')
-        else:
-            kept.append(sched)
-    if not dropped:
-        return
-    if not kept:
-        raise ConfigError(f'every param_scheduler begins after train_cfg.'
-                          f'{"max_epochs" if by_epoch else "max_iters"}={total}: train longer')
-    unit = 'max_epochs' if by_epoch else 'max_iters'
-    warmup = [f'{s.get("type")} until {s["end"]}' for s in kept
-              if s.get('end') is not None and s['end'] > total]
-    inside = f'; the run ends inside the warm-up ({", ".join(warmup)})' if warmup else ''
-    print_log(f'train_cfg.{unit}={total} ends before {", ".join(dropped)} begins, so it is left '
-              f'out{inside}', logger='current', level=logging.WARNING)
-    cfg.param_scheduler = kept
+    if all(not isinstance(s, dict) or s.get('by_epoch', True) for s in as_list):
+        return  # every scheduler counts epochs: fitted with the config (check_schedule)
+    schedule = Config(dict(param_scheduler=schedulers, train_cfg=train_cfg))
+    fit_schedule(schedule, iters_per_epoch=len(runner.train_loop.dataloader))
+    runner.param_schedulers = schedule.param_scheduler
 
 
 # The model keys whose values make another network (another set or shape of weights).
@@ -259,6 +260,8 @@ def train(cfg: Config, detect_anomaly: bool = False) -> Runner:
     """
     check_config_types(cfg)
     runner = build_runner(cfg)
+    fit_iteration_schedule(runner)
+    log_scaled_lr(runner)
     if cfg.get('load_from') and not cfg.get('resume'):
         # mmengine loads load_from non-strictly: a checkpoint of another model would leave it
         # as initialised (a run "from scratch") with a warning among hundreds of lines
@@ -269,7 +272,25 @@ def train(cfg: Config, detect_anomaly: bool = False) -> Runner:
     return runner
 
 
-def resume_command(argv: List[str]) -> str:
+def log_scaled_lr(runner: Runner) -> Optional[float]:
+    """With ``auto_scale_lr.enable`` (``--auto-scale-lr``), log the factor mmengine scales the lr
+    by (processes x ``train_dataloader.batch_size`` / ``auto_scale_lr.base_batch_size``) and the
+    lr it gives; returns the factor (None when the lr is not scaled)."""
+    scale = runner.cfg.get('auto_scale_lr') or {}
+    if not scale.get('enable'):
+        return None
+    batch = runner.cfg.train_dataloader.batch_size
+    total = runner.world_size * batch
+    factor = total / scale['base_batch_size']
+    lr = (runner.cfg.optim_wrapper.get('optimizer') or {}).get('lr')
+    scaled = f': optim_wrapper.optimizer.lr {lr:g} -> {lr * factor:g}' if lr is not None else ''
+    print_log(f'--auto-scale-lr: total batch {total} ({runner.world_size} process(es) x '
+              f'{batch}) / auto_scale_lr.base_batch_size {scale["base_batch_size"]:g} = factor '
+              f'{factor:g}{scaled}', logger='current', level=logging.INFO)
+    return factor
+
+
+def resume_command(argv: Sequence[str], tool: str = 'tools/train.py') -> str:
     """The ``tools/train.py`` command line of ``argv`` (its arguments) that resumes the run:
     ``--resume`` in place of any ``--resume [CKPT]``; under a launcher, the hint to rerun the
     launcher the same way with ``--resume``."""
@@ -284,18 +305,30 @@ def resume_command(argv: List[str]) -> str:
             value, i = argv[i], i + 1
         if name == '--launcher':
             launcher = value
-    command = ' '.join(shlex.quote(a) for a in ['python', 'tools/train.py', *kept, '--resume'])
+    command = ' '.join(shlex.quote(a) for a in ['python', tool, *kept, '--resume'])
     if launcher != 'none':
         command += (f' (launched by {launcher}: rerun the launcher with the same arguments and '
                     '--resume, e.g. tools/dist_train.sh CONFIG GPUS ... --resume)')
     return command
 
 
+def interrupted(work_dir: Optional[str], argv: Sequence[str],
+                tool: str = 'tools/train.py') -> str:
+    """The one line a run stopped by Ctrl-C ends with: where it stands, and how to go on."""
+    checkpoint = latest_checkpoint(work_dir) if work_dir else None
+    where = (f'the last checkpoint is {checkpoint}' if checkpoint else
+             'no checkpoint was saved yet (the command starts afresh)')
+    return f'interrupted; {where}; continue with: {resume_command(argv, tool)}'
+
+
 def summary(runner: Runner, work_dir: str) -> str:
-    """Where a finished run left its work: for the user, after training."""
-    lines = (
+    """Where a finished run left its work: for the user, after training. Only what exists is
+    named (no pictures folder when the run drew none)."""
+    lines = [
         'Training finished.', f'  work dir:        {work_dir}',
-        f'  last checkpoint: {latest_checkpoint(work_dir) or "(none saved)"}',
-        f'  log:             {runner.log_dir}',
-        f'  pictures:        {osp.join(work_dir, "vis")}')
+        f'  last checkpoint: {latest_checkpoint(work_dir) or "(none saved)"}']
+    if osp.isdir(runner.log_dir):
+        lines.append(f'  log:             {runner.log_dir}')
+    if osp.isdir(osp.join(work_dir, 'vis')):
+        lines.append(f'  pictures:        {osp.join(work_dir, "vis")}')
     return '\n'.join(lines)
