@@ -26,7 +26,7 @@ from torch.utils.data import DataLoader
 
 from mimlab.datasets import ResumableSampler, SeededSamples
 from mimlab.registry import LOOPS
-from .errors import ConfigError
+from mimlab.registry import ConfigError
 
 _CONVERTED = {'DefaultSampler': ('shuffle', 'seed', 'round_up'),
               'InfiniteSampler': ('shuffle', 'seed')}

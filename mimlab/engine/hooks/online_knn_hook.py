@@ -12,11 +12,9 @@ from mmengine.model import is_model_wrapper
 from torch.utils.data import Subset
 
 from mimlab.datasets.builder import build_split_dataset
-from mimlab.evaluation import extract_features, knn_accuracy, train_linear_probe
-from mimlab.registry import DATASETS, HOOKS, BuildError
+from mimlab.registry import DATASETS, HOOKS, BuildError, ConfigError
 from mimlab.visualization import save_picture
 from mimlab.visualization.feature_map import draw_feature_maps, embed_2d, resolve_method
-from ..errors import ConfigError
 
 Features = Tuple[torch.Tensor, torch.Tensor]
 
@@ -28,6 +26,8 @@ def extract_features_sharded(model: torch.nn.Module, dataset, batch_size: int = 
     world size, so every process runs the same number of batches); the shares are gathered
     and put back in dataset order on every process. One process: ``extract_features`` itself.
     The features and labels are returned on the CPU, where the kNN and the probe run."""
+    # imported here: mimlab.evaluation loads the model zoo, which importing the engine must not
+    from mimlab.evaluation import extract_features
     rank, world_size = get_dist_info()
     if world_size == 1:
         feats, labels = extract_features(model, dataset, batch_size=batch_size, pool=pool)
@@ -214,6 +214,7 @@ class OnlineKNNHook(Hook):
     def measure(self, model: torch.nn.Module) -> Dict[str, float]:
         """kNN (and probe) top-1 accuracy (%) of ``model``'s encoder on the bank and queries;
         the model's train mode and the global random state are kept."""
+        from mimlab.evaluation import knn_accuracy, train_linear_probe  # see above
         # the data loaders draw a seed from the global generator and the probe seeds it: keep
         # its state, so that training draws the masks and augmentations it would without the hook
         with torch.random.fork_rng(devices=[]):

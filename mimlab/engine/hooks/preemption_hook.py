@@ -23,9 +23,8 @@ import torch
 from mmengine import dist
 from mmengine.hooks import Hook
 
-from mimlab.registry import HOOKS
+from mimlab.registry import HOOKS, ConfigError
 from ..checkpoint import atomic_write
-from ..errors import ConfigError
 
 
 class Preempted(RuntimeError):

@@ -9,8 +9,7 @@ from mmengine.dataset import DefaultSampler
 from mmengine.hooks import Hook
 
 from mimlab.datasets import ResumableSampler, seed_generators
-from mimlab.registry import HOOKS
-from ..errors import ConfigError
+from mimlab.registry import HOOKS, ConfigError
 
 
 def get_random_state() -> dict:
