@@ -150,7 +150,7 @@ def test_a_classifier_head_with_another_class_count_is_refused(val_lacks_buildin
      "has no top-level key 'optim_wraper'; did you mean optim_wrapper?"),
     ('train_dataloader.batch_sise=8', "train_dataloader.batch_sise: DataLoader has no argument "
      "'batch_sise'; did you mean batch_size or batch_sampler?"),
-    ('train_cfg.max_epoch=2', "train_cfg.max_epoch: EpochBasedTrainLoop has no argument "
+    ('train_cfg.max_epoch=2', "train_cfg.max_epoch: ResumableEpochBasedTrainLoop has no argument "
      "'max_epoch'; did you mean max_epochs or by_epoch?"),
     ('model.backbone.mask_ration=0.5', "model.backbone.mask_ration: MaskedViT has no argument "
      "'mask_ration'; did you mean mask_ratio or mask_tokens or mlp_ratio?"),

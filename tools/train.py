@@ -5,12 +5,16 @@ Argument parsing only; the run is :mod:`mimlab.apis.train`.
 import argparse
 import os
 import os.path as osp
+import sys
 
 from mmengine.config import Config, DictAction
+from mmengine.dist import get_rank
 
-from mimlab.apis.train import summary, train, training_config
+from mimlab.apis.train import (interrupted, resume_command, summary, train,
+                               training_config)
 from mimlab.engine.checkpoint import allow_unsafe_load
 from mimlab.engine.errors import one_line_errors
+from mimlab.engine.hooks import Preempted
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -48,16 +52,27 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def main(argv=None) -> None:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parse_args(argv)
     if not osp.isfile(args.config):
         raise SystemExit(f'config file {args.config} does not exist')
     allow_unsafe_load(args.unsafe_load)
     cfg = Config.fromfile(args.config)
-    with one_line_errors(cfg):
-        cfg = training_config(cfg, work_dir=args.work_dir, resume=args.resume, amp=args.amp,
-                              auto_scale_lr=args.auto_scale_lr, launcher=args.launcher,
-                              cfg_options=args.cfg_options, data_root=args.data_root)
-        runner = train(cfg, detect_anomaly=args.detect_anomaly)
+    try:
+        with one_line_errors(cfg):
+            cfg = training_config(cfg, work_dir=args.work_dir, resume=args.resume, amp=args.amp,
+                                  auto_scale_lr=args.auto_scale_lr, launcher=args.launcher,
+                                  cfg_options=args.cfg_options, data_root=args.data_root)
+            runner = train(cfg, detect_anomaly=args.detect_anomaly)
+    except Preempted as stop:
+        # a clean stop (exit status 0): the run goes on with --resume
+        if get_rank() == 0:
+            print(f'\n{stop}.\nResume with: {resume_command(argv)}', flush=True)
+        raise SystemExit(0)
+    except KeyboardInterrupt:  # Ctrl-C: one line saying how to go on, not a traceback
+        if get_rank() == 0:
+            print('\n' + interrupted(cfg.get('work_dir'), argv), file=sys.stderr, flush=True)
+        raise SystemExit(130)
     if runner.rank == 0:
         print('\n' + summary(runner, cfg.work_dir), flush=True)
 

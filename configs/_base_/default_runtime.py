@@ -12,9 +12,19 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3,
                     backend_args=dict(backend='atomic_local')),
     sampler_seed=dict(type='DistSamplerSeedHook'),
-    # Random states in checkpoints: a resumed run draws the masks and augmentations that the
-    # uninterrupted one would have (the seeded DefaultSampler gives the data order).
+    # Each iteration's random draws seeded from (seed, rank, iteration): a resumed run draws the
+    # masks the uninterrupted one drew; a checkpoint of another world size or data order is
+    # refused on --resume (augmentations are seeded per sample by the resumable train loops).
     random_state=dict(type='RandomStateHook'),
+    # images/s and the gradient norm, logged with the losses and the lr
+    train_stats=dict(type='TrainStatsHook'),
+    # {work_dir}/summary.json at the end: config, commit, time, images/s, memory, final loss and
+    # online accuracy, checkpoint, environment (tools/analysis_tools/collect_summaries.py)
+    run_summary=dict(type='RunSummaryHook'),
+    # SIGTERM / SIGUSR1 (a cluster's preemption or time-limit notice): finish the iteration,
+    # save an atomic checkpoint there, stop; SIGUSR1 under SLURM also requeues the job.
+    preemption=dict(type='PreemptionHook', signals=('SIGTERM', 'SIGUSR1'),
+                    requeue_signals=('SIGUSR1',)),
 )
 
 env_cfg = dict(
@@ -24,7 +34,9 @@ env_cfg = dict(
 )
 
 log_processor = dict(window_size=10, by_epoch=True)
-vis_backends = [dict(type='LocalVisBackend')]
+# scalars.json and TensorBoard events side by side in {work_dir}/{timestamp}/vis_data/
+# (tensorboard --logdir work_dirs/NAME)
+vis_backends = [dict(type='LocalVisBackend'), dict(type='TensorboardVisBackend')]
 visualizer = dict(type='Visualizer', vis_backends=vis_backends)
 log_level = 'INFO'
 

@@ -26,3 +26,5 @@ optim_wrapper = dict(clip_grad=dict(max_norm=3.0),
                      paramwise_cfg=dict(_delete_=True, bias_decay_mult=0.0, norm_decay_mult=0.0,
                                         flat_decay_mult=0.0))
 default_hooks = dict(logger=dict(interval=25))
+# the MAE demo's online kNN, for side-by-side accuracy curves in TensorBoard
+custom_hooks = [dict(type='OnlineKNNHook', num_bank=1000, num_queries=1000)]

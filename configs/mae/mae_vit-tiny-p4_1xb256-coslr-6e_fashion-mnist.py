@@ -16,4 +16,9 @@ model = dict(
 # float32 step there, same held-out loss; float32 on other CPUs, where bf16 is emulated and slower.
 optim_wrapper = dict(type='AutocastOptimWrapper', dtype='bfloat16', native_only=True)
 default_hooks = dict(logger=dict(interval=25))
-custom_hooks = [dict(type='ReconstructionHook', interval=400, split='test', num_images=8)]
+# Online kNN top-1 after every epoch (the first 1,000 train images as the bank, the first 1,000
+# test images as queries; docs/evaluation.md): the accuracy curve in the log and TensorBoard.
+custom_hooks = [
+    dict(type='ReconstructionHook', interval=400, split='test', num_images=8),
+    dict(type='OnlineKNNHook', num_bank=1000, num_queries=1000),
+]

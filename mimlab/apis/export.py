@@ -1,11 +1,14 @@
 """Checkpoints in and out: others' weights into a mimlab checkpoint, mimlab's encoder out."""
+import math
 import os.path as osp
 from typing import Dict, List, Optional, Tuple
 
 import torch
+from mmengine.config import Config
 from mmengine.runner import CheckpointLoader
 
 from mimlab.engine.checkpoint import install_checkpoint_loader
+from mimlab.models.backbones.vision_transformer import ARCH_SETTINGS
 from mimlab.models.utils.state_dict import checkpoint_state_dict
 from .converters import (CONVERTERS, MODEL_CONVERTERS, mimlab_to_cae, mimlab_to_cae_model,
                          mimlab_to_mae_model, mimlab_to_mmpretrain, mimlab_to_mmpretrain_cae,
@@ -63,6 +66,54 @@ def export_backbone(checkpoint: str, out: Optional[str] = None, layout: str = 'm
     if out is not None:
         torch.save(exported if payload is None else payload, out)
     return exported
+
+
+def timm_arguments(checkpoint: str, prefix: str = 'backbone.') -> Dict[str, object]:
+    """The arguments of timm's ``VisionTransformer`` that rebuild the encoder of ``checkpoint``
+    (exported with ``layout='timm'``): sizes read from the weights, the number of heads (which
+    the weights do not hold) and a non-square image size from the config the checkpoint was
+    trained with; ``num_classes=0`` (features, no classifier).
+
+    Raises:
+        KeyError: the number of heads is not known (no config in the checkpoint's meta data).
+    """
+    install_checkpoint_loader()
+    loaded = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
+    encoder = backbone_state_dict(checkpoint_state_dict(loaded), prefix)
+    proj = encoder['patch_embed.proj.weight']  # (D, C, p, p)
+    embed_dim, in_chans, patch_size = proj.shape[0], proj.shape[1], proj.shape[-1]
+    class_token = 'cls_token' in encoder
+    backbone = _trained_backbone(loaded, prefix)
+    arch = backbone.get('arch', 'base')
+    arch = ARCH_SETTINGS.get(arch, {}) if isinstance(arch, str) else arch
+    if 'num_heads' not in arch:
+        raise KeyError(f'{checkpoint}: the number of heads is not in the weights and the '
+                       'checkpoint holds no config to read it from')
+    tokens = encoder['pos_embed'].shape[1] - int(class_token)
+    side = int(math.isqrt(tokens))
+    img_size = backbone.get('img_size', side * patch_size) if side * side != tokens \
+        else side * patch_size
+    args = dict(img_size=img_size, patch_size=int(patch_size), in_chans=int(in_chans),
+                embed_dim=int(embed_dim),
+                depth=1 + max(int(k.split('.')[1]) for k in encoder if k.startswith('blocks.')),
+                num_heads=int(arch['num_heads']),
+                mlp_ratio=encoder['blocks.0.mlp.fc1.weight'].shape[0] / embed_dim,
+                qkv_bias='blocks.0.attn.qkv.bias' in encoder, class_token=class_token,
+                num_classes=0)
+    if 'blocks.0.ls1.gamma' in encoder:
+        args['init_values'] = 1e-5  # LayerScale is built (its value is loaded)
+    return args
+
+
+def _trained_backbone(loaded: dict, prefix: str) -> dict:
+    """The backbone config a mmengine checkpoint was trained with (from its meta data), or {}."""
+    try:
+        model = Config.fromstring((loaded.get('meta') or {})['cfg'], '.py').model
+    except Exception:  # no config text in the checkpoint, or one this mmengine cannot read
+        return {}
+    for part in prefix.strip('.').split('.'):
+        model = model.get(part) if isinstance(model, dict) else None
+    return model if isinstance(model, dict) else {}
 
 
 def whole_model_method(state_dict: Dict[str, torch.Tensor]) -> str:

@@ -3,12 +3,15 @@ import os
 import os.path as osp
 from typing import Dict, Optional, Sequence, Tuple
 
+import numpy as np
 import torch
 from mmengine.config import Config
 
 from mimlab.datasets.builder import build_split_dataset
 from mimlab.datasets.image_dataset import find_idx, split_folder
 from mimlab.evaluation import extract_features
+from mimlab.visualization.feature_map import draw_feature_maps, embed_2d, resolve_method
+from .inference import init_model
 
 FEATURES_VERSION = 1
 
@@ -95,3 +98,25 @@ def load_features(path: str, splits: Sequence[str] = ()) -> dict:
         raise KeyError(f'{path} holds the splits {sorted(record["splits"])}, not {missing}')
     record['splits'] = {k: (v['feats'], v['labels']) for k, v in record['splits'].items()}
     return record
+
+
+def feature_map(cfg, checkpoint: Optional[str], split: str = 'test', max_images: int = 2000,
+                method: str = 'auto', random_init: bool = False, pool: str = 'cls',
+                seed: int = 0) -> Tuple[np.ndarray, str]:
+    """A picture of ``split``'s features (the first ``max_images``) mapped to 2-D
+    (:func:`~mimlab.visualization.feature_map.embed_2d`) and coloured by class: the
+    checkpoint's encoder, and with ``random_init`` the same network at random init (seed
+    ``seed``) beside it. Returns ((H, W, 3) uint8 picture, the method used)."""
+    method = resolve_method(method)
+    encoders = [(osp.basename(checkpoint) if checkpoint else 'random init', checkpoint)]
+    if random_init and checkpoint is not None:
+        encoders.append(('random init (same network)', None))
+    panels, classes = [], ()
+    for name, ckpt in encoders:
+        torch.manual_seed(seed)
+        model = init_model(cfg, ckpt)
+        features, classes = extract_split_features(model, (split,), pool, max_images)
+        feats, labels = features[split]
+        panels.append((name, embed_2d(feats, method, seed), labels.numpy()))
+    title = f'{osp.basename(cfg.filename or "")}: {len(panels[0][2])} {split} images, {method}'
+    return draw_feature_maps(panels, classes, title), method

@@ -6,7 +6,8 @@ every caller.
 """
 import logging
 import os.path as osp
-from typing import Optional
+import shlex
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.config import Config
@@ -20,7 +21,7 @@ from mimlab.engine.optimizers import set_amp
 from mimlab.engine.workdir import latest_checkpoint
 from mimlab.models.utils.state_dict import load_whole_model
 from mimlab.registry import ConfigError, check_config_types
-from .prepare import join_cpu_process_group, merge_options, prepare_config
+from .prepare import fit_schedule, join_cpu_process_group, merge_options, prepare_config
 
 
 def training_config(cfg: Config, *, work_dir: Optional[str] = None,
@@ -84,41 +85,43 @@ def training_config(cfg: Config, *, work_dir: Optional[str] = None,
         for path in remove_stale_temporaries(cfg.work_dir):
             print(f'removed {path}, left by a run killed while saving', flush=True)
     check_schedule(cfg)
-    check_resume_length(cfg)
-    prepare_config(cfg, data_root=data_root, distributed=launcher != 'none')
+    use_resumable_loop(cfg)
+    prepare_config(cfg, data_root=data_root, distributed=launcher != 'none',
+                   loaders=training_loaders(cfg))
+    check_resume_config(cfg)
     return cfg
 
 
+def training_loaders(cfg: Config) -> Tuple[str, ...]:
+    """The dataloaders a training run reads: the training one, and the validation one when the
+    config validates during training (``val_cfg``). The test dataloader is for ``tools/test.py``
+    only: pretraining needs nothing but training images."""
+    return ('train_dataloader',) + (('val_dataloader',) if cfg.get('val_cfg') else ())
+
+
 def check_schedule(cfg: Config) -> None:
-    """Let a run shorter than the recipe's warm-up run (a smoke test, ``train_cfg.max_epochs=1``):
-    the schedulers that would begin after training ends are left out, with one warning, so the
-    run ends inside the warm-up; those that begin earlier keep their place (a scheduler without
-    ``end``, the cosine, ends with ``max_epochs``/``max_iters`` as always)."""
-    train_cfg = cfg.get('train_cfg') or {}
-    by_epoch = 'max_epochs' in train_cfg
-    total = train_cfg.get('max_epochs', train_cfg.get('max_iters'))
-    schedulers = cfg.get('param_scheduler')
-    if total is None or not schedulers:
+    """The lr schedule fitted to the run's length before anything is built
+    (:func:`~mimlab.apis.prepare.fit_schedule`): a run shorter than the recipe's warm-up (a smoke
+    test, ``train_cfg.max_epochs=1``) leaves out the schedulers that would begin after it ends,
+    with one warning; a run longer than a schedule of fixed ends is refused, naming the key."""
+    fit_schedule(cfg)
+
+
+def fit_iteration_schedule(runner: Runner) -> None:
+    """Fit the iteration-based schedulers of an epoch loop (a warm-up of N steps, a cosine from
+    step N) to the run's length in iterations, which is known once the training dataloader is
+    built (:func:`~mimlab.apis.prepare.fit_schedule`): a 2-epoch smoke run of 10 iterations with
+    a 20-step warm-up ends inside it instead of failing to build a cosine from step 20 to 10."""
+    schedulers = runner.param_schedulers
+    as_list = [schedulers] if isinstance(schedulers, dict) else schedulers
+    train_cfg = runner.cfg.get('train_cfg') or {}
+    if not isinstance(as_list, (list, tuple)) or 'max_epochs' not in train_cfg:
         return
-    as_list = [schedulers] if isinstance(schedulers, dict) else list(schedulers)
-    kept, dropped = [], []
-    for i, sched in enumerate(as_list):
-        if sched.get('by_epoch', True) == by_epoch and sched.get('begin', 0) >= total:
-            dropped.append(f'param_scheduler[{i}] ({sched.get("type")}, from {sched["begin"]})')
-        else:
-            kept.append(sched)
-    if not dropped:
-        return
-    if not kept:
-        raise ConfigError(f'every param_scheduler begins after train_cfg.'
-                          f'{"max_epochs" if by_epoch else "max_iters"}={total}: train longer')
-    unit = 'max_epochs' if by_epoch else 'max_iters'
-    warmup = [f'{s.get("type")} until {s["end"]}' for s in kept
-              if s.get('end') is not None and s['end'] > total]
-    inside = f'; the run ends inside the warm-up ({", ".join(warmup)})' if warmup else ''
-    print_log(f'train_cfg.{unit}={total} ends before {", ".join(dropped)} begins, so it is left '
-              f'out{inside}', logger='current', level=logging.WARNING)
-    cfg.param_scheduler = kept
+    if all(not isinstance(s, dict) or s.get('by_epoch', True) for s in as_list):
+        return  # every scheduler counts epochs: fitted with the config (check_schedule)
+    schedule = Config(dict(param_scheduler=schedulers, train_cfg=train_cfg))
+    fit_schedule(schedule, iters_per_epoch=len(runner.train_loop.dataloader))
+    runner.param_schedulers = schedule.param_scheduler
 
 
 # The model keys whose values make another network (another set or shape of weights).
@@ -141,19 +144,46 @@ def _architecture(model, path: str = 'model') -> dict:
     return found
 
 
-def check_resume_length(cfg: Config) -> None:
-    """Refuse to resume from a checkpoint of another model (another ``type``, parts or sizes in
-    its ``model`` config), naming the differences, and a run with another length than it was
-    started with: mmengine restores the old schedule (a cosine that already ended keeps its
-    last lr for the added epochs)."""
+# What a resumed run must share with the run it continues: a change makes it another run. The
+# weights' source (init_cfg) is left out: a resume takes the weights from the checkpoint.
+RESUME_KEYS = ('model', 'optim_wrapper', 'param_scheduler', 'train_dataloader.batch_size',
+               'randomness.seed')
+
+
+def _plain(value):
+    """``value`` with config dicts as dicts and tuples as lists (a config read back from its
+    text keeps tuples; one built by merging options may hold lists), ``init_cfg`` left out."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items() if k != 'init_cfg'}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _differences(old, new, path: str) -> List[str]:
+    """'key: old -> new' for each leaf where ``old`` and ``new`` differ."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        return [d for k in sorted(set(old) | set(new), key=str)
+                for d in _differences(old.get(k), new.get(k), f'{path}.{k}')]
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        return [d for i, (a, b) in enumerate(zip(old, new))
+                for d in _differences(a, b, f'{path}.{i}')]
+    return [] if old == new else [f'{path}: {old!r} -> {new!r}']
+
+
+def check_resume_config(cfg: Config) -> None:
+    """Refuse to resume a checkpoint written with another config (its :data:`RESUME_KEYS`, the
+    length of the run), saying what differs and how to go on. mmengine restores the old
+    schedule, optimizer state and data position into whatever the new config builds, so such a
+    run would be neither the old run continued nor a new one."""
     if not cfg.get('resume') or not cfg.get('load_from'):
         return
     meta = load_local_checkpoint(cfg.load_from, 'cpu').get('meta') or {}
     try:
-        old_cfg = Config.fromstring(meta['cfg'], '.py')
+        old = Config.fromstring(meta['cfg'], '.py')
     except Exception:  # no config text in the checkpoint, or one this mmengine cannot read
         return
-    old_arch, new_arch = _architecture(old_cfg.get('model')), _architecture(cfg.get('model'))
+    old_arch, new_arch = _architecture(old.get('model')), _architecture(cfg.get('model'))
     differ = [f'{k}: {old_arch.get(k, "absent")} in the checkpoint, {new_arch.get(k, "absent")} '
               'here' for k in sorted(set(old_arch) | set(new_arch))
               if old_arch.get(k) != new_arch.get(k)]
@@ -164,17 +194,54 @@ def check_resume_length(cfg: Config) -> None:
             f'--resume: {cfg.load_from}{trained} is a checkpoint of another model than this '
             f'config\'s ({"; ".join(differ[:3])}{" ..." if len(differ) > 3 else ""}): resume '
             'with the config it was trained with, or start a new run')
-    old = old_cfg.get('train_cfg') or {}
-    new = cfg.get('train_cfg') or {}
+    new_train, old_train = cfg.get('train_cfg') or {}, old.get('train_cfg') or {}
     for unit in ('max_epochs', 'max_iters'):
-        if old.get(unit) is not None and new.get(unit) is not None and old[unit] != new[unit]:
+        if old_train.get(unit) is not None and new_train.get(unit) is not None and \
+                old_train[unit] != new_train[unit]:
             raise ConfigError(
-                f'--resume: {cfg.load_from} was trained with train_cfg.{unit}={old[unit]}, this '
-                f'run asks for {new[unit]}; a resumed run keeps its learning-rate schedule, '
-                f'which was built for {old[unit]}. To train longer on its weights with a schedule '
-                f'for the new length, start a new run from them: --cfg-options '
-                f'load_from={cfg.load_from} train_cfg.{unit}={new[unit]} (without --resume), '
-                f'or resume with train_cfg.{unit}={old[unit]}')
+                f'--resume: {cfg.load_from} was trained with train_cfg.{unit}={old_train[unit]}, '
+                f'this run asks for {new_train[unit]}; a resumed run keeps its learning-rate '
+                f'schedule, which was built for {old_train[unit]}. To train longer on its weights '
+                'with a schedule for the new length, start a new run from them: --cfg-options '
+                f'load_from={cfg.load_from} train_cfg.{unit}={new_train[unit]} (without --resume), '
+                f'or resume with train_cfg.{unit}={old_train[unit]}')
+    differ = []
+    for key in RESUME_KEYS:
+        parent, _, leaf = key.rpartition('.')
+        old_value = (old.get(parent) or {}).get(leaf) if parent else old.get(key)
+        new_value = (cfg.get(parent) or {}).get(leaf) if parent else cfg.get(key)
+        differ += _differences(_plain(old_value), _plain(new_value), key)
+    if differ:
+        shown = '; '.join(differ[:4]) + (f'; and {len(differ) - 4} more' if len(differ) > 4
+                                          else '')
+        raise ConfigError(
+            f'--resume: {cfg.load_from} was trained with another config ({shown}). Resume with '
+            'the config and options it was started with (its text is in the checkpoint, '
+            "meta['cfg'], and in the work dir), or start a new run from its weights with "
+            f'--cfg-options load_from={cfg.load_from} (without --resume)')
+
+
+# mmengine's training loops and mimlab's that resume inside an epoch without replaying it
+_RESUMABLE_LOOPS = {'EpochBasedTrainLoop': 'mimlab.ResumableEpochBasedTrainLoop',
+                    'IterBasedTrainLoop': 'mimlab.ResumableIterBasedTrainLoop'}
+
+
+def use_resumable_loop(cfg: Config) -> None:
+    """Train with mimlab's resumable loop (:mod:`mimlab.engine.loops`) where the config asks
+    for mmengine's ``EpochBasedTrainLoop`` or ``IterBasedTrainLoop`` (by ``type`` or by
+    ``by_epoch``): the same loop, which resumes a checkpoint saved inside an epoch at the next
+    unseen batch, with each sample's augmentation seeded by (seed, epoch, index). Another loop
+    type is kept."""
+    train_cfg = cfg.get('train_cfg')
+    if not isinstance(train_cfg, dict):
+        return
+    kind = train_cfg.get('type')
+    if kind is None:
+        by_epoch = train_cfg.pop('by_epoch', 'max_iters' not in train_cfg)
+        kind = 'EpochBasedTrainLoop' if by_epoch else 'IterBasedTrainLoop'
+    if isinstance(kind, str) and kind.split('.')[-1] in _RESUMABLE_LOOPS and \
+            kind.split('.')[0] in ('mmengine', kind):
+        train_cfg['type'] = _RESUMABLE_LOOPS[kind.split('.')[-1]]
 
 
 def build_runner(cfg: Config) -> Runner:
@@ -193,6 +260,8 @@ def train(cfg: Config, detect_anomaly: bool = False) -> Runner:
     """
     check_config_types(cfg)
     runner = build_runner(cfg)
+    fit_iteration_schedule(runner)
+    log_scaled_lr(runner)
     if cfg.get('load_from') and not cfg.get('resume'):
         # mmengine loads load_from non-strictly: a checkpoint of another model would leave it
         # as initialised (a run "from scratch") with a warning among hundreds of lines
@@ -203,11 +272,63 @@ def train(cfg: Config, detect_anomaly: bool = False) -> Runner:
     return runner
 
 
+def log_scaled_lr(runner: Runner) -> Optional[float]:
+    """With ``auto_scale_lr.enable`` (``--auto-scale-lr``), log the factor mmengine scales the lr
+    by (processes x ``train_dataloader.batch_size`` / ``auto_scale_lr.base_batch_size``) and the
+    lr it gives; returns the factor (None when the lr is not scaled)."""
+    scale = runner.cfg.get('auto_scale_lr') or {}
+    if not scale.get('enable'):
+        return None
+    batch = runner.cfg.train_dataloader.batch_size
+    total = runner.world_size * batch
+    factor = total / scale['base_batch_size']
+    lr = (runner.cfg.optim_wrapper.get('optimizer') or {}).get('lr')
+    scaled = f': optim_wrapper.optimizer.lr {lr:g} -> {lr * factor:g}' if lr is not None else ''
+    print_log(f'--auto-scale-lr: total batch {total} ({runner.world_size} process(es) x '
+              f'{batch}) / auto_scale_lr.base_batch_size {scale["base_batch_size"]:g} = factor '
+              f'{factor:g}{scaled}', logger='current', level=logging.INFO)
+    return factor
+
+
+def resume_command(argv: Sequence[str], tool: str = 'tools/train.py') -> str:
+    """The ``tools/train.py`` command line of ``argv`` (its arguments) that resumes the run:
+    ``--resume`` in place of any ``--resume [CKPT]``; under a launcher, the hint to rerun the
+    launcher the same way with ``--resume``."""
+    kept, launcher, i = [], 'none', 0
+    while i < len(argv):
+        name, has_value, value = argv[i].partition('=')
+        i += 1
+        if name not in ('--resume', '--launcher', '--local_rank', '--local-rank'):
+            kept.append(argv[i - 1])
+            continue
+        if not has_value and i < len(argv) and not argv[i].startswith('-'):
+            value, i = argv[i], i + 1
+        if name == '--launcher':
+            launcher = value
+    command = ' '.join(shlex.quote(a) for a in ['python', tool, *kept, '--resume'])
+    if launcher != 'none':
+        command += (f' (launched by {launcher}: rerun the launcher with the same arguments and '
+                    '--resume, e.g. tools/dist_train.sh CONFIG GPUS ... --resume)')
+    return command
+
+
+def interrupted(work_dir: Optional[str], argv: Sequence[str],
+                tool: str = 'tools/train.py') -> str:
+    """The one line a run stopped by Ctrl-C ends with: where it stands, and how to go on."""
+    checkpoint = latest_checkpoint(work_dir) if work_dir else None
+    where = (f'the last checkpoint is {checkpoint}' if checkpoint else
+             'no checkpoint was saved yet (the command starts afresh)')
+    return f'interrupted; {where}; continue with: {resume_command(argv, tool)}'
+
+
 def summary(runner: Runner, work_dir: str) -> str:
-    """Where a finished run left its work: for the user, after training."""
-    lines = (
+    """Where a finished run left its work: for the user, after training. Only what exists is
+    named (no pictures folder when the run drew none)."""
+    lines = [
         'Training finished.', f'  work dir:        {work_dir}',
-        f'  last checkpoint: {latest_checkpoint(work_dir) or "(none saved)"}',
-        f'  log:             {runner.log_dir}',
-        f'  pictures:        {osp.join(work_dir, "vis")}')
+        f'  last checkpoint: {latest_checkpoint(work_dir) or "(none saved)"}']
+    if osp.isdir(runner.log_dir):
+        lines.append(f'  log:             {runner.log_dir}')
+    if osp.isdir(osp.join(work_dir, 'vis')):
+        lines.append(f'  pictures:        {osp.join(work_dir, "vis")}')
     return '\n'.join(lines)

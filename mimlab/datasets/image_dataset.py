@@ -51,22 +51,25 @@ def find_idx(data_root: str, split: str) -> Optional[Tuple[str, str]]:
 
 
 # Folder names that are splits, never classes. 'test' and 'val' both name the held-out split (as
-# for the idx archives): a folder that has only one of them serves both.
+# for the idx archives): a folder that has only one of them serves both. ADE20K's names
+# ('training', 'validation': the DDeP configs) read an own folder's train/ and val/ too.
 SPLIT_NAMES = ('train', 'val', 'test')
-_HELD_OUT = {'test': 'val', 'val': 'test'}
+_SAME_SPLIT = {'test': ('val',), 'val': ('test',), 'training': ('train',),
+               'validation': ('val', 'test')}
 
 
 def split_folder(data_root: str, split: str) -> str:
     """The folder that holds ``split`` under ``data_root``: ``data_root/<split>``, the other
-    held-out name ('val' for 'test' and back) when only that exists, or ``data_root`` itself
+    held-out name ('val' for 'test' and back; 'train' for ADE20K's 'training', 'val' or 'test'
+    for 'validation') when only that exists, or ``data_root`` itself
     when it has no split folders at all (a folder of classes or of images).
 
     Raises:
         FileNotFoundError: ``data_root`` has split folders but not this one (naming those it has):
             reading ``data_root`` itself would take the split folders for classes.
     """
-    for name in (split, _HELD_OUT.get(split)):
-        if name and osp.isdir(osp.join(data_root, name)):
+    for name in (split, *_SAME_SPLIT.get(split, ())):
+        if osp.isdir(osp.join(data_root, name)):
             return osp.join(data_root, name)
     present = [name for name in SPLIT_NAMES if osp.isdir(osp.join(data_root, name))]
     if present:

@@ -16,6 +16,7 @@ from mmengine.config import DictAction
 from mimlab.apis import init_model, load_config, prepare_batch, reconstruct
 from mimlab.datasets import build_split_dataset, sample_indices
 from mimlab.datasets.image_dataset import IMG_EXTENSIONS
+from mimlab.datasets.transforms import BadImageError
 from mimlab.engine.checkpoint import allow_unsafe_load
 from mimlab.engine.errors import one_line_errors
 from mimlab.experiments.cli import (add_image_arguments, add_unsafe_load_argument,
@@ -74,7 +75,10 @@ def main(argv=None) -> str:
     with one_line_errors(cfg):
         model = init_model(cfg, args.checkpoint, device=args.device)
         samples, titles = pick_samples(cfg, args.images, args.split, args.num_images)
-    inputs = prepare_batch(model, samples, cfg.test_pipeline)
+        try:
+            inputs = prepare_batch(model, samples, cfg.test_pipeline)
+        except BadImageError as err:  # one line naming the file, as in training
+            raise SystemExit(str(err)) from err
     rec = reconstruct(model, inputs, seed=args.seed)
     picture = draw_reconstructions(rec, model.pixel_normalisation, titles=titles)
     save_picture(picture, args.out)

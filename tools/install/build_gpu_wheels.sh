@@ -7,7 +7,8 @@
 #   mmengine 0.10.7 and the packages its import needs beyond that image;
 #   mmcv 2.1.0 built from its sdist with MMCV_WITH_OPS=0: no compiled ops (pretraining needs
 #     none), so it builds in seconds and runs on any torch;
-#   mmpretrain 1.2.0 (the peer) and what its `import mmpretrain.models` needs beyond that.
+#   mmpretrain 1.2.0 (the peer) and what its `import mmpretrain.models` needs beyond that;
+#   tensorboard and protobuf for the runs' TensorBoard events.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${1:-.cache/gpu_wheels}
@@ -20,6 +21,10 @@ trap 'rm -rf "$work"' EXIT
   mmengine==0.10.7 addict yapf platformdirs termcolor rich markdown-it-py mdurl pygments \
   mmpretrain==1.2.0 mat4py modelindex model-index ordered-set importlib-metadata zipp markdown \
   click lazy-importer
+# the TensorBoard writer of default_runtime.py's vis_backends (torch.utils.tensorboard imports
+# tensorboard and protobuf only): the pure-Python builds of protobuf
+"$PY" -m pip download -q --no-deps --only-binary :all: --platform any --python-version 3.12 \
+  --implementation py -d "$OUT" tensorboard protobuf absl-py
 if ! ls "$OUT"/mmcv-2.1.0-*.whl >/dev/null 2>&1 && ! ls "$OUT"/mmcv_lite-2.1.0-*.whl >/dev/null 2>&1; then
   # mmcv's setup.py imports pkg_resources: an older setuptools for this build only. The
   # download prepares the metadata without MMCV_WITH_OPS=0 (which renames it mmcv-lite).

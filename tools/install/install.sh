@@ -19,8 +19,9 @@ if ! "$PY" -c "import mmcv, mmcv.ops" 2>/dev/null || \
   echo "[install] mmcv with ops from $wheel"
   pip_install --no-deps --force-reinstall "$wheel"
 fi
-echo "[install] runtime, downstream and test requirements, and mimlab itself (editable)"
-pip_install -r requirements/runtime.txt -r requirements/downstream.txt -r requirements/tests.txt
+echo "[install] runtime, downstream, analysis and test requirements, and mimlab itself (editable)"
+pip_install -r requirements/runtime.txt -r requirements/downstream.txt -r requirements/analysis.txt \
+  -r requirements/tests.txt
 pip_install --no-deps --no-build-isolation -e .
 echo "[install] benchmark peer and photos (requirements/benchmark.txt, without their own pins)"
 pip_install --no-deps -r requirements/benchmark.txt

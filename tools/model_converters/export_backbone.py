@@ -2,7 +2,9 @@
 
     python tools/model_converters/export_backbone.py CKPT OUT [--layout timm|mimlab|mmpretrain|cae]
 
-timm: ``timm.create_model('vit_base_patch16_224', num_classes=0).load_state_dict(torch.load(OUT))``;
+timm: the tool prints the ``timm.models.vision_transformer.VisionTransformer(...)`` arguments that
+rebuild the encoder (sizes from the weights, heads from the checkpoint's config), whose
+``load_state_dict(torch.load(OUT))`` takes the file;
 mimlab: ``init_cfg=dict(type='Pretrained', checkpoint=OUT)`` (no prefix).
 
     python tools/model_converters/export_backbone.py CKPT OUT --whole --layout mmpretrain|mae|cae
@@ -16,7 +18,7 @@ import argparse
 import os.path as osp
 
 from mimlab.apis import export_backbone
-from mimlab.apis.export import LAYOUTS, MODEL_LAYOUTS, export_model
+from mimlab.apis.export import LAYOUTS, MODEL_LAYOUTS, export_model, timm_arguments
 from mimlab.engine.errors import one_line_errors
 
 
@@ -48,6 +50,15 @@ def main(argv=None) -> None:
             raise SystemExit(str(err).strip('"')) from err
     what = 'model' if args.whole else 'encoder'
     print(f'{args.out}: {len(exported)} {what} tensors in the {args.layout} layout')
+    if args.layout == 'timm' and not args.whole:
+        try:
+            kwargs = ', '.join(f'{k}={v!r}' for k, v in
+                               timm_arguments(args.checkpoint, args.prefix).items())
+        except KeyError as err:  # the heads are not known: the export itself is done
+            print(f'no timm arguments: {str(err).strip(chr(34))}')
+        else:
+            print(f'rebuild it in timm: model = timm.models.vision_transformer.VisionTransformer('
+                  f'{kwargs}); model.load_state_dict(torch.load({args.out!r}))')
 
 
 if __name__ == '__main__':

@@ -52,9 +52,10 @@ test_evaluator = val_evaluator
 
 # the same optimiser for both inits: mild layer decay (6 blocks), AdamW lr 1e-3
 optim_wrapper = dict(optimizer=dict(lr=1e-3), paramwise_cfg=dict(layer_decay_rate=0.9))
+# the decay has no end of its own: it ends with train_cfg.max_iters
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0, end=50),
-    dict(type='CosineAnnealingLR', eta_min=0.0, begin=50, end=max_iters, by_epoch=False),
+    dict(type='CosineAnnealingLR', eta_min=0.0, begin=50, by_epoch=False),
 ]
 train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=max_iters,
                  val_interval=max_iters)

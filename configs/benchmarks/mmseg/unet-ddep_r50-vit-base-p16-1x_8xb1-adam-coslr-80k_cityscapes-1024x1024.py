@@ -5,8 +5,17 @@ _base_ = [
     'mmseg::_base_/datasets/cityscapes_1024x1024.py', 'mmseg::_base_/default_runtime.py',
     'mmseg::_base_/schedules/schedule_80k.py'
 ]
-# mimlab's safe checkpoint loader for the pretrained weights (mimlab/engine/checkpoint.py)
-default_hooks = dict(safe_checkpoint_loader=dict(type='mimlab.SafeCheckpointLoaderHook'))
+# mimlab's run hooks: weights-only checkpoint loads; per-iteration random seeds and the resume
+# checks (exact resume); a checkpoint at the current iteration on SIGTERM / SIGUSR1; images/s and
+# the gradient norm in the log; summary.json at the end
+default_hooks = dict(safe_checkpoint_loader=dict(type='mimlab.SafeCheckpointLoaderHook'),
+                     random_state=dict(type='mimlab.RandomStateHook'),
+                     preemption=dict(type='mimlab.PreemptionHook'),
+                     train_stats=dict(type='mimlab.TrainStatsHook'),
+                     run_summary=dict(type='mimlab.RunSummaryHook'))
+# TensorBoard events beside scalars.json, as in mimlab's own default_runtime.py
+visualizer = dict(vis_backends=[dict(type='LocalVisBackend'),
+                                dict(type='TensorboardVisBackend')])
 model = dict(
     data_preprocessor=dict(size=(1024, 1024)),
     backbone=dict(img_size=(1024, 1024)),

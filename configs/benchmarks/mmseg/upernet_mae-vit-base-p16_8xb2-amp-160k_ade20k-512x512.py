@@ -10,8 +10,17 @@
 #       --cfg-options model.backbone.init_cfg.checkpoint=CKPT   (or edit the line below)
 _base_ = 'mmseg::mae/mae-base_upernet_8xb2-amp-160k_ade20k-512x512.py'
 custom_imports = dict(imports=['mimlab'], allow_failed_imports=False)
-# mimlab's safe checkpoint loader for the pretrained weights (mimlab/engine/checkpoint.py)
-default_hooks = dict(safe_checkpoint_loader=dict(type='mimlab.SafeCheckpointLoaderHook'))
+# mimlab's run hooks: weights-only checkpoint loads; per-iteration random seeds and the resume
+# checks (exact resume); a checkpoint at the current iteration on SIGTERM / SIGUSR1; images/s and
+# the gradient norm in the log; summary.json at the end
+default_hooks = dict(safe_checkpoint_loader=dict(type='mimlab.SafeCheckpointLoaderHook'),
+                     random_state=dict(type='mimlab.RandomStateHook'),
+                     preemption=dict(type='mimlab.PreemptionHook'),
+                     train_stats=dict(type='mimlab.TrainStatsHook'),
+                     run_summary=dict(type='mimlab.RunSummaryHook'))
+# TensorBoard events beside scalars.json, as in mimlab's own default_runtime.py
+visualizer = dict(vis_backends=[dict(type='LocalVisBackend'),
+                                dict(type='TensorboardVisBackend')])
 
 pretrained_checkpoint = 'work_dirs/mae_vit-base-p16_8xb512-coslr-1600e_in1k/epoch_1600.pth'
 model = dict(

@@ -49,9 +49,10 @@ val_dataloader = dict(batch_size=8, num_workers=0, persistent_workers=False,
 test_dataloader = val_dataloader
 
 optim_wrapper = dict(optimizer=dict(lr=5e-4))
+# the decay has no end of its own: it ends with train_cfg.max_iters
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0, end=30),
-    dict(type='PolyLR', eta_min=0.0, power=1.0, begin=30, end=max_iters, by_epoch=False),
+    dict(type='PolyLR', eta_min=0.0, power=1.0, begin=30, by_epoch=False),
 ]
 train_cfg = dict(max_iters=max_iters, val_interval=100)  # mIoU after 100, 200, 300 iterations
 default_hooks = dict(logger=dict(interval=25),

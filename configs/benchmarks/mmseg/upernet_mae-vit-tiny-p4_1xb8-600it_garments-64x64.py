@@ -22,9 +22,10 @@ test_dataloader = val_dataloader
 
 # the same optimiser for both inits: mild layer decay (6 blocks), AdamW lr 5e-4
 optim_wrapper = dict(paramwise_cfg=dict(layer_decay_rate=0.9))
+# the decay has no end of its own: it ends with train_cfg.max_iters
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0, end=50),
-    dict(type='PolyLR', eta_min=0.0, power=1.0, begin=50, end=max_iters, by_epoch=False),
+    dict(type='PolyLR', eta_min=0.0, power=1.0, begin=50, by_epoch=False),
 ]
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 default_hooks = dict(checkpoint=dict(interval=max_iters))

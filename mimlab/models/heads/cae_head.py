@@ -51,8 +51,8 @@ class DVAETokenHead(MaskedPredictionHead):
         path = init.get('checkpoint') if isinstance(init, dict) else None
         if isinstance(path, str) and '://' not in path and not osp.isfile(path):
             raise FileNotFoundError(
-                f'model.head.tokenizer.init_cfg.checkpoint={path!r} does not exist: train the '
-                'tokenizer first (the demo dVAE: docs/cae.md) or point the key at its checkpoint')
+                f'model.head.tokenizer.init_cfg.checkpoint={path!r} does not exist. '
+                f'{self.tokenizer.missing_weights_hint(path)}')
         super().init_weights()
 
     def train(self, mode: bool = True) -> 'DVAETokenHead':

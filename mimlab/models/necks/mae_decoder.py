@@ -54,6 +54,17 @@ class MAEPretrainDecoder(BaseModule):
                 nn.init.xavier_uniform_(m.weight)
                 nn.init.zeros_(m.bias)
 
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
+                              unexpected_keys, error_msgs):
+        # The position table is fixed sin-cos, a function of the grid: a checkpoint trained at
+        # another image size (a converted 224-px MAE continued at 112 px) brings the table of its
+        # own grid, so keep this model's, as the encoder resamples its own position embedding.
+        key = prefix + 'decoder_pos_embed'
+        if key in state_dict and state_dict[key].shape != self.decoder_pos_embed.shape:
+            state_dict[key] = self.decoder_pos_embed.detach().clone()
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys,
+                                      unexpected_keys, error_msgs)
+
     def forward(self, tokens: torch.Tensor, patch_mask: PatchMask) -> torch.Tensor:
         """Args:
             tokens: (B, 1 + L_keep, D_enc) encoder output (prefix tokens first); the decoder's

@@ -94,12 +94,16 @@ class DALLEEncoder(BaseModule):
         cfg = self.init_cfg or {}
         checkpoint = cfg.get('checkpoint') if cfg.get('type') == 'Pretrained' else None
         if checkpoint is not None and not osp.isfile(checkpoint):
-            raise FileNotFoundError(
-                f'DALL-E encoder weights {checkpoint} do not exist. Download OpenAI\'s encoder '
-                f'({DALLE_ENCODER_URL}) and convert it with python '
-                f'tools/model_converters/dalle_to_mimlab.py encoder.pkl {checkpoint} '
-                '--unsafe-load (the published file is a pickled module)')
+            raise FileNotFoundError(f'DALL-E encoder weights {checkpoint} do not exist. '
+                                    f'{self.missing_weights_hint(checkpoint)}')
         super().init_weights()
+
+    @staticmethod
+    def missing_weights_hint(checkpoint: str) -> str:
+        """Where the weights file ``checkpoint`` comes from (for an error saying it is missing)."""
+        return (f'Download OpenAI\'s DALL-E encoder ({DALLE_ENCODER_URL}) and convert it with '
+                f'python tools/model_converters/dalle_to_mimlab.py encoder.pkl {checkpoint} '
+                '--unsafe-load (the published file is a pickled module)')
 
     def logits(self, images: torch.Tensor) -> torch.Tensor:
         """(B, 3, H, W) in [0, 1] -> (B, vocab, H / 8, W / 8)."""

@@ -38,6 +38,12 @@ class DiscreteVAE(BaseModule):
         in_chans: image channels.
     """
 
+    @staticmethod
+    def missing_weights_hint(checkpoint: str) -> str:
+        """Where the weights file ``checkpoint`` comes from (for an error saying it is missing)."""
+        return ('Train the tokenizer first (the demo dVAE: configs/dvae/, docs/cae.md) or point '
+                'the key at its checkpoint')
+
     def __init__(self, vocab_size: int = 8192, hidden_dim: int = 64, code_dim: int = 64,
                  num_downsamples: int = 3, num_res_blocks: int = 1, in_chans: int = 3,
                  init_cfg=None) -> None:
