@@ -317,11 +317,11 @@ def test_train_py_refuses_bad_resume_and_interval_options(tmp_path):
     train.main(base[:-1] + ['train_cfg.max_epochs=1', 'custom_hooks=[]'])
     with pytest.raises(SystemExit) as err:
         train.main(base[:-1] + ['train_cfg.max_epochs=1', 'custom_hooks=[]',
-                                'model.neck.embed_dim=32', 'optim_wrapper.optimizer.lr=0.01',
+                                'model.backbone.mask_ratio=0.5', 'optim_wrapper.optimizer.lr=0.01',
                                 '--resume'])
     assert str(err.value) == (
-        f'--resume: {tmp_path}/epoch_1.pth was trained with another config (model.neck.'
-        'embed_dim: 16 -> 32; optim_wrapper.optimizer.lr: 0.0015 -> 0.01). Resume with the '
+        f'--resume: {tmp_path}/epoch_1.pth was trained with another config (model.backbone.'
+        'mask_ratio: 0.75 -> 0.5; optim_wrapper.optimizer.lr: 0.0015 -> 0.01). Resume with the '
         "config and options it was started with (its text is in the checkpoint, meta['cfg'], "
         'and in the work dir), or start a new run from its weights with --cfg-options '
         f'load_from={tmp_path}/epoch_1.pth (without --resume)')
