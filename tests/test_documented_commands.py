@@ -277,11 +277,12 @@ def test_missing_tokenizer_names_where_its_weights_come_from():
     from mmengine.config import Config
 
     from mimlab.models.heads import DVAETokenHead
-    from mimlab.models.utils import EncoderSpec
+    from mimlab.models.utils import EncoderSpec, TokenLayout
     cfg = Config.fromfile(osp.join(REPO, 'configs/cae/cae_vit-base-p16_8xb256-coslr-800e_in1k.py'))
     tokenizer = dict(cfg.model.head.tokenizer, group_count=2, n_hid=8, n_blk_per_group=1,
                      vocab_size=16)  # the published sizes made small; the same init_cfg
-    spec = EncoderSpec(embed_dim=32, patch_size=8, grid_size=(2, 2), in_chans=3)
+    spec = EncoderSpec(in_chans=3, tokens=TokenLayout(embed_dim=32, depth=2, num_heads=2,
+                                                      patch_size=8, grid_size=(2, 2)))
     with pytest.raises(FileNotFoundError) as err:
         DVAETokenHead(spec, tokenizer).init_weights()
     message = str(err.value)
