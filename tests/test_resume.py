@@ -12,7 +12,8 @@ import torch
 from conftest import DEMO_CONFIG, REPO, TINY_RUN_OPTIONS, tiny_run_cfg
 from mmengine.runner import CheckpointLoader, Runner
 
-from mimlab.engine.checkpoint import find_resume_checkpoint, remove_stale_temporaries
+from mimlab.engine.checkpoint import remove_stale_temporaries
+from mimlab.engine.workdir import latest_checkpoint
 from mimlab.engine.hooks import get_random_state, set_random_state
 
 SIGKILLED = -9
@@ -88,7 +89,7 @@ def test_killed_and_resumed_run_equals_an_uninterrupted_one(tmp_path):
     #    epoch_2.pth: the pointer is left empty, so --resume finds the newest checkpoint itself
     assert _train(broken, fault='truncate:last_checkpoint', resume=True) == SIGKILLED
     assert _pointer(broken) == ''
-    assert find_resume_checkpoint(str(broken)) == str(broken / 'epoch_2.pth')
+    assert latest_checkpoint(str(broken), fallback=True) == str(broken / 'epoch_2.pth')
     # 4. resumed from epoch 2, runs to the end
     assert _train(broken, resume=True) == 0
     assert not list(broken.glob('.*.tmp'))  # the temporary of step 2 was cleaned up
@@ -116,19 +117,19 @@ def test_killed_and_resumed_run_equals_an_uninterrupted_one(tmp_path):
 
 
 def test_resume_checkpoint_search_and_cleanup(tmp_path):
-    assert find_resume_checkpoint(str(tmp_path / 'missing')) is None
-    assert find_resume_checkpoint(str(tmp_path)) is None
+    assert latest_checkpoint(str(tmp_path / 'missing'), fallback=True) is None
+    assert latest_checkpoint(str(tmp_path), fallback=True) is None
     for i, name in enumerate(['epoch_1.pth', 'epoch_10.pth', 'epoch_2.pth']):
         (tmp_path / name).write_bytes(b'x')
         os.utime(tmp_path / name, (1000 + i, 1000 + i))
     (tmp_path / '.epoch_3.pth.ab_cd123.tmp').write_bytes(b'half')
     (tmp_path / 'notes.tmp').write_bytes(b'mine')
     # no pointer: the newest file, not the highest number
-    assert find_resume_checkpoint(str(tmp_path)) == str(tmp_path / 'epoch_2.pth')
+    assert latest_checkpoint(str(tmp_path), fallback=True) == str(tmp_path / 'epoch_2.pth')
     (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'epoch_1.pth'))
-    assert find_resume_checkpoint(str(tmp_path)) == str(tmp_path / 'epoch_1.pth')
+    assert latest_checkpoint(str(tmp_path), fallback=True) == str(tmp_path / 'epoch_1.pth')
     (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'epoch_9.pth'))  # deleted since
-    assert find_resume_checkpoint(str(tmp_path)) == str(tmp_path / 'epoch_2.pth')
+    assert latest_checkpoint(str(tmp_path), fallback=True) == str(tmp_path / 'epoch_2.pth')
     assert remove_stale_temporaries(str(tmp_path)) == [str(tmp_path / '.epoch_3.pth.ab_cd123.tmp')]
     assert (tmp_path / 'notes.tmp').exists()
 
@@ -153,7 +154,7 @@ def test_full_disk_during_a_save_keeps_the_run_resumable(tmp_path, monkeypatch):
         runner.train()
     assert sorted(p.name for p in tmp_path.glob('*.pth')) == ['epoch_1.pth']
     assert not list(tmp_path.glob('.*.tmp'))
-    assert find_resume_checkpoint(str(tmp_path)) == str(tmp_path / 'epoch_1.pth')
+    assert latest_checkpoint(str(tmp_path), fallback=True) == str(tmp_path / 'epoch_1.pth')
     monkeypatch.undo()  # space freed
 
     cfg = config()

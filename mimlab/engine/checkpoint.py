@@ -30,8 +30,6 @@ from mmengine.logging import print_log
 from mmengine.logging.history_buffer import HistoryBuffer
 from mmengine.runner import CheckpointLoader
 
-from .workdir import latest_checkpoint
-
 
 def _numpy_globals() -> list:
     multiarray = getattr(np, '_core', np.core).multiarray
@@ -149,13 +147,6 @@ def write_json(path: Union[str, Path], data: Any, indent: Optional[int] = 1,
 
 # atomic_write's temporaries: '.{name}.{8 random characters}.tmp'
 _TEMPORARY_NAME = re.compile(r'\..+\.[a-z0-9_]{8}\.tmp')
-
-
-def find_resume_checkpoint(work_dir: str) -> Optional[str]:
-    """The checkpoint that ``--resume`` continues from: the one ``work_dir/last_checkpoint``
-    names, or the newest ``epoch_N.pth``/``iter_N.pth`` when that pointer is broken; None when
-    there is none (:func:`~mimlab.engine.workdir.latest_checkpoint` with ``fallback=True``)."""
-    return latest_checkpoint(work_dir, fallback=True)
 
 
 def remove_stale_temporaries(folder: str) -> List[str]:

@@ -15,7 +15,7 @@ import tempfile
 from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
 
-from mimlab.apis.cli import save_result
+from mimlab.experiments.cli import save_result
 from mimlab.experiments.resume_cost import checkpoint_stall, time_to_first_batch
 
 

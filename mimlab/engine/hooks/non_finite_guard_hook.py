@@ -11,7 +11,7 @@ from mmengine.optim import AmpOptimWrapper
 from mmengine.runner import CheckpointLoader
 
 from mimlab.registry import HOOKS
-from ..checkpoint import find_resume_checkpoint
+from ..workdir import latest_checkpoint
 
 ACTIONS = ('stop', 'skip', 'rollback')
 
@@ -130,7 +130,7 @@ class NonFiniteGuardHook(Hook):
     def _roll_back(runner) -> Optional[str]:
         """Put back the last checkpoint's weights and optimizer state; what was done, for the
         log (None when there is no checkpoint yet)."""
-        path = find_resume_checkpoint(runner.work_dir)
+        path = latest_checkpoint(runner.work_dir, fallback=True)
         if path is None:
             return None
         checkpoint = CheckpointLoader.load_checkpoint(path, map_location='cpu')
