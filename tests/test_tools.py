@@ -200,3 +200,21 @@ def test_train_py_answers_a_wrong_data_folder_in_one_line(tmp_path):
             train.main([DEMO_CONFIG, '--work-dir', str(tmp_path / 'work'), '--cfg-options',
                         *TINY_RUN_OPTIONS, f'train_dataloader.dataset.data_root={root}'])
         assert expected in str(err.value) and '\n' not in str(err.value)
+
+
+def test_every_tool_script_imports():
+    """Each Python script under tools/ loads (its module-level imports resolve) without running
+    its main: a name moved inside the package breaks the tool here, not in a user's shell."""
+    import importlib.util
+    broken = []
+    for folder, _, names in os.walk(osp.join(REPO, 'tools')):
+        for name in sorted(names):
+            if not name.endswith('.py'):
+                continue
+            path = osp.join(folder, name)
+            spec = importlib.util.spec_from_file_location(f'_tool_{name[:-3]}', path)
+            try:
+                spec.loader.exec_module(importlib.util.module_from_spec(spec))
+            except Exception as err:  # noqa: BLE001 (any failure to load is the finding)
+                broken.append(f'{osp.relpath(path, REPO)}: {type(err).__name__}: {err}')
+    assert broken == []

@@ -1,6 +1,8 @@
 """Build a model from a config and checkpoint, and reconstruct images with it."""
 import copy
-from typing import Optional, Sequence, Union
+import os
+import os.path as osp
+from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
 from mmengine.config import Config
@@ -8,6 +10,7 @@ from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import init_default_scope
 
 from mimlab.datasets.builder import build_split_dataset, collate_present, sample_indices
+from mimlab.datasets.image_dataset import IMG_EXTENSIONS
 from mimlab.engine.checkpoint import install_checkpoint_loader
 from mimlab.models.utils.state_dict import load_whole_model
 from mimlab.registry import MODELS
@@ -64,3 +67,30 @@ def heldout_batch(model: torch.nn.Module, cfg: Config, split: str = 'test',
     dataset = build_split_dataset(cfg, split)
     batch = collate_present([dataset[i] for i in sample_indices(len(dataset), num_images)])
     return model.data_preprocessor(batch, training=False)['inputs']
+
+
+def pick_samples(cfg: Config, images: Sequence[str], split: Optional[str],
+                 num_images: int) -> Tuple[List[dict], List[str]]:
+    """The samples a picture tool draws and their row titles: ``num_images`` evenly spaced
+    images of the config dataset's ``split``, or (``split`` None) the image files of ``images``
+    (files, or folders read in name order).
+
+    Raises:
+        SystemExit: a path that does not exist, or no image found (one line for the tool).
+    """
+    if split:
+        dataset = build_split_dataset(cfg, split, pipeline=[])
+        indices = sample_indices(len(dataset), num_images)
+        return ([dataset.get_data_info(i) for i in indices], [f'{split} #{i}' for i in indices])
+    files = []
+    for path in images:
+        if osp.isdir(path):
+            files += sorted(osp.join(path, f) for f in os.listdir(path)
+                            if f.lower().endswith(IMG_EXTENSIONS))
+        elif osp.isfile(path):
+            files.append(path)
+        else:
+            raise SystemExit(f'image {path} does not exist')
+    if not files:
+        raise SystemExit(f'no images found in {images}')
+    return [dict(img_path=f) for f in files], [osp.basename(f) for f in files]

@@ -12,7 +12,7 @@ import argparse
 import torch.nn.functional as F
 from mmengine.config import DictAction
 
-from mimlab.apis import init_model, load_config, prepare_batch
+from mimlab.apis import init_model, load_config, pick_samples, prepare_batch
 from mimlab.engine.checkpoint import allow_unsafe_load
 from mimlab.engine.errors import one_line_errors
 from mimlab.evaluation import cls_attention
@@ -20,7 +20,6 @@ from mimlab.experiments.cli import (add_image_arguments, add_unsafe_load_argumen
                                     parse_image_args)
 from mimlab.visualization import save_picture, to_uint8_images
 from mimlab.visualization.grid import draw_columns
-from visualize_reconstruction import pick_samples  # a sibling tool
 
 
 def parse_args(argv=None) -> argparse.Namespace:

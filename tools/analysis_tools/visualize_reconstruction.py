@@ -8,14 +8,10 @@ evenly spaced, from the training dataset's held-out split. With a per-patch norm
 prediction is mapped back to pixels with each patch's own mean and variance.
 """
 import argparse
-import os
-import os.path as osp
 
 from mmengine.config import DictAction
 
-from mimlab.apis import init_model, load_config, prepare_batch, reconstruct
-from mimlab.datasets import build_split_dataset, sample_indices
-from mimlab.datasets.image_dataset import IMG_EXTENSIONS
+from mimlab.apis import init_model, load_config, pick_samples, prepare_batch, reconstruct
 from mimlab.datasets.transforms import BadImageError
 from mimlab.engine.checkpoint import allow_unsafe_load
 from mimlab.engine.errors import one_line_errors
@@ -37,33 +33,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     add_unsafe_load_argument(parser)
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     return parse_image_args(parser, argv)
-
-
-def collect_images(paths) -> list:
-    files = []
-    for path in paths:
-        if osp.isdir(path):
-            files += sorted(osp.join(path, f) for f in os.listdir(path)
-                            if f.lower().endswith(IMG_EXTENSIONS))
-        elif osp.isfile(path):
-            files.append(path)
-        else:
-            raise SystemExit(f'image {path} does not exist')
-    if not files:
-        raise SystemExit(f'no images found in {paths}')
-    return files
-
-
-def pick_samples(cfg, images, split, num_images):
-    """The samples to draw and their row titles: image files/folders, or ``num_images`` evenly
-    spaced images of the config dataset's ``split``."""
-    if split:
-        dataset = build_split_dataset(cfg, split, pipeline=[])
-        indices = sample_indices(len(dataset), num_images)
-        return ([dataset.get_data_info(i) for i in indices],
-                [f'{split} #{i}' for i in indices])
-    files = collect_images(images)
-    return [dict(img_path=f) for f in files], [osp.basename(f) for f in files]
 
 
 def main(argv=None) -> str:
