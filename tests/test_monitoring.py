@@ -405,3 +405,28 @@ def test_feature_map_tool_draws_checkpoint_and_random_init_side_by_side(demo_run
         _write_images(tmp_path / 'plain' / 'train')
         import_tool('feature_map', 'tools/analysis_tools').main(
             [DEMO_CONFIG, 'none', '--out', str(out), '--data-root', str(tmp_path / 'plain')])
+
+
+def test_summary_is_one_row_per_run_across_sessions(tmp_path):
+    """A finished run started again (``make demo`` twice) keeps its summary; a session resumed
+    where the summary's run ended adds its time, images and iterations to it."""
+    from conftest import TINY_RUN_OPTIONS
+
+    from mimlab.engine.hooks.run_summary_hook import _continued
+    train_tool = import_tool('train')
+    argv = [DEMO_CONFIG, '--work-dir', str(tmp_path), '--cfg-options', *TINY_RUN_OPTIONS,
+            'train_cfg.max_epochs=1', 'custom_hooks=[]']
+    train_tool.main(argv)
+    first = (tmp_path / 'summary.json').read_text()
+    assert json.loads(first)['iters'] == 4
+    train_tool.main(argv + ['--resume'])  # nothing left to train
+    assert (tmp_path / 'summary.json').read_text() == first
+    before = dict(start_time='a', wall_time_s=10.0, iters=4, images=64, total_iters=4,
+                  peak_memory_bytes=300)
+    after = dict(start_time='b', end_time='c', wall_time_s=6.0, iters=2, images=32,
+                 total_iters=6, peak_memory_bytes=200, final_loss=0.5)
+    run = _continued(before, after)
+    assert run['start_time'] == 'a' and run['end_time'] == 'c' and run['sessions'] == 2
+    assert (run['wall_time_s'], run['iters'], run['images'], run['total_iters']) == (16, 6, 96, 6)
+    assert run['images_per_s'] == 6.0 and run['peak_memory_bytes'] == 300
+    assert run['final_loss'] == 0.5

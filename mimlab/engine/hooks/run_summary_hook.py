@@ -1,4 +1,5 @@
 """One summary row per run: ``{work_dir}/summary.json`` at the end of training."""
+import json
 import os
 import os.path as osp
 import platform
@@ -50,13 +51,17 @@ def _now() -> str:
 @HOOKS.register_module()
 class RunSummaryHook(Hook):
     """At the end of training write ``{work_dir}/summary.json`` (main process): the config
-    file, the git commit of the mimlab checkout, start and end time (UTC) and wall time of this
-    training session, images/s (images of all processes trained in this session / its wall time,
+    file, the git commit of the mimlab checkout, start and end time (UTC) and wall time of the
+    run, images/s (images of all processes trained / the wall time,
     evaluation and checkpoints included), peak memory (``torch.cuda.max_memory_allocated`` on a
     GPU, else the peak RSS of the main process), the final training loss, the final online kNN
     accuracy (``online/knn_top1`` of :class:`OnlineKNNHook`, None without it), the last
-    checkpoint (the one ``--resume`` would continue from), torch, CUDA and the device. ``tools/analysis_tools/collect_summaries.py`` makes
-    a table of many."""
+    checkpoint (the one ``--resume`` would continue from), torch, CUDA and the device.
+    ``tools/analysis_tools/collect_summaries.py`` makes a table of many.
+
+    A resumed session that continues where the summary's run ended adds to it (wall time,
+    images, iterations, ``sessions``; one row per run); a session that trains nothing (a
+    finished run started again) leaves it as it is."""
     priority = 'LOWEST'  # after CheckpointHook has saved the last checkpoint
 
     def __init__(self) -> None:
@@ -106,5 +111,40 @@ class RunSummaryHook(Hook):
             device=torch.cuda.get_device_name() if cuda else cpu_name(),
             world_size=get_world_size(),
         )
-        write_json(osp.join(runner.work_dir, SUMMARY_FILE), summary)
-        runner.logger.info(f'run summary: {osp.join(runner.work_dir, SUMMARY_FILE)}')
+        path = osp.join(runner.work_dir, SUMMARY_FILE)
+        previous = _read_summary(path)
+        if previous is not None and summary['iters'] == 0:
+            # a finished run started again (`make demo` twice): it trained nothing to describe
+            runner.logger.info(f'run summary: {path} kept (this session trained no iteration)')
+            return
+        if previous is not None and self._first_iter > 0 and \
+                previous.get('total_iters') == self._first_iter:
+            summary = _continued(previous, summary)
+        write_json(path, summary)
+        runner.logger.info(f'run summary: {path}')
+
+
+def _read_summary(path: str) -> Optional[dict]:
+    if not osp.isfile(path):
+        return None
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def _continued(previous: dict, session: dict) -> dict:
+    """The summary of a run resumed where ``previous`` ended: one row for the whole run (its
+    first start, the sessions' wall times, images and iterations added, the highest peak memory),
+    the rest from the latest session."""
+    run = dict(session)
+    run['start_time'] = previous.get('start_time', session['start_time'])
+    run['sessions'] = previous.get('sessions', 1) + 1
+    for key in ('wall_time_s', 'iters', 'images'):
+        run[key] = round(previous.get(key, 0) + session[key], 2)
+    run['images_per_s'] = round(run['images'] / run['wall_time_s'], 2) \
+        if run['wall_time_s'] > 0 else None
+    run['peak_memory_bytes'] = max(previous.get('peak_memory_bytes') or 0,
+                                   session['peak_memory_bytes'])
+    return run
