@@ -354,3 +354,55 @@ def test_autocast_native_only_and_the_cpu_attention_path(monkeypatch):
         ops = {e.key for e in prof.key_averages()}
         # bf16 on the CPU: SDPA's math path, not the fused kernel with the slow bf16 backward
         assert ('aten::_scaled_dot_product_flash_attention_for_cpu' in ops) is (not native)
+
+
+def test_img_data_preprocessor_gives_mmengines_tensors_without_per_sample_copies():
+    """mimlab's ImgDataPreprocessor (what configs naming ``ImgDataPreprocessor`` build in
+    mimlab's scope) stacks a batch of same-size uint8 images before normalising: the same
+    tensors as mmengine's, bit for bit, with BGR->RGB and padding too; on the CPU the data
+    samples are the dataset's own objects (mmengine copies each one and its metainfo)."""
+    from mmengine.model import ImgDataPreprocessor as MMEngineImgDataPreprocessor
+    from mmengine.registry import DefaultScope
+    from mmengine.structures import BaseDataElement
+
+    import mimlab.models  # noqa: F401  (registration)
+    from mimlab.models.data_preprocessors import ImgDataPreprocessor
+    from mimlab.registry import MODELS
+
+    g = torch.Generator().manual_seed(0)
+    images = [torch.randint(0, 256, (3, 14, 13), dtype=torch.uint8, generator=g)
+              for _ in range(6)]
+    samples = [BaseDataElement(metainfo=dict(sample_idx=i)) for i in range(6)]
+    for kwargs in (dict(mean=[72.9, 60.1, 50.5], std=[90.0, 80.2, 70.3]),
+                   dict(mean=[1.0, 2.0, 3.0], std=[4.0, 5.0, 6.0], bgr_to_rgb=True,
+                        pad_size_divisor=4, pad_value=7),
+                   dict()):
+        with DefaultScope.overwrite_default_scope('mimlab'):
+            ours = MODELS.build(dict(type='ImgDataPreprocessor', **kwargs))
+        assert type(ours) is ImgDataPreprocessor
+        theirs = MMEngineImgDataPreprocessor(**kwargs)
+        out = ours(dict(inputs=images, data_samples=samples))
+        ref = theirs(dict(inputs=images, data_samples=samples))
+        assert out['inputs'].dtype == ref['inputs'].dtype == torch.float32
+        assert out['inputs'].shape == ref['inputs'].shape
+        assert torch.equal(out['inputs'], ref['inputs'])
+        assert all(a is b for a, b in zip(out['data_samples'], samples))
+        assert [s.sample_idx for s in ref['data_samples']] == list(range(6))
+    # images of different sizes: mmengine's per-image path (padded to the largest)
+    mixed = [images[0], images[1][:, :12, :11]]
+    ours_mixed = ours(dict(inputs=mixed, data_samples=samples[:2]))['inputs']
+    assert torch.equal(ours_mixed, theirs(dict(inputs=mixed, data_samples=samples[:2]))['inputs'])
+    assert ours_mixed.shape == (2, 3, 14, 13)
+
+
+def test_pack_inputs_keeps_metainfo_values_and_copies_only_mutable_ones():
+    from mimlab.datasets.transforms import PackInputs
+
+    crop = [1, 2, 3]
+    packed = PackInputs(meta_keys=('sample_idx', 'img_shape', 'crop', 'img_path'))(
+        dict(img=np.zeros((4, 5, 3), np.uint8), sample_idx=7, img_shape=(4, 5), crop=crop,
+             gt_label=3))
+    sample = packed['data_samples']
+    assert sample.metainfo == dict(sample_idx=7, img_shape=(4, 5), crop=[1, 2, 3])
+    assert sample.crop == crop and sample.crop is not crop  # a list is copied
+    assert int(sample.gt_label) == 3 and packed['inputs'].shape == (3, 4, 5)

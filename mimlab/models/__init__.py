@@ -1,1 +1,1 @@
-from . import algorithms, backbones, heads, necks, tokenizers  # noqa: F401  (registration)
+from . import algorithms, backbones, data_preprocessors, heads, necks, tokenizers  # noqa: F401  (registration)

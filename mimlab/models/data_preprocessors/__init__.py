@@ -1,0 +1,3 @@
+from .img_data_preprocessor import ImgDataPreprocessor
+
+__all__ = ['ImgDataPreprocessor']

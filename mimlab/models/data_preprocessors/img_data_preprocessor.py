@@ -1,0 +1,58 @@
+"""mmengine's ``ImgDataPreprocessor`` with the per-sample work of a batch done once per batch.
+
+The ``pseudo_collate`` batches of mimlab's pipelines are lists of (C, H, W) uint8 tensors and
+lists of ``BaseDataElement``. mmengine's ``ImgDataPreprocessor`` converts and normalises each
+image on its own and moves each data sample to the device one by one, copying its metainfo on
+the way, even when the device is the CPU they are already on. For the demo's batch of 256
+28-px images that is about 15 ms a step (4 % of it) of Python-level work.
+
+This subclass takes the same arguments and gives the same tensors, bit for bit: images of one
+size are stacked while still uint8 and then channel-converted, cast and normalised as one
+tensor (the same element-wise operations as per image); images of different sizes, a
+``default_collate`` tensor and everything else go through mmengine's own code. Data samples and
+other non-input entries are left where they are when the model is on the CPU (moving them
+there is a copy that changes nothing); on another device they are moved as mmengine moves them.
+Registered in mimlab's scope under mmengine's name, so every config that names
+``ImgDataPreprocessor`` gets it.
+"""
+import math
+
+import torch
+import torch.nn.functional as F
+from mmengine.model import ImgDataPreprocessor as _MMEngineImgDataPreprocessor
+
+from mimlab.registry import MODELS
+
+
+@MODELS.register_module()
+class ImgDataPreprocessor(_MMEngineImgDataPreprocessor):
+    """See the module docstring; arguments as mmengine's ``ImgDataPreprocessor``."""
+
+    def forward(self, data: dict, training: bool = False):
+        inputs = data.get('inputs') if isinstance(data, dict) else None
+        if not (isinstance(inputs, (list, tuple)) and inputs
+                and all(isinstance(x, torch.Tensor) and x.dim() == 3 for x in inputs)
+                and len({tuple(x.shape) for x in inputs}) == 1):
+            return super().forward(data, training)
+        batch = torch.stack(list(inputs))
+        if self.device.type == 'cpu':
+            data = dict(data, inputs=batch)
+        else:
+            data = self.cast_data(dict(data, inputs=batch))
+            batch = data['inputs']
+        if self._channel_conversion:
+            batch = batch[:, [2, 1, 0], ...]
+        batch = batch.float()
+        if self._enable_normalize:
+            if self.mean.shape[0] == 3 and batch.shape[1] != 3:
+                raise ValueError('data_preprocessor mean has 3 values, so the inputs must be '
+                                 f'(3, H, W) images, got {tuple(batch.shape[1:])}')
+            batch = (batch - self.mean) / self.std
+        h, w = batch.shape[2:]
+        pad_h = math.ceil(h / self.pad_size_divisor) * self.pad_size_divisor - h
+        pad_w = math.ceil(w / self.pad_size_divisor) * self.pad_size_divisor - w
+        if pad_h or pad_w:
+            batch = F.pad(batch, (0, pad_w, 0, pad_h), 'constant', self.pad_value)
+        data['inputs'] = batch
+        data.setdefault('data_samples', None)
+        return data
