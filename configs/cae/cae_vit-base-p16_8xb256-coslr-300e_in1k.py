@@ -1,4 +1,13 @@
-_base_ = './cae_vit-base-p16_8xb256-coslr-800e_in1k.py'
+# CAE ViT-B/16, 300 epochs, batch 2048 (8 GPUs x 256), ImageNet-1k folder, DALL-E tokens.
+# The recipe: AdamW, lr and warm-up in ../_base_/schedules/cae_adamw_coslr.py; the batch, the
+# epochs (and a warm-up of another length) here.
+_base_ = [
+    '../_base_/models/cae_vit-base-p16.py',
+    '../_base_/datasets/imagenet_cae.py',
+    '../_base_/schedules/cae_adamw_coslr.py',
+    '../_base_/default_runtime.py',
+]
+train_dataloader = dict(batch_size=256)
 train_cfg = dict(max_epochs=300)
 # warm-up 10 epochs at 300 (official CAE's script)
 param_scheduler = [

@@ -1,3 +1,12 @@
-# MAE ViT-H/14 (16 x 16 = 256 patches at 224 px): the decoder and head follow the encoder.
-_base_ = './mae_vit-base-p16_8xb512-coslr-800e_in1k.py'
+# MAE ViT-H/14 (16 x 16 = 256 patches at 224 px), 800 epochs, batch 4096 (8 x 512): the
+# decoder and head follow the encoder.
+_base_ = [
+    '../_base_/models/mae_vit-base-p16.py',
+    '../_base_/datasets/imagenet_mae.py',
+    '../_base_/schedules/mae_adamw_coslr.py',
+    '../_base_/default_runtime.py',
+]
 model = dict(backbone=dict(arch='huge', patch_size=14))
+train_dataloader = dict(batch_size=512)
+train_cfg = dict(max_epochs=800)
+custom_hooks = [dict(type='ReconstructionHook', interval=5000)]

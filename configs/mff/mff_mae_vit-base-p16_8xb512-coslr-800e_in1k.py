@@ -1,20 +1,13 @@
-# MFF on MAE (Liu et al., ICCV 2023): the decoder sees a softmax-weighted fusion of encoder
-# blocks 0, 2, 4, 6, 8 (each through its own linear projection) and the last block.
-# Ablations are overrides of model.fusion_neck (see docs/mff.md).
-_base_ = '../mae/mae_vit-base-p16_8xb512-coslr-800e_in1k.py'
-model = dict(
-    type='MFF',
-    fusion_neck=dict(type='MultiLevelFusionNeck', layers=(0, 2, 4, 6, 8), projection='linear',
-                     fusion='weighted'))
-# The official MFF configs (mmpretrain 1.2.0 configs/mff/mff_vit-base-p16_8xb512-amp-coslr-
-# {300,800}e_in1k.py, by the MFF authors) replace MAE's RandomResizedCrop(0.2-1) by the simple
-# resized crop: short side to 224 (torchvision's Resize, bilinear), reflect-pad 4, random 224
-# crop, flip.
-train_pipeline = [
-    dict(type='LoadImage'),
-    dict(type='ResizeShortEdge', size=224, interpolation='bilinear'),
-    dict(type='RandomCrop', size=224, padding=4, padding_mode='reflect'),
-    dict(type='mmcv.RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='PackInputs'),
+# MFF on MAE (Liu et al., ICCV 2023), ViT-B/16, 800 epochs, batch 4096 (8 x 512): the fusion
+# neck of ../_base_/models/mff_vit-base-p16.py, the official MFF configs' simple resized crop
+# (../_base_/datasets/imagenet_simple-resized-crop.py), MAE's recipe (optimizer, lr, warm-up in
+# ../_base_/schedules/mae_adamw_coslr.py; the batch and the epochs here).
+_base_ = [
+    '../_base_/models/mff_vit-base-p16.py',
+    '../_base_/datasets/imagenet_simple-resized-crop.py',
+    '../_base_/schedules/mae_adamw_coslr.py',
+    '../_base_/default_runtime.py',
 ]
-train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+train_dataloader = dict(batch_size=512)
+train_cfg = dict(max_epochs=800)
+custom_hooks = [dict(type='ReconstructionHook', interval=5000)]

@@ -1,2 +1,14 @@
-_base_ = './pixmim_vit-base-p16_8xb512-coslr-800e_in1k.py'
+# PixMIM (Liu et al. 2023), ViT-B/16, 300 epochs, batch 4096 (8 x 512): MAE with a
+# low-frequency target (ideal low-pass, radius 40 cycles per image at 224 px) and the simple
+# resized crop (../_base_/datasets/imagenet_simple-resized-crop.py); MAE's optimizer, lr and
+# warm-up (../_base_/schedules/mae_adamw_coslr.py).
+_base_ = [
+    '../_base_/models/mae_vit-base-p16.py',
+    '../_base_/datasets/imagenet_simple-resized-crop.py',
+    '../_base_/schedules/mae_adamw_coslr.py',
+    '../_base_/default_runtime.py',
+]
+model = dict(head=dict(low_pass_radius=40))
+train_dataloader = dict(batch_size=512)
 train_cfg = dict(max_epochs=300)
+custom_hooks = [dict(type='ReconstructionHook', interval=5000)]

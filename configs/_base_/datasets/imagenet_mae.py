@@ -27,8 +27,8 @@ test_pipeline = [
     dict(type='PackInputs'),
 ]
 
+# The batch size is part of each config's recipe: every config that uses this file states it.
 train_dataloader = dict(
-    batch_size=512,
     num_workers=8,
     persistent_workers=True,
     pin_memory=True,

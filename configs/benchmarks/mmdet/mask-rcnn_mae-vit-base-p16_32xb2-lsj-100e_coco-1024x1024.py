@@ -46,6 +46,16 @@ model = dict(
                  norm_cfg=dict(type='SyncBN', requires_grad=True)),
         ]))
 
+# The recipe: AdamW as below; mmdet's LSJ schedule (500 warm-up iterations, steps at epochs 22
+# and 24) over 25 epochs of the 4 x repeated COCO train set (100 epochs); batch 64 (32 x 2). The
+# schedulers keep the _scope_ mmengine gives the entries of an mmdet:: base.
+train_dataloader = dict(batch_size=2)
+train_cfg = dict(max_epochs=25)
+param_scheduler = [
+    dict(_scope_='mmdet', type='LinearLR', start_factor=0.067, by_epoch=False, begin=0, end=500),
+    dict(_scope_='mmdet', type='MultiStepLR', begin=0, end=25, by_epoch=True, milestones=[22, 24],
+         gamma=0.1),
+]
 optim_wrapper = dict(
     _delete_=True,
     type='OptimWrapper',

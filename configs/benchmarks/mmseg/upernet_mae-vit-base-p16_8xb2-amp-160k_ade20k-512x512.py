@@ -44,5 +44,16 @@ model = dict(
                       drop_keys=['norm.*'])),
     neck=dict(_delete_=True, type='mimlab.MultiDepthFeaturePyramid', in_channels=768,
               scale_factors=(4, 2, 1, 0.5), norm_cfg=dict(type='SyncBN')))
+# The recipe, as mmseg's MAE config sets it: AdamW lr 1e-4, weight decay 0.05, layer decay 0.65;
+# 1500 warm-up iterations, then linear (poly 1.0) decay to 0 at 160k; batch 16 (8 x 2). The
+# schedulers keep the _scope_ mmengine gives the entries of an mmseg:: base.
 optim_wrapper = dict(constructor='mimlab.LayerDecayOptimWrapperConstructor',
+                     optimizer=dict(type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=0.05),
                      paramwise_cfg=dict(_delete_=True, layer_decay_rate=0.65))
+param_scheduler = [
+    dict(_scope_='mmseg', type='LinearLR', start_factor=1e-6, by_epoch=False, begin=0, end=1500),
+    dict(_scope_='mmseg', type='PolyLR', eta_min=0.0, power=1.0, begin=1500, end=160000,
+         by_epoch=False),
+]
+train_cfg = dict(max_iters=160000)
+train_dataloader = dict(batch_size=2)
