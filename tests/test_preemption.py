@@ -328,7 +328,7 @@ def test_train_py_refuses_bad_resume_and_interval_options(tmp_path):
 
 
 def test_resume_command():
-    from mimlab.apis.train import resume_command
+    from mimlab.engine.resume import resume_command
     assert resume_command(['c.py', '--work-dir', 'w', '--resume', 'w/epoch_1.pth',
                            '--cfg-options', 'a=1']) == \
         'python tools/train.py c.py --work-dir w --cfg-options a=1 --resume'
