@@ -217,7 +217,7 @@ def test_ctrl_c_prints_the_resume_command(tmp_path):
 
 
 def test_resume_command_replaces_a_given_resume():
-    from mimlab.apis.train import resume_command
+    from mimlab.engine.resume import resume_command
     assert resume_command(['c.py', '--resume', 'w/epoch_1.pth', '--amp']) == \
         'python tools/train.py c.py --amp --resume'
     assert resume_command(['c.py', '--resume', '--work-dir', 'w x']) == \

@@ -158,3 +158,16 @@ def test_tools_are_argument_parsing_and_one_call():
                 if 'sys.path' in text:
                     shims.append(osp.relpath(path, REPO))
     assert long == [] and shims == []
+
+
+def test_apis_holds_the_entry_points_only():
+    """``mimlab/apis`` is the front door (train, load a model, features, export, convert): the
+    checks of a config, the schedule fitting and the resume checks that training applies live
+    in ``engine``, and the entry points fit in about 1,100 lines."""
+    folder = osp.join(REPO, 'mimlab', 'apis')
+    lines = sum(open(osp.join(folder, name)).read().count('\n') for name in os.listdir(folder)
+                if name.endswith('.py'))
+    assert lines <= 1100
+    graph = import_graph()
+    for module in ('config_checks', 'schedule', 'resume'):
+        assert f'mimlab.engine.{module}' in graph['mimlab.apis.train']

@@ -19,10 +19,10 @@ from mmengine.dataset import pseudo_collate
 from PIL import Image
 from torch.utils.data import DataLoader
 
-from mimlab.apis.prepare import merge_options
 from mimlab.apis.train import training_config
 from mimlab.datasets import ImageDataset
 from mimlab.datasets.few_label import FewLabelDataset
+from mimlab.engine.config_checks import merge_options
 from mimlab.evaluation.metrics import ReconstructionLoss
 from mimlab.models.utils.state_dict import CheckpointMismatchError, load_whole_model
 from mimlab.registry import MODELS, ConfigError, UnknownArgumentError, check_config_types
@@ -130,7 +130,7 @@ def test_a_classifier_head_with_another_class_count_is_refused(val_lacks_buildin
         training_config(Config.fromfile(PROBE), work_dir=str(tmp_path),
                         data_root=val_lacks_building)
     warnings = []
-    monkeypatch.setattr('mimlab.apis.prepare.print_log',
+    monkeypatch.setattr('mimlab.engine.config_checks.print_log',
                         lambda message, **kwargs: warnings.append(message))
     cfg = training_config(Config.fromfile(PROBE), work_dir=str(tmp_path),
                           data_root=val_lacks_building,

@@ -17,9 +17,10 @@ from conftest import DEMO_CONFIG, REPO, TINY_RUN_OPTIONS
 from mmengine.config import Config
 from PIL import Image
 
-from mimlab.apis.prepare import convert_sync_bn, prepare_config
-from mimlab.apis.train import check_schedule
+from mimlab.apis.prepare import prepare_config
+from mimlab.engine.config_checks import convert_sync_bn
 from mimlab.engine.errors import ConfigError
+from mimlab.engine.schedule import fit_schedule
 
 IN1K_CONFIG = 'configs/mae/mae_vit-base-p16_8xb512-coslr-800e_in1k.py'
 # The ImageNet recipe made tiny: ViT-tiny at 32 px (4 patches of 16 px), a 1-block decoder.
@@ -104,10 +105,10 @@ def test_smoke_run_shorter_than_the_warm_up(smoke):
 def test_schedule_phases_follow_max_epochs():
     cfg = Config.fromfile(osp.join(REPO, IN1K_CONFIG))
     cfg.merge_from_dict({'train_cfg.max_epochs': 1})
-    check_schedule(cfg)
+    fit_schedule(cfg)
     assert [s['type'] for s in cfg.param_scheduler] == ['LinearLR']
     cfg = Config.fromfile(osp.join(REPO, IN1K_CONFIG))
-    check_schedule(cfg)  # 800 epochs: both phases, untouched
+    fit_schedule(cfg)  # 800 epochs: both phases, untouched
     assert [s['type'] for s in cfg.param_scheduler] == ['LinearLR', 'CosineAnnealingLR']
 
 

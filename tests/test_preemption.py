@@ -328,12 +328,43 @@ def test_train_py_refuses_bad_resume_and_interval_options(tmp_path):
 
 
 def test_resume_command():
-    from mimlab.apis.train import resume_command
+    from mimlab.engine.resume import resume_command
     assert resume_command(['c.py', '--work-dir', 'w', '--resume', 'w/epoch_1.pth',
                            '--cfg-options', 'a=1']) == \
         'python tools/train.py c.py --work-dir w --cfg-options a=1 --resume'
     assert resume_command(['c.py', '--launcher', 'pytorch', '--local-rank=0']).startswith(
         'python tools/train.py c.py --resume (launched by pytorch: rerun the launcher')
+
+
+def test_resume_config_differences_are_named_key_by_key(tmp_path):
+    """What check_resume_config names: a part one config lacks ('present'/'absent', with its
+    architecture keys, in key order), a key set to None like a missing one, a list of another
+    length whole and one of the same length item by item."""
+    from mmengine.config import Config
+
+    from mimlab.engine.resume import check_resume_config
+    old = dict(model=dict(type='MAE', backbone=dict(type='ViT', depth=2, num_classes=None),
+                          neck=dict(type='Neck', embed_dim=8, norm_cfg=dict(type='BN'))),
+               optim_wrapper=dict(betas=[0.9, 0.95]), param_scheduler=[dict(type='A')])
+    path = str(tmp_path / 'epoch_1.pth')
+    torch.save(dict(meta=dict(cfg=Config(old).pretty_text, experiment_name='run1')), path)
+
+    def refusal(**new) -> str:
+        cfg = Config(dict(old, **new, resume=True, load_from=path))
+        with pytest.raises(ConfigError) as err:
+            check_resume_config(cfg)
+        return str(err.value)
+
+    assert refusal(model=dict(type='MAE', backbone=dict(type='ViT', depth=3))) == (
+        f'--resume: {path} (trained as run1) is a checkpoint of another model than this '
+        "config's (model.backbone.depth: 2 in the checkpoint, 3 here; model.neck: present in the "
+        'checkpoint, absent here; model.neck.embed_dim: 8 in the checkpoint, absent here ...): '
+        'resume with the config it was trained with, or start a new run')
+    message = refusal(optim_wrapper=dict(betas=[0.9, 0.99]),
+                      param_scheduler=[dict(type='A'), dict(type='B')])
+    assert "(optim_wrapper.betas.1: 0.95 -> 0.99; param_scheduler: [{'type': 'A'}] -> " \
+        "[{'type': 'A'}, {'type': 'B'}]). Resume with" in message
+    check_resume_config(Config(dict(old, resume=True, load_from=path)))  # the same: accepted
 
 
 def _fake_commands(folder, *names) -> str:

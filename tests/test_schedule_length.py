@@ -19,9 +19,8 @@ from mmengine.model import BaseModel
 from mmengine.runner import Runner
 from PIL import Image
 
-from mimlab.apis.prepare import fit_schedule
-from mimlab.apis.train import check_schedule
 from mimlab.engine.errors import ConfigError
+from mimlab.engine.schedule import fit_schedule
 from test_own_data import run
 
 DEMO_DOWNSTREAM = [
@@ -92,7 +91,7 @@ def test_demo_downstream_schedule_follows_max_iters(tmp_path):
     1200 iterations (before: it ended at 600 and the rest trained at lr 0.0, silently)."""
     cfg = load(DEMO_DOWNSTREAM[0])
     cfg.merge_from_dict({'train_cfg.max_iters': 1200})
-    check_schedule(cfg)  # the check of tools/train.py: nothing refused
+    fit_schedule(cfg)  # the check of tools/train.py: nothing refused
     lrs = lrs_of(Config(dict(optim_wrapper=cfg.optim_wrapper, param_scheduler=cfg.param_scheduler,
                              train_cfg=dict(type='IterBasedTrainLoop', max_iters=1200))),
                  tmp_path)
@@ -106,7 +105,7 @@ def test_demo_downstream_schedule_follows_max_iters(tmp_path):
         other = load(path)
         unit, total = length_key(other)
         other.merge_from_dict({f'train_cfg.{unit}': 2 * total})
-        check_schedule(other)
+        fit_schedule(other)
         assert any('end' not in s for s in other.param_scheduler), path
 
 
@@ -120,11 +119,11 @@ def test_every_config_follows_its_length_or_refuses_a_longer_run():
         unit, total = length_key(cfg)
         if unit is None or not cfg.get('param_scheduler'):
             continue
-        check_schedule(cfg)  # its own length: accepted
+        fit_schedule(cfg)  # its own length: accepted
         longer = load(path)
         longer.merge_from_dict({f'train_cfg.{unit}': 2 * total})
         try:
-            check_schedule(longer)
+            fit_schedule(longer)
             # iteration schedulers in an epoch loop: as tools/train.py fits them once the
             # dataloader is built (any length of an epoch above the warm-ups gives the same)
             fit_schedule(longer, iters_per_epoch=100)
@@ -136,7 +135,7 @@ def test_every_config_follows_its_length_or_refuses_a_longer_run():
             refused[path] = message
             fixed = load(path)
             fixed.merge_from_dict({f'train_cfg.{unit}': 2 * total, key: int(value)})
-            check_schedule(fixed)  # the named key is the one to change
+            fit_schedule(fixed)  # the named key is the one to change
             fit_schedule(fixed, iters_per_epoch=100)
     # the 2-epoch Mask R-CNN demo steps its lr at a fixed epoch: refused, not run at a stale lr
     assert 'configs/benchmarks/mmdet/mask-rcnn_mae-vit-tiny-p4_1xb4-lsj-2e_coco-layout-64x64.py' \
@@ -150,7 +149,7 @@ def test_a_run_longer_than_a_fixed_schedule_is_refused_naming_the_key():
     cfg = load(DEMO_DOWNSTREAM[0])
     cfg.merge_from_dict({'train_cfg.max_iters': 1200, 'param_scheduler.1.end': 600})
     with pytest.raises(ConfigError) as err:
-        check_schedule(cfg)
+        fit_schedule(cfg)
     assert str(err.value).startswith('train_cfg.max_iters=1200 outlasts the lr schedule: '
                                      'param_scheduler.1 (PolyLR) ends at iteration 600')
     assert '--cfg-options param_scheduler.1.end=1200' in str(err.value)

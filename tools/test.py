@@ -9,8 +9,9 @@ from mmengine.config import Config, DictAction
 from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
-from mimlab.apis.prepare import join_cpu_process_group, merge_options, prepare_config
+from mimlab.apis.prepare import prepare_config
 from mimlab.engine.checkpoint import allow_unsafe_load
+from mimlab.engine.config_checks import join_cpu_process_group, merge_options
 from mimlab.engine.errors import one_line_errors
 from mimlab.models.utils.state_dict import load_whole_model
 from mimlab.registry import check_config_types

@@ -10,11 +10,11 @@ import sys
 from mmengine.config import Config, DictAction
 from mmengine.dist import get_rank
 
-from mimlab.apis.train import (interrupted, resume_command, summary, train,
-                               training_config)
+from mimlab.apis.train import summary, train, training_config
 from mimlab.engine.checkpoint import allow_unsafe_load
 from mimlab.engine.errors import one_line_errors
 from mimlab.engine.hooks import Preempted
+from mimlab.engine.resume import interrupted, resume_command
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -12,9 +12,10 @@ from mmengine.registry import init_default_scope
 from mimlab.datasets.builder import build_split_dataset, collate_present, sample_indices
 from mimlab.datasets.image_dataset import IMG_EXTENSIONS
 from mimlab.engine.checkpoint import install_checkpoint_loader
+from mimlab.engine.config_checks import merge_options
 from mimlab.models.utils.state_dict import load_whole_model
 from mimlab.registry import MODELS
-from .prepare import merge_options, prepare_config
+from .prepare import prepare_config
 
 
 def init_model(config: Union[str, Config], checkpoint: Optional[str] = None,

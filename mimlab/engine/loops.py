@@ -12,11 +12,13 @@ into the :class:`~mimlab.datasets.ResumableSampler` with the same arguments, and
 wrapped in :class:`~mimlab.datasets.SeededSamples` (each sample's augmentation seeded by (seed,
 epoch, index)). Another sampler, or a batch sampler, is kept as it is; such a run resumes inside
 an epoch by drawing and dropping the batches before the checkpoint, with a warning.
+:func:`use_resumable_loop` puts these loops in a config in place of mmengine's.
 """
 import copy
 import logging
 from typing import Iterator, Union
 
+from mmengine.config import Config
 from mmengine.hooks import CheckpointHook
 from mmengine.logging import print_log
 from mmengine.registry import DATASETS
@@ -165,3 +167,26 @@ class ResumableIterBasedTrainLoop(IterBasedTrainLoop):
         self.runner.call_hook('after_train_epoch')
         self.runner.call_hook('after_train')
         return self.runner.model
+
+
+# mmengine's training loops and mimlab's that resume inside an epoch without replaying it
+_RESUMABLE_LOOPS = {'EpochBasedTrainLoop': 'mimlab.ResumableEpochBasedTrainLoop',
+                    'IterBasedTrainLoop': 'mimlab.ResumableIterBasedTrainLoop'}
+
+
+def use_resumable_loop(cfg: Config) -> None:
+    """Train with mimlab's resumable loop (the loops above) where the config asks
+    for mmengine's ``EpochBasedTrainLoop`` or ``IterBasedTrainLoop`` (by ``type`` or by
+    ``by_epoch``): the same loop, which resumes a checkpoint saved inside an epoch at the next
+    unseen batch, with each sample's augmentation seeded by (seed, epoch, index). Another loop
+    type is kept."""
+    train_cfg = cfg.get('train_cfg')
+    if not isinstance(train_cfg, dict):
+        return
+    kind = train_cfg.get('type')
+    if kind is None:
+        by_epoch = train_cfg.pop('by_epoch', 'max_iters' not in train_cfg)
+        kind = 'EpochBasedTrainLoop' if by_epoch else 'IterBasedTrainLoop'
+    if isinstance(kind, str) and kind.split('.')[-1] in _RESUMABLE_LOOPS and \
+            kind.split('.')[0] in ('mmengine', kind):
+        train_cfg['type'] = _RESUMABLE_LOOPS[kind.split('.')[-1]]
