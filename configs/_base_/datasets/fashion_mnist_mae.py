@@ -4,7 +4,7 @@
 dataset_type = 'ImageDataset'
 data_root = '/usr/share/datasets/fashion-mnist'
 # The size of the images the model sees: every crop of the pipelines below takes it, also when
-# it is overridden (--cfg-options img_size=32; mimlab.apis.prepare_config applies it), and a
+# it is overridden (--cfg-options img_size=32; mimlab.engine.config_checks.apply_img_size applies it), and a
 # model built for another size (model.backbone.img_size) is refused before training starts.
 img_size = 28
 

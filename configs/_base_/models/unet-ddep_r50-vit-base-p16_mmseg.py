@@ -35,7 +35,7 @@ model = dict(
         # ddep_..-unet1x-imgskip_.. variant's checkpoints
         decoder_checkpoint=ddep_checkpoint,  # None: a randomly initialised decoder
         # 1-2 images per GPU: batch statistics over all processes (the keys are BN's, so the
-        # pretrained decoder loads); one process turns it into BN (apis/prepare.py)
+        # pretrained decoder loads); one process turns it into BN (engine/config_checks.py)
         norm_cfg=dict(type='SyncBN'),
         num_classes=150,
         loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0,

@@ -40,7 +40,7 @@ class UNetDecodeHead(BaseDecodeHead):
             fed the noise layer directly).
         norm_cfg: the decoder's norm (:class:`UNetDecoder`): ``dict(type='BN')``, or
             ``dict(type='SyncBN')`` with 1-2 images per GPU on several processes (one process
-            turns it into BN, ``mimlab.apis.prepare.convert_sync_bn``).
+            turns it into BN, ``mimlab.engine.config_checks.convert_sync_bn``).
         **kwargs: the rest of mmseg's ``BaseDecodeHead`` (num_classes, loss_decode, ...).
     """
 
