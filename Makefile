@@ -66,8 +66,9 @@ benchmarks: install data
 #     of the predictions (work_dirs/demo_downstream/*.png). ~15 min on 2 cores.
 # make demo-downstream-full   the 3-seed tables of docs/benchmarks.md: 10% and 100% of the labels
 #     x MAE / random init x seeds 0-2, both tasks (24 runs), then DDeP and DeP denoising
-#     pretraining on the garment scenes and DDeP's U-Net at 10% of the labels from the DDeP
-#     decoder, a random decoder and DeP, seeds 0-2 (9 runs); finished runs are kept, so it resumes
+#     pretraining on the garment scenes with seeds 0-2 (6 runs) and DDeP's U-Net at 10% of the
+#     labels from each seed's DDeP decoder, a random decoder and each seed's DeP, seeds 0-2
+#     (9 runs); finished runs are kept, so it resumes
 GARMENTS        := data/garments
 SEG_DEMO        := configs/benchmarks/mmseg/upernet_mae-vit-tiny-p4_1xb8-600it_garments-64x64.py
 DET_DEMO        := configs/benchmarks/mmdet/mask-rcnn_mae-vit-tiny-p4_1xb4-1000it_garments-64x64.py
@@ -97,8 +98,10 @@ demo-downstream: garments
 demo-downstream-full: garments
 	test -f $(DEMO_DIR)/epoch_6.pth || $(MAKE) demo
 	$(GRID) --work-dir work_dirs/garments --percents 10 100 --seeds 0 1 2 --jobs 2
-	$(DEMO_ENV) $(PY) tools/train.py $(DDEP_GARMENTS) --work-dir work_dirs/ddep_garments --resume
-	$(DEMO_ENV) $(PY) tools/train.py $(DEP_GARMENTS) --work-dir work_dirs/dep_garments --resume
-	$(GRID) --work-dir work_dirs/garments_ddep --tasks ddep --inits ddep dep random --percents 10 \
-		--seeds 0 1 2 --jobs 2 --ddep-checkpoint work_dirs/ddep_garments/epoch_5.pth \
-		--dep-checkpoint work_dirs/dep_garments/epoch_5.pth
+	for s in 0 1 2; do for arm in ddep dep; do \
+		$(DEMO_ENV) $(PY) tools/train.py configs/ddep/$${arm}_vit-tiny-p4-unet_1xb32-adam-coslr-5e_garments-64px.py \
+			--work-dir work_dirs/ddep_seeds/$${arm}_seed$$s --resume --cfg-options randomness.seed=$$s \
+			|| exit 1; done; done
+	$(GRID) --work-dir work_dirs/ddep_seeds/grid --tasks ddep --inits ddep dep random --percents 10 \
+		--seeds 0 1 2 --jobs 2 --ddep-checkpoint 'work_dirs/ddep_seeds/ddep_seed{seed}/epoch_5.pth' \
+		--dep-checkpoint 'work_dirs/ddep_seeds/dep_seed{seed}/epoch_5.pth'

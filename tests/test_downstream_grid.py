@@ -45,6 +45,29 @@ def test_ddep_cells_differ_in_where_the_decoder_and_encoder_come_from():
         cell_options(DownstreamCell('ddep', 10, 'mae', 1), 2000, ckpts)
 
 
+def test_ddep_cells_load_the_pretraining_run_of_their_seed(tmp_path, capsys):
+    """``{seed}`` in a checkpoint path is the cell's seed: each fine-tuning seed loads its own
+    DDeP / DeP pretraining run; the grid stops naming the first run that is missing."""
+    ckpts = dict(mae='mae.pth', ddep='ddep_seed{seed}/epoch_5.pth', dep='dep.pth')
+    for seed in (0, 2):
+        ddep = cell_options(DownstreamCell('ddep', 10, 'ddep', seed), 2000, ckpts)
+        assert ddep[-1] == f'model.decode_head.decoder_checkpoint=ddep_seed{seed}/epoch_5.pth'
+        assert cell_options(DownstreamCell('ddep', 10, 'dep', seed), 2000, ckpts)[-1] == \
+            'model.decode_head.decoder_checkpoint=dep.pth'  # no {seed}: one run for all
+    tool = import_tool('downstream_grid', 'tools/analysis_tools')
+    (tmp_path / 'mae.pth').touch()
+    (tmp_path / 'ddep_seed0').mkdir()
+    (tmp_path / 'ddep_seed0' / 'epoch_5.pth').touch()
+    log_run(tmp_path / 'grid' / DownstreamCell('ddep', 10, 'ddep', 0).name, mIoU=40.0)
+    with pytest.raises(SystemExit):  # seed 0 ran; seed 1's pretraining is not there
+        tool.main(['--work-dir', str(tmp_path / 'grid'), '--tasks', 'ddep', '--percents', '10',
+                   '--seeds', '0', '1', '--inits', 'ddep', '--checkpoint',
+                   str(tmp_path / 'mae.pth'), '--ddep-checkpoint',
+                   str(tmp_path / 'ddep_seed{seed}' / 'epoch_5.pth')])
+    assert 'ddep_seed1/epoch_5.pth is missing (train the DDeP config first)' in \
+        capsys.readouterr().err
+
+
 def log_run(work_dir, **scalars):
     """A finished run's scalars as mmengine's LocalVisBackend writes them."""
     folder = work_dir / '20260101_000000' / 'vis_data'

@@ -14,7 +14,9 @@ Each cell is ``tools/train.py CONFIG --work-dir WORK_DIR/<task>_<P>pct_<init>_se
 the first P% of the i.i.d. generated training scenes; the number of iterations stays the same)
 and the init (seg, det: the encoder from ``--checkpoint`` or ``init_cfg=None``; ddep: the
 frozen MAE encoder with the decoder of ``--ddep-checkpoint`` or a random decoder, or encoder
-and decoder of ``--dep-checkpoint``), plus ``--cfg-options`` common to all; a task/init pair
+and decoder of ``--dep-checkpoint``; ``{seed}`` in a checkpoint path is the cell's seed, so each
+seed can load its own pretraining run: ``--ddep-checkpoint work_dirs/ddep_seed{seed}/epoch_5.pth``),
+plus ``--cfg-options`` common to all; a task/init pair
 that does not exist (seg with ddep) is left out. A finished cell (its metrics logged) is
 skipped, so rerunning the command resumes a grid and ``--table-only`` prints what is there. The
 table goes to stdout, WORK_DIR/table.md and WORK_DIR/results.json. Cells run in the order given (tasks, then
@@ -46,9 +48,11 @@ def main(argv=None) -> list:
                         help='the pretraining checkpoint of the "mae" init (and the encoder '
                         'of the ddep task\'s "ddep" and "random" inits)')
     parser.add_argument('--ddep-checkpoint', default='work_dirs/ddep_garments/epoch_5.pth',
-                        help='the DDeP run whose decoder the "ddep" init of the ddep task loads')
+                        help='the DDeP run whose decoder the "ddep" init of the ddep task loads '
+                        '({seed} in the path: the cell\'s seed)')
     parser.add_argument('--dep-checkpoint', default='work_dirs/dep_garments/epoch_5.pth',
-                        help='the DeP run whose encoder and decoder the "dep" init loads')
+                        help='the DeP run whose encoder and decoder the "dep" init loads '
+                        '({seed} in the path: the cell\'s seed)')
     parser.add_argument('--tasks', nargs='+', choices=sorted(INIT_OPTIONS),
                         default=['seg', 'det'])
     parser.add_argument('--percents', nargs='+', type=float, default=[10, 100])

@@ -76,12 +76,19 @@ def count_training_images(task: str, data_root: str) -> int:
         return len(json.load(f)['images'])
 
 
+def cell_checkpoints(cell: DownstreamCell, checkpoints: Dict[str, str]) -> Dict[str, str]:
+    """The checkpoints a cell loads: ``checkpoints`` with ``{seed}`` in a path replaced by the
+    cell's seed, so that each fine-tuning seed can load its own pretraining run
+    (``work_dirs/ddep_seed{seed}/epoch_5.pth``); a path without it serves every seed."""
+    return {name: path.replace('{seed}', str(cell.seed)) for name, path in checkpoints.items()}
+
+
 def cell_options(cell: DownstreamCell, num_train: int, checkpoints: Dict[str, str]
                  ) -> List[str]:
     """The ``--cfg-options`` of a cell: its seed, its labelled subset (the first
     ``percent``% of the i.i.d. generated training scenes, ``train_dataloader.dataset.indices``)
     and its init (``INIT_OPTIONS``, with the checkpoints named by ``checkpoints``: 'mae',
-    'ddep', 'dep')."""
+    'ddep', 'dep'; ``{seed}`` in a path is the cell's seed, :func:`cell_checkpoints`)."""
     inits = INIT_OPTIONS.get(cell.task)
     if inits is None:
         raise ValueError(f"a cell's task is one of {sorted(INIT_OPTIONS)}, got {cell.task!r}")
@@ -93,7 +100,7 @@ def cell_options(cell: DownstreamCell, num_train: int, checkpoints: Dict[str, st
         options.append(f'train_dataloader.dataset.indices={round(num_train * cell.percent / 100)}')
     for option in inits[cell.init]:
         try:
-            options.append(option.format(**checkpoints))
+            options.append(option.format(**cell_checkpoints(cell, checkpoints)))
         except KeyError as missing:
             raise ValueError(f'a {cell.task} cell with init {cell.init!r} needs the '
                              f'{missing.args[0]} checkpoint') from None

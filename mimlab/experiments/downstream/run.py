@@ -12,8 +12,8 @@ from mmengine.config import Config
 
 from mimlab.engine.errors import ConfigError
 from ..runs import Grid, read_usage
-from .cells import (INIT_OPTIONS, DownstreamCell, cell_options, count_training_images, finished,
-                    format_table, summarize_grid)
+from .cells import (INIT_OPTIONS, DownstreamCell, cell_checkpoints, cell_options,
+                    count_training_images, finished, format_table, summarize_grid)
 
 # What to do when a checkpoint that an init needs is not there.
 _MISSING = dict(mae='run `make demo`', ddep='train the DDeP config first',
@@ -28,7 +28,8 @@ class DownstreamGrid(Grid):
     Args:
         work_dir: the cells' folders (``<work_dir>/<cell name>``) and the table.
         configs: the config of each task ('seg', 'det', 'ddep').
-        checkpoints: the checkpoints the inits load ('mae', 'ddep', 'dep').
+        checkpoints: the checkpoints the inits load ('mae', 'ddep', 'dep'); ``{seed}`` in a
+            path is each cell's seed (one pretraining run per seed).
         train_script: the ``tools/train.py`` that runs each cell.
         cfg_options: ``--cfg-options`` of every cell (after the cell's own).
     """
@@ -63,13 +64,13 @@ class DownstreamGrid(Grid):
     def prepare(self, todo: List[DownstreamCell]) -> None:
         """Every checkpoint the cells to run load must exist; count each task's training
         images (the labelled subsets are a percent of them)."""
-        needed = {name for c in todo for option in INIT_OPTIONS[c.task][c.init]
+        needed = {(name, cell_checkpoints(c, self.checkpoints)[name]) for c in todo
+                  for option in INIT_OPTIONS[c.task][c.init]
                   for name in self.checkpoints if '{' + name + '}' in option}
-        for name in sorted(needed):
-            if not osp.isfile(self.checkpoints[name]):
+        for name, path in sorted(needed):
+            if not osp.isfile(path):
                 flag = '--checkpoint' if name == 'mae' else f'--{name}-checkpoint'
-                raise ConfigError(f'{flag} {self.checkpoints[name]} is missing '
-                                  f'({_MISSING[name]})')
+                raise ConfigError(f'{flag} {path} is missing ({_MISSING[name]})')
         for task in {c.task for c in todo}:
             self.num_train[task] = count_training_images(
                 task, Config.fromfile(self.configs[task]).data_root)
