@@ -15,10 +15,7 @@ there is a copy that changes nothing); on another device they are moved as mmeng
 Registered in mimlab's scope under mmengine's name, so every config that names
 ``ImgDataPreprocessor`` gets it.
 """
-import math
-
 import torch
-import torch.nn.functional as F
 from mmengine.model import ImgDataPreprocessor as _MMEngineImgDataPreprocessor
 
 from mimlab.registry import MODELS
@@ -28,31 +25,15 @@ from mimlab.registry import MODELS
 class ImgDataPreprocessor(_MMEngineImgDataPreprocessor):
     """See the module docstring; arguments as mmengine's ``ImgDataPreprocessor``."""
 
+    def cast_data(self, data):
+        """On the CPU the batch is already where the model is: no copies."""
+        return data if self.device.type == 'cpu' else super().cast_data(data)
+
     def forward(self, data: dict, training: bool = False):
         inputs = data.get('inputs') if isinstance(data, dict) else None
-        if not (isinstance(inputs, (list, tuple)) and inputs
+        if (isinstance(inputs, (list, tuple)) and inputs
                 and all(isinstance(x, torch.Tensor) and x.dim() == 3 for x in inputs)
                 and len({tuple(x.shape) for x in inputs}) == 1):
-            return super().forward(data, training)
-        batch = torch.stack(list(inputs))
-        if self.device.type == 'cpu':
-            data = dict(data, inputs=batch)
-        else:
-            data = self.cast_data(dict(data, inputs=batch))
-            batch = data['inputs']
-        if self._channel_conversion:
-            batch = batch[:, [2, 1, 0], ...]
-        batch = batch.float()
-        if self._enable_normalize:
-            if self.mean.shape[0] == 3 and batch.shape[1] != 3:
-                raise ValueError('data_preprocessor mean has 3 values, so the inputs must be '
-                                 f'(3, H, W) images, got {tuple(batch.shape[1:])}')
-            batch = (batch - self.mean) / self.std
-        h, w = batch.shape[2:]
-        pad_h = math.ceil(h / self.pad_size_divisor) * self.pad_size_divisor - h
-        pad_w = math.ceil(w / self.pad_size_divisor) * self.pad_size_divisor - w
-        if pad_h or pad_w:
-            batch = F.pad(batch, (0, pad_w, 0, pad_h), 'constant', self.pad_value)
-        data['inputs'] = batch
-        data.setdefault('data_samples', None)
-        return data
+            # mmengine's path for a stacked (N, C, H, W) batch: the per-image operations once
+            data = dict(data, inputs=torch.stack(list(inputs)))
+        return super().forward(data, training)
