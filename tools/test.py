@@ -11,7 +11,8 @@ from mmengine.runner import Runner
 
 from mimlab.apis.prepare import prepare_config
 from mimlab.engine.checkpoint import allow_unsafe_load
-from mimlab.engine.config_checks import join_cpu_process_group, merge_options
+from mimlab.engine.config_checks import (join_cpu_process_group, leave_process_group,
+                                         merge_options)
 from mimlab.engine.errors import one_line_errors
 from mimlab.models.utils.state_dict import load_whole_model
 from mimlab.registry import check_config_types
@@ -83,6 +84,7 @@ def main(argv=None) -> dict:
     if args.out and runner.rank == 0:
         from mmengine.fileio import dump
         dump(metrics, args.out)
+    leave_process_group()
     return metrics
 
 

@@ -12,8 +12,10 @@ from mmengine.dist import get_rank
 
 from mimlab.apis.train import summary, train, training_config
 from mimlab.engine.checkpoint import allow_unsafe_load
+from mimlab.engine.config_checks import leave_process_group
 from mimlab.engine.errors import one_line_errors
 from mimlab.engine.hooks import Preempted
+from mimlab.engine.interrupt import ctrl_c_stops, interrupt_pending
 from mimlab.engine.resume import interrupted, resume_command
 
 
@@ -59,7 +61,7 @@ def main(argv=None) -> None:
     allow_unsafe_load(args.unsafe_load)
     cfg = Config.fromfile(args.config)
     try:
-        with one_line_errors(cfg):
+        with ctrl_c_stops(), one_line_errors(cfg):
             cfg = training_config(cfg, work_dir=args.work_dir, resume=args.resume, amp=args.amp,
                                   auto_scale_lr=args.auto_scale_lr, launcher=args.launcher,
                                   cfg_options=args.cfg_options, data_root=args.data_root)
@@ -69,12 +71,17 @@ def main(argv=None) -> None:
         if get_rank() == 0:
             print(f'\n{stop}.\nResume with: {resume_command(argv)}', flush=True)
         raise SystemExit(0)
-    except KeyboardInterrupt:  # Ctrl-C: one line saying how to go on, not a traceback
+    except BaseException as err:
+        # Ctrl-C: one line saying how to go on, not a traceback; also when code the interrupt
+        # passed through turned it into another error
+        if not (isinstance(err, KeyboardInterrupt) or interrupt_pending()):
+            raise
         if get_rank() == 0:
             print('\n' + interrupted(cfg.get('work_dir'), argv), file=sys.stderr, flush=True)
         raise SystemExit(130)
     if runner.rank == 0:
         print('\n' + summary(runner, cfg.work_dir), flush=True)
+    leave_process_group()
 
 
 if __name__ == '__main__':

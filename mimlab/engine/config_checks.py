@@ -242,3 +242,11 @@ def join_cpu_process_group(cfg: Config) -> None:
                                              device_ids=None, broadcast_buffers=False))
     if cfg.get('strategy', {}).get('type') == 'FSDPStrategy':
         cfg.strategy.setdefault('model_wrapper', {}).setdefault('device_id', torch.device('cpu'))
+
+
+def leave_process_group() -> None:
+    """End of a tool's run: destroy the process group if one was joined. Left to the
+    interpreter's exit, gloo's threads can be torn down while still running (a rank then aborts
+    with "terminate called without an active exception" after its work is done)."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()

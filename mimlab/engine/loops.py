@@ -29,6 +29,7 @@ from torch.utils.data import DataLoader
 from mimlab.datasets import ResumableSampler, SeededSamples
 from mimlab.registry import LOOPS
 from mimlab.registry import ConfigError
+from .interrupt import check_interrupt
 
 _CONVERTED = {'DefaultSampler': ('shuffle', 'seed', 'round_up'),
               'InfiniteSampler': ('shuffle', 'seed')}
@@ -127,6 +128,7 @@ class ResumableEpochBasedTrainLoop(EpochBasedTrainLoop):
                 f'does not fit epochs of {len(self.dataloader)} iterations: it comes from a run '
                 'with another dataset size, batch size or number of processes')
         for idx, data_batch in enumerate(_batches_from(self.dataloader, done), done):
+            check_interrupt()
             self.run_iter(idx, data_batch)
         self.runner.call_hook('after_train_epoch')
         self._epoch += 1
@@ -158,6 +160,7 @@ class ResumableIterBasedTrainLoop(IterBasedTrainLoop):
         self.runner.call_hook('before_train_epoch')
         batches = _batches_from(self.dataloader, self._iter, endless=True)
         while self._iter < self._max_iters and not self.stop_training:
+            check_interrupt()
             self.runner.model.train()
             self.run_iter(next(batches))
             self._decide_current_val_interval()
