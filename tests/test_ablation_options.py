@@ -199,3 +199,31 @@ def test_step_time_tool_times_a_real_training_step(tmp_path):
     assert result['cfg_options']['model.backbone.mask_tokens'] is True
     assert result['cpu_s_per_step'] > 0 and result['wall_s_per_step'] > 0
     assert result['batch_size'] == 4 and result['threads'] == torch.get_num_threads()
+    assert result['compile_backend'] is None and result['first_step_s'] > 0
+
+
+def test_step_time_tool_prints_the_profile(capsys):
+    from conftest import TINY_RUN
+    tool = import_tool('step_time', 'tools/analysis_tools')
+    tool.main([DEMO_CONFIG, '--iters', '1', '--warmup', '1', '--batch-size', '4', '--profile',
+               '5', '--cfg-options', *[f'{k}={v}' for k, v in TINY_RUN.items()
+                                      if k.startswith('model.')]])
+    table = capsys.readouterr().out.split('}')[-1]
+    rows = [line for line in table.splitlines() if '%' in line and 'Name' not in line]
+    assert 'Self CPU' in table and len(rows) == 5 and any('aten::' in row for row in rows)
+
+
+def test_step_time_tool_compiles_the_loss():
+    from torch._dynamo.utils import counters
+
+    from conftest import TINY_RUN
+    tool = import_tool('step_time', 'tools/analysis_tools')
+    options = ['--iters', '1', '--warmup', '1', '--batch-size', '4', '--cfg-options',
+               *[f'{k}={v}' for k, v in TINY_RUN.items() if k.startswith('model.')]]
+    eager = tool.main([DEMO_CONFIG, *options])
+    counters.clear()
+    compiled = tool.main([DEMO_CONFIG, '--compile', 'aot_eager', *options])
+    assert compiled['compile_backend'] == 'aot_eager'
+    assert counters['stats']['unique_graphs'] >= 1  # dynamo traced the loss
+    # the same model and batch (the masks are drawn differently once compiled)
+    assert abs(compiled['first_loss'] - eager['first_loss']) < 0.1 * eager['first_loss']
