@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -17,7 +18,9 @@ from mmengine.optim import build_optim_wrapper
 from mimlab.evaluation.denoising import highpass, highpass_noise_baseline
 from mimlab.datasets.label_splits import label_fraction_split, split_size, write_label_splits
 from mimlab.models.necks.unet_decoder import UNetDecoder
-from mimlab.models.utils.noise import add_noise, check_noise, draw_noise_levels, noisy_batch
+from mimlab.evaluation.metrics import ReconstructionLoss
+from mimlab.models.utils.noise import (add_noise, check_noise, draw_noise_levels, implied_noise,
+                                     noisy_batch)
 from mimlab.registry import MODELS
 
 DDEP_CONFIGS = osp.join(REPO, 'configs/ddep')
@@ -106,6 +109,126 @@ def test_clean_image_target_option():
     assert model.loss(x)['loss_denoise'].item() == 0.0
     model.denoise = lambda noisy: (noisy - math.sqrt(1 - 0.22 ** 2) * x) / 0.22  # the noise
     assert model.loss(x)['loss_denoise'].item() > 0.5
+
+
+@pytest.mark.parametrize('form', ['scaled', 'additive'])
+def test_implied_noise_inverts_the_noise_model(form):
+    # hand example: x = 1, eps = 0.5, sigma = 0.6: scaled x_n = 0.8 + 0.3, additive 1 + 0.3
+    noisy = torch.tensor([1.1 if form == 'scaled' else 1.3]).view(1, 1, 1, 1)
+    eps = implied_noise(noisy, torch.ones(1, 1, 1, 1), torch.tensor([0.6]), form)
+    assert eps.item() == pytest.approx(0.5)
+    # per-image levels: each image inverted with its own
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(4, 3, 8, 8, generator=g)
+    noisy, eps, levels = noisy_batch(x, (0.1, 0.5), form, g)
+    assert len(set(levels.tolist())) == 4
+    assert torch.allclose(implied_noise(noisy, x, levels, form), eps, atol=1e-5)
+    # the clean image predicted wrongly by d: the implied noise is off by keep * d / sigma
+    keep = (1 - levels ** 2).sqrt() if form == 'scaled' else torch.ones(4)
+    off = implied_noise(noisy, x + 0.1, levels, form) - eps
+    assert torch.allclose(off, -0.1 * (keep / levels).view(4, 1, 1, 1).expand_as(off),
+                          atol=1e-5)
+
+
+@pytest.mark.parametrize('form', ['scaled', 'additive'])
+def test_image_target_is_scored_on_the_noise_it_implies(form):
+    """``predict`` scores both targets in eps-MSE: a perfect clean-image predictor scores 0, one
+    that predicts x + 0.1 scores (keep * 0.1 / sigma)^2, predicting zero noise scores E[eps^2]."""
+    model = MODELS.build(tiny_ddep_cfg(target='image', noise_sigma=0.3, noise_form=form)).eval()
+    x = torch.randn(3, 3, 16, 16, generator=torch.Generator().manual_seed(1))
+    draws = [noisy_batch(x[i:i + 1], 0.3, form, torch.Generator().manual_seed(i))
+             for i in range(3)]
+    eps = torch.cat([e for _, e, _ in draws])
+    keep = math.sqrt(1 - 0.09) if form == 'scaled' else 1.0
+
+    model.denoise = lambda noisy, zero_encoder=False: x
+    perfect = model.predict(x)
+    assert [r['eps_mse'] for r in perfect] == pytest.approx([0.0] * 3, abs=1e-9)
+    assert [r['loss_rec'] for r in perfect] == pytest.approx([0.0] * 3, abs=1e-12)
+    assert [r['eps_sq'] for r in perfect] == pytest.approx(eps.pow(2).flatten(1).mean(1).tolist())
+    model.denoise = lambda noisy, zero_encoder=False: x + 0.1
+    shifted = model.predict(x)
+    assert [r['eps_mse'] for r in shifted] == pytest.approx([(keep * 0.1 / 0.3) ** 2] * 3,
+                                                            rel=1e-4)
+    assert [r['loss_rec'] for r in shifted] == pytest.approx([0.01] * 3, rel=1e-4)
+    # the noise target with the same (perfect, then zero) predictions of the noise
+    noise_model = MODELS.build(tiny_ddep_cfg(noise_sigma=0.3, noise_form=form)).eval()
+    noise_model.denoise = lambda noisy, zero_encoder=False: eps
+    assert [r['eps_mse'] for r in noise_model.predict(x)] == pytest.approx([0.0] * 3, abs=1e-12)
+    noise_model.denoise = lambda noisy, zero_encoder=False: torch.zeros_like(noisy)
+    zero = noise_model.predict(x)
+    assert [r['eps_mse'] for r in zero] == pytest.approx([r['eps_sq'] for r in zero])
+    # tools/test.py's metric reports every figure, averaged
+    metric = ReconstructionLoss()
+    metric.process(None, shifted)
+    result = metric.compute_metrics(metric.results)
+    assert result['eps_mse'] == pytest.approx((keep * 0.1 / 0.3) ** 2, rel=1e-4)
+    assert result['eps_sq'] == pytest.approx(eps.pow(2).mean().item(), rel=1e-5)
+    assert result['loss_rec'] == pytest.approx(0.01, rel=1e-4) and result['num_images'] == 3
+
+
+def test_zeroed_encoder_leaves_only_the_image_skips():
+    torch.manual_seed(0)
+    with_skips = MODELS.build(tiny_ddep_cfg()).eval()
+    without = MODELS.build(tiny_ddep_cfg(neck=dict(type='UNetDecoder', widths=(16, 8, 4),
+                                                   image_skip_strides=()))).eval()
+    noisy = torch.randn(2, 3, 16, 16, generator=torch.Generator().manual_seed(1))
+    other = torch.randn(2, 3, 16, 16, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        # no skips: with the encoder zeroed the prediction does not depend on the input
+        assert not torch.allclose(without.denoise(noisy), without.denoise(other))
+        assert torch.equal(without.denoise(noisy, zero_encoder=True),
+                           without.denoise(other, zero_encoder=True))
+        # with skips: another encoder changes the prediction, but not the zeroed-encoder one,
+        # which still follows the input through the skips
+        full, zeroed = with_skips.denoise(noisy), with_skips.denoise(noisy, zero_encoder=True)
+        for p in with_skips.backbone.parameters():
+            p.add_(torch.randn_like(p))
+        assert not torch.allclose(with_skips.denoise(noisy), full)
+        assert torch.equal(with_skips.denoise(noisy, zero_encoder=True), zeroed)
+        assert not torch.allclose(with_skips.denoise(other, zero_encoder=True), zeroed)
+
+
+def test_skip_share_tool_scores_a_checkpoint_with_the_encoder_zeroed(tmp_path):
+    from PIL import Image
+
+    for split in ('training', 'validation'):
+        (tmp_path / 'images' / split).mkdir(parents=True)
+        for i in range(3):
+            pixels = torch.randint(0, 255, (16, 16, 3), generator=torch.Generator().manual_seed(i))
+            Image.fromarray(pixels.numpy().astype('uint8')).save(
+                tmp_path / 'images' / split / f'{i}.png')
+    pipeline = [dict(type='LoadImage'), dict(type='PackInputs')]
+    cfg = Config(dict(
+        model=tiny_ddep_cfg(), test_pipeline=pipeline,
+        train_dataloader=dict(dataset=dict(type='ImageDataset', split='training',
+                                           data_root=str(tmp_path / 'images'),
+                                           pipeline=pipeline)),
+        test_dataloader=dict(batch_size=2)))
+    config = str(tmp_path / 'ddep.py')
+    cfg.dump(config)
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model).eval()
+    ckpt = str(tmp_path / 'ddep.pth')
+    torch.save(dict(state_dict=model.state_dict()), ckpt)
+
+    from conftest import import_tool
+    result = import_tool('ddep_skip_share', 'tools/analysis_tools').main([config, ckpt])
+    # the same figures from the model by hand, images seeded by their index as in tools/test.py
+    inputs = torch.stack([torch.from_numpy(np.array(Image.open(
+        tmp_path / 'images' / 'validation' / f'{i}.png'))).permute(2, 0, 1).float()
+        for i in range(3)])
+    with torch.no_grad():
+        full = model.predict(inputs)
+        zeroed = model.predict(inputs, zero_encoder=True)
+    mean = lambda rs: float(np.mean([r['eps_mse'] for r in rs]))  # noqa: E731
+    eps_sq = float(np.mean([r['eps_sq'] for r in full]))
+    assert result['images'] == 3 and result['image_skip_strides'] == [1, 2]
+    assert result['eps_mse'] == pytest.approx(mean(full), rel=1e-5)
+    assert result['eps_mse_zero_encoder'] == pytest.approx(mean(zeroed), rel=1e-5)
+    assert mean(zeroed) != pytest.approx(mean(full), rel=1e-3)
+    assert result['skip_share'] == pytest.approx(
+        (eps_sq - mean(zeroed)) / (eps_sq - mean(full)), rel=1e-4)
 
 
 # ---- DDeP vs DeP -------------------------------------------------------------------------------
@@ -355,6 +478,33 @@ def test_ddep_decoder_loads_into_the_mmseg_decode_head(tmp_path):
         with pytest.raises(RuntimeError, match='do not fit'):
             other_widths = dict(seg_cfg, decode_head=dict(head, widths=(16, 8, 6)))
             SEG_MODELS.build(other_widths).init_weights()
+    finally:
+        init_default_scope('mimlab')
+
+
+def test_a_decoder_without_image_skips_loads_into_a_decode_head_without_them(tmp_path):
+    """The skip-off cells of the skip x target ablation fine-tune with
+    ``model.decode_head.image_skip_strides=()``: the pretrained weights fit that head exactly and
+    not the default one, which has the image skips."""
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import MODELS as SEG_MODELS
+
+    torch.manual_seed(0)
+    ddep = MODELS.build(tiny_ddep_cfg(neck=dict(type='UNetDecoder', widths=(16, 8, 4),
+                                                image_skip_strides=())))
+    ckpt = tmp_path / 'ddep.pth'
+    torch.save(dict(meta=dict(epoch=1), state_dict=ddep.state_dict()), ckpt)
+    head = dict(type='mimlab.UNetDecodeHead', in_channels=[32, 32], in_strides=[4, 4],
+                widths=(16, 8, 4), num_classes=5, decoder_checkpoint=str(ckpt))
+    init_default_scope('mmseg')
+    try:
+        seg_head = SEG_MODELS.build(dict(head, image_skip_strides=()))
+        seg_head.init_weights()
+        assert seg_head.decoder.image_skip_strides == [] and not seg_head.decoder.image_skips
+        for k, v in ddep.neck.state_dict().items():
+            assert torch.equal(seg_head.decoder.state_dict()[k], v), k
+        with pytest.raises(RuntimeError, match='do not fit'):
+            SEG_MODELS.build(head).init_weights()
     finally:
         init_default_scope('mimlab')
 

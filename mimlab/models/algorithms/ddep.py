@@ -5,7 +5,7 @@ from typing import Dict, List, Optional, Tuple
 import torch
 
 from mimlab.registry import MODELS
-from ..utils.noise import NoiseLevel, check_noise, noisy_batch
+from ..utils.noise import NoiseLevel, check_noise, implied_noise, noisy_batch
 from .base import BaseAlgorithm, sample_seeds
 
 TARGETS = ('noise', 'image')
@@ -76,9 +76,27 @@ class DDeP(BaseAlgorithm):
         with torch.no_grad() if self.freeze_encoder else nullcontext():
             return tuple(self.backbone(images))
 
-    def denoise(self, noisy: torch.Tensor) -> torch.Tensor:
-        """(B, C, H, W) noisy images -> (B, C, H, W) the prediction (noise or clean image)."""
-        return self.head(self.neck(self.encode(noisy), noisy))
+    def denoise(self, noisy: torch.Tensor, zero_encoder: bool = False) -> torch.Tensor:
+        """(B, C, H, W) noisy images -> (B, C, H, W) the prediction (noise or clean image).
+
+        ``zero_encoder=True`` feeds the decoder zeros in place of the encoder's features, so that
+        only its image skips carry information about the input (without skips the prediction
+        does not depend on the input at all): the skip path's share of the denoising."""
+        features = self.encode(noisy)
+        if zero_encoder:
+            features = tuple(torch.zeros_like(f) for f in features)
+        return self.head(self.neck(features, noisy))
+
+    def predicted_noise(self, pred: torch.Tensor, noisy: torch.Tensor,
+                        sigma: torch.Tensor) -> torch.Tensor:
+        """The noise (B, C, H, W) that a prediction of :meth:`denoise` on ``noisy`` at per-image
+        levels ``sigma`` (B,) stands for: the prediction itself for the noise target; for the
+        image target the noise that the predicted clean image implies through the noise model
+        (:func:`~mimlab.models.utils.noise.implied_noise`), so both targets are scored in one
+        unit."""
+        if self.target == 'noise':
+            return pred
+        return implied_noise(noisy, pred, sigma, self.noise_form)
 
     def make_noisy(self, images: torch.Tensor, generator: Optional[torch.Generator] = None
                    ) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -96,13 +114,27 @@ class DDeP(BaseAlgorithm):
         return self.head.loss(self.denoise(noisy), target)
 
     @torch.no_grad()
-    def predict(self, inputs: torch.Tensor, data_samples: Optional[list] = None) -> List[dict]:
-        """Per-image denoising loss on held-out images with fixed noise (each image's drawn from
-        its own seed, :func:`~.base.sample_seeds`), as ``loss_rec`` for the
-        ``ReconstructionLoss`` metric of ``tools/test.py``."""
-        pairs = [self.make_noisy(image[None], torch.Generator(inputs.device).manual_seed(seed))
+    def predict(self, inputs: torch.Tensor, data_samples: Optional[list] = None,
+                zero_encoder: bool = False) -> List[dict]:
+        """Per-image held-out errors with fixed noise (each image's drawn from its own seed,
+        :func:`~.base.sample_seeds`), for the ``ReconstructionLoss`` metric of ``tools/test.py``:
+
+        - ``loss_rec``: the training loss, the MSE against the target (noise or clean image);
+        - ``eps_mse``: the MSE of the predicted noise (:meth:`predicted_noise`), one unit for both
+          targets;
+        - ``eps_sq``: the mean of ``eps^2``, the ``eps_mse`` of predicting no noise (about 1).
+
+        ``zero_encoder``: predict with the encoder's features zeroed (:meth:`denoise`)."""
+        draws = [noisy_batch(image[None], self.noise_sigma, self.noise_form,
+                             torch.Generator(inputs.device).manual_seed(seed))
                  for image, seed in zip(inputs, sample_seeds(data_samples, len(inputs)))]
-        noisy = torch.cat([n for n, _ in pairs])
-        target = torch.cat([t for _, t in pairs])
-        errors = (self.denoise(noisy) - target.float()).pow(2).flatten(1).mean(1)
-        return [dict(loss_rec=float(e)) for e in errors]
+        noisy, eps, levels = (torch.cat(parts) for parts in zip(*draws))
+        pred = self.denoise(noisy, zero_encoder).float()
+        eps_pred = self.predicted_noise(pred, noisy.float(), levels)
+        target = eps if self.target == 'noise' else inputs
+
+        def per_image(diff: torch.Tensor) -> List[float]:
+            return diff.float().pow(2).flatten(1).mean(1).tolist()
+
+        return [dict(loss_rec=rec, eps_mse=err, eps_sq=sq) for rec, err, sq in zip(
+            per_image(pred - target.float()), per_image(eps_pred - eps.float()), per_image(eps))]

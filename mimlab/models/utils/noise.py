@@ -58,6 +58,20 @@ def add_noise(images: torch.Tensor, sigma: torch.Tensor, eps: torch.Tensor,
     raise ValueError(f'noise form must be one of {NOISE_FORMS}, got {form!r}')
 
 
+def implied_noise(noisy: torch.Tensor, images: torch.Tensor, sigma: torch.Tensor,
+                  form: str = 'scaled') -> torch.Tensor:
+    """The noise ``eps`` that turns ``images`` into ``noisy`` at per-image levels ``sigma`` (B,):
+    :func:`add_noise` solved for ``eps``, ``(x_n - sqrt(1 - sigma^2) x) / sigma`` (scaled) or
+    ``(x_n - x) / sigma`` (additive). With a predicted clean image for ``images`` it is the
+    noise that prediction implies, so an image-target model is scored on the noise."""
+    s = sigma.to(noisy.dtype).view(-1, *([1] * (noisy.dim() - 1)))
+    if form == 'scaled':
+        return (noisy - (1 - s * s).sqrt() * images) / s
+    if form == 'additive':
+        return (noisy - images) / s
+    raise ValueError(f'noise form must be one of {NOISE_FORMS}, got {form!r}')
+
+
 def noisy_batch(images: torch.Tensor, sigma: NoiseLevel, form: str = 'scaled',
                 generator: Optional[torch.Generator] = None
                 ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
