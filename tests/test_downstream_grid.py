@@ -3,6 +3,7 @@ table from the runs' logged metrics, and the prediction pictures' painting."""
 import json
 import os
 import os.path as osp
+import sys
 
 import numpy as np
 import pytest
@@ -170,6 +171,35 @@ def test_grid_skips_a_cell_that_another_process_runs(tmp_path, capsys):
                       '100', '--inits', 'random', '--seeds', '0', '--seg-config', str(config)])
     assert f'skip {cell.name}: another process runs it' in capsys.readouterr().out
     assert rows[0]['random'] == 'not run'
+
+
+def test_grid_checks_a_cell_when_a_slot_is_free_not_before(tmp_path, capsys):
+    """With one slot, cell b waits for cell a. While it waits, another grid takes b (writes
+    its grid.pid, here from a's command): this grid leaves b to it instead of running it twice."""
+    from mimlab.experiments.runs import Grid, run_grid
+
+    class TwoCells(Grid):
+        def plan(self):
+            return ['a', 'b']
+
+        def folder(self, cell):
+            return str(tmp_path / cell)
+
+        def command(self, cell):
+            folder_b = str(tmp_path / 'b')
+            if cell == 'a':  # another grid starts b while a runs
+                return [sys.executable, '-c', f'import os, time; os.makedirs({folder_b!r}, '
+                        f'exist_ok=True); open(os.path.join({folder_b!r}, "grid.pid"), "w")'
+                        f'.write("{os.getpid()}"); time.sleep(0.5)']
+            return [sys.executable, '-c', f'open({str(tmp_path / "b_ran")!r}, "w")']
+
+        def report(self, cells):
+            return []
+
+    run_grid(TwoCells(), jobs=1)
+    assert 'skip b: another process runs it' in capsys.readouterr().out
+    assert not (tmp_path / 'b_ran').exists()
+    assert json.load(open(tmp_path / 'a' / 'usage.json'))['exit_code'] == 0
 
 
 def test_ground_truth_readers_agree_on_the_same_scenes(tmp_path):

@@ -85,11 +85,18 @@ def run_grid(grid: Grid, jobs: int = 1, train: bool = True) -> List[dict]:
         children = Children(jobs, grid.tag)
         for index, cell in enumerate(todo):
             folder = grid.folder(cell)
+            command = grid.command(cell)
+            if command is not None:
+                # a free slot first: while this grid waited, another one may have taken the cell
+                children.wait(jobs - 1)
+                if grid.finished(cell):
+                    print(f'[{grid.tag}] skip {osp.basename(folder)}: another process finished '
+                          'it', flush=True)
+                    continue
             if running_elsewhere(folder):
                 print(f'[{grid.tag}] skip {osp.basename(folder)}: another process runs it',
                       flush=True)
                 continue
-            command = grid.command(cell)
             if command is None:
                 grid.run_cell(cell, index, len(todo))
             else:
@@ -160,7 +167,8 @@ class Children:
         code = os.waitstatus_to_exitcode(status)
         process.returncode = code
         log.close()
-        os.remove(osp.join(folder, 'grid.pid'))
+        if osp.isfile(osp.join(folder, 'grid.pid')):
+            os.remove(osp.join(folder, 'grid.pid'))
         with open(osp.join(folder, 'usage.json'), 'w') as f:
             json.dump(dict(cpu_s=round(usage.ru_utime + usage.ru_stime, 1),
                            wall_s=round(time.time() - start, 1), exit_code=code), f)
