@@ -230,6 +230,15 @@ def test_skip_share_tool_scores_a_checkpoint_with_the_encoder_zeroed(tmp_path):
     assert result['skip_share'] == pytest.approx(
         (eps_sq - mean(zeroed)) / (eps_sq - mean(full)), rel=1e-4)
 
+    # a checkpoint whose stored run config trained the other target: refused, naming the key
+    stored = Config(dict(model=dict(tiny_ddep_cfg(), target='image')))
+    torch.save(dict(state_dict=model.state_dict(), meta=dict(cfg=stored.pretty_text)), ckpt)
+    with pytest.raises(SystemExit, match=r"model.target: .* trained with target 'image'"):
+        import_tool('ddep_skip_share', 'tools/analysis_tools').main([config, ckpt])
+    image_result = import_tool('ddep_skip_share', 'tools/analysis_tools').main(
+        [config, ckpt, '--cfg-options', 'model.target=image'])
+    assert image_result['target'] == 'image'
+
 
 # ---- DDeP vs DeP -------------------------------------------------------------------------------
 

@@ -7,6 +7,23 @@ from mmengine.config import Config
 
 from mimlab.apis.inference import init_model
 from mimlab.datasets import build_split_dataset, collate_present
+from mimlab.engine.checkpoint import load_local_checkpoint
+from mimlab.registry import ConfigError
+
+
+def check_trained_as(model, checkpoint: str) -> None:
+    """Refuse a DDeP ``model`` whose target differs from the one the checkpoint's run trained
+    (the config mmengine stores in the checkpoint's meta): the weights would load and be scored
+    against the wrong target. A checkpoint without a stored config is not checked."""
+    stored = load_local_checkpoint(checkpoint, map_location='cpu').get('meta', {}).get('cfg')
+    if not isinstance(stored, str):
+        return
+    trained = Config.fromstring(stored, '.py').model.get('target', 'noise')
+    if trained != model.target:
+        raise ConfigError(
+            f"model.target: {checkpoint} was trained with target '{trained}', the config says "
+            f"'{model.target}'; pass --cfg-options model.target={trained} or the run's own "
+            'config from its work dir')
 
 
 def skip_share(cfg: Union[str, Config], checkpoint: str, split: str = 'validation',
@@ -20,6 +37,7 @@ def skip_share(cfg: Union[str, Config], checkpoint: str, split: str = 'validatio
     alone denoise as well as the whole decoder, 0 when they do no better than predicting no
     noise."""
     model = init_model(cfg, checkpoint)
+    check_trained_as(model, checkpoint)
     cfg = model.cfg
     dataset = build_split_dataset(cfg, split)
     batch_size = batch_size or cfg.test_dataloader.batch_size
