@@ -238,6 +238,11 @@ def test_skip_share_tool_scores_a_checkpoint_with_the_encoder_zeroed(tmp_path):
     image_result = import_tool('ddep_skip_share', 'tools/analysis_tools').main(
         [config, ckpt, '--cfg-options', 'model.target=image'])
     assert image_result['target'] == 'image'
+    # tools/test.py names the difference (it evaluates what the config builds)
+    from mimlab.engine.resume import trained_model_differences
+    assert trained_model_differences(cfg, ckpt) == [
+        "model.target: 'image' in the checkpoint -> absent (its default) here"]
+    assert trained_model_differences(Config(dict(model=stored.model)), ckpt) == []
 
 
 # ---- DDeP vs DeP -------------------------------------------------------------------------------

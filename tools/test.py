@@ -2,10 +2,12 @@
 
 For a pretraining config this reports the reconstruction loss on the held-out split."""
 import argparse
+import logging
 import os
 import os.path as osp
 
 from mmengine.config import Config, DictAction
+from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
@@ -14,6 +16,7 @@ from mimlab.engine.checkpoint import allow_unsafe_load
 from mimlab.engine.config_checks import (join_cpu_process_group, leave_process_group,
                                          merge_options)
 from mimlab.engine.errors import one_line_errors
+from mimlab.engine.resume import trained_model_differences
 from mimlab.models.utils.state_dict import load_whole_model
 from mimlab.registry import check_config_types
 
@@ -62,6 +65,11 @@ def main(argv=None) -> dict:
     cfg.launcher = args.launcher
     with one_line_errors(cfg):
         merge_options(cfg, args.cfg_options)
+        differ = trained_model_differences(cfg, args.checkpoint)
+        if differ:
+            print_log(f'{args.checkpoint} was trained with another model config than this one; '
+                      f'its figures are those of the model built here: {"; ".join(differ)}',
+                      logger='current', level=logging.WARNING)
     if 'test_dataloader' not in cfg:
         raise SystemExit(f'{args.config} has no test_dataloader/test_evaluator to evaluate with')
     cfg.work_dir = args.work_dir or osp.join(

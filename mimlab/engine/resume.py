@@ -7,7 +7,7 @@ before anything is built, saying what differs and how to go on. :func:`resume_co
 :func:`interrupted` are the lines ``tools/train.py`` ends a stopped run with.
 """
 import shlex
-from typing import Any, Iterator, Optional, Sequence, Tuple
+from typing import Any, Iterator, List, Optional, Sequence, Tuple
 
 from mmengine.config import Config
 
@@ -78,6 +78,25 @@ def _differences(old, new, path: str, absent: Any = None,
             yield from _differences(a, b, f'{path}.{i}', absent, into_lists)
     elif old != new:
         yield path, old, new
+
+
+def trained_model_differences(cfg: Config, checkpoint: str) -> List[str]:
+    """'key: value in the checkpoint -> value here' for each leaf of ``cfg.model`` that differs
+    from the model config stored in ``checkpoint`` (mmengine's ``meta['cfg']``; ``init_cfg``
+    left out); empty when they agree or the checkpoint holds no readable config. For a tool that
+    evaluates the checkpoint with ``cfg``: a model option trained one way and scored another
+    (e.g. DDeP's ``target``) loads without error and gives another number."""
+    meta = load_local_checkpoint(checkpoint, 'cpu').get('meta') or {}
+    try:
+        old = Config.fromstring(meta['cfg'], '.py')
+    except Exception:  # no config text in the checkpoint, or one this mmengine cannot read
+        return []
+    def shown(value) -> str:
+        return 'absent (its default)' if value is _ABSENT else repr(value)
+
+    return [f'{path}: {shown(a)} in the checkpoint -> {shown(b)} here' for path, a, b in
+            _differences(_plain(old.get('model')), _plain(cfg.get('model')), 'model',
+                         absent=_ABSENT)]
 
 
 def check_resume_config(cfg: Config) -> None:
