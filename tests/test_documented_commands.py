@@ -198,9 +198,11 @@ def test_ctrl_c_prints_the_resume_command(tmp_path):
     """SIGINT during training: one line with the resume command (no traceback), status 130."""
     argv = [DEMO_CONFIG, '--work-dir', str(tmp_path), '--cfg-options', *TINY_RUN_OPTIONS,
             'train_cfg.max_epochs=200']
+    # SIGINT as in a terminal, also when a shell started the suite with it ignored
     proc = subprocess.Popen([sys.executable, osp.join(REPO, 'tools/train.py'), *argv], cwd=REPO,
                             env=dict(os.environ, PYTHONPATH=REPO), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 120
     while not (tmp_path / 'epoch_1.pth').exists() and time.time() < deadline:
         time.sleep(0.2)

@@ -13,6 +13,15 @@ from mimlab.engine.loops import use_resumable_loop
 from mimlab.registry import HOOKS
 
 
+@pytest.fixture(autouse=True)
+def _python_sigint_handler():
+    """Python's own SIGINT handler, as in a terminal (a shell may start the suite with SIGINT
+    ignored, in the background)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 def _sigint_to_self() -> None:
     os.kill(os.getpid(), signal.SIGINT)
     for _ in range(100_000):  # the handler runs here, in this frame
