@@ -218,3 +218,32 @@ def test_every_tool_script_imports():
             except Exception as err:  # noqa: BLE001 (any failure to load is the finding)
                 broken.append(f'{osp.relpath(path, REPO)}: {type(err).__name__}: {err}')
     assert broken == []
+
+
+_LEAVES_A_GROUP = '''
+import atexit, os, sys
+import torch.distributed as dist
+from mimlab.engine.config_checks import exit_after_process_group, leave_process_group
+if sys.argv[1] == 'group':
+    dist.init_process_group('gloo', init_method='file://' + sys.argv[2], rank=0, world_size=1)
+atexit.register(lambda: print('atexit ran'))
+leave_process_group()
+print('work done', flush=False)
+exit_after_process_group()
+print('after the exit call')
+'''
+
+
+@pytest.mark.parametrize('group', ['group', 'none'])
+def test_a_rank_that_left_its_group_exits_at_once_with_its_output(tmp_path, group):
+    """A rank of a distributed tool run exits with status 0 right after leaving its process
+    group (no interpreter teardown), its output flushed; a run without a group ends as usual."""
+    proc = subprocess.run([sys.executable, '-c', _LEAVES_A_GROUP, group, str(tmp_path / 'store')],
+                          cwd=REPO, env=dict(os.environ, PYTHONPATH=REPO), capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert 'work done' in proc.stdout
+    if group == 'group':
+        assert 'after the exit call' not in proc.stdout and 'atexit ran' not in proc.stdout
+    else:
+        assert 'after the exit call' in proc.stdout and 'atexit ran' in proc.stdout

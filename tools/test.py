@@ -13,8 +13,8 @@ from mmengine.runner import Runner
 
 from mimlab.apis.prepare import prepare_config
 from mimlab.engine.checkpoint import allow_unsafe_load
-from mimlab.engine.config_checks import (join_cpu_process_group, leave_process_group,
-                                         merge_options)
+from mimlab.engine.config_checks import (exit_after_process_group, join_cpu_process_group,
+                                         leave_process_group, merge_options)
 from mimlab.engine.errors import one_line_errors
 from mimlab.engine.resume import trained_model_differences
 from mimlab.models.utils.state_dict import load_whole_model
@@ -98,3 +98,4 @@ def main(argv=None) -> dict:
 
 if __name__ == '__main__':
     main()
+    exit_after_process_group()

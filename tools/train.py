@@ -12,7 +12,7 @@ from mmengine.dist import get_rank
 
 from mimlab.apis.train import summary, train, training_config
 from mimlab.engine.checkpoint import allow_unsafe_load
-from mimlab.engine.config_checks import leave_process_group
+from mimlab.engine.config_checks import exit_after_process_group, leave_process_group
 from mimlab.engine.errors import one_line_errors
 from mimlab.engine.hooks import Preempted
 from mimlab.engine.interrupt import ctrl_c_stops, interrupt_pending
@@ -86,3 +86,4 @@ def main(argv=None) -> None:
 
 if __name__ == '__main__':
     main()
+    exit_after_process_group()

@@ -8,7 +8,9 @@ them in order for every tool that builds from a config; ``--cfg-options`` go thr
 import difflib
 import inspect
 import logging
+import os
 import os.path as osp
+import sys
 from typing import Iterator, List, Optional, Tuple
 
 import torch
@@ -244,9 +246,29 @@ def join_cpu_process_group(cfg: Config) -> None:
         cfg.strategy.setdefault('model_wrapper', {}).setdefault('device_id', torch.device('cpu'))
 
 
+_left_a_group = False
+
+
 def leave_process_group() -> None:
-    """End of a tool's run: destroy the process group if one was joined. Left to the
-    interpreter's exit, gloo's threads can be torn down while still running (a rank then aborts
-    with "terminate called without an active exception" after its work is done)."""
+    """End of a tool's run: wait until every rank is done (rank 0 may still be writing its
+    results), then destroy the process group if one was joined."""
+    global _left_a_group
     if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.barrier()
         torch.distributed.destroy_process_group()
+        _left_a_group = True
+
+
+def exit_after_process_group() -> None:
+    """For a tool's ``__main__``, after its ``main()``: a process that left a process group
+    flushes its logs and output and exits at once with status 0. The interpreter's usual exit
+    runs C++ teardown that, in a rank of a 2-process gloo run on the CPU, now and then aborts
+    after all the work is done ("terminate called without an active exception", no Python
+    frame; about 1 run in 16 on a loaded 2-core machine), and the launcher then reports the
+    whole run as failed."""
+    if not _left_a_group:
+        return
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
