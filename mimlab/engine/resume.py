@@ -80,17 +80,26 @@ def _differences(old, new, path: str, absent: Any = None,
         yield path, old, new
 
 
+def stored_config(checkpoint: str) -> Optional[Config]:
+    """The config of the run that wrote ``checkpoint`` (mmengine's ``meta['cfg']``), or None
+    when it holds none or one this mmengine cannot read."""
+    meta = load_local_checkpoint(checkpoint, 'cpu').get('meta') or {}
+    try:
+        return Config.fromstring(meta['cfg'], '.py')
+    except Exception:
+        return None
+
+
 def trained_model_differences(cfg: Config, checkpoint: str) -> List[str]:
     """'key: value in the checkpoint -> value here' for each leaf of ``cfg.model`` that differs
     from the model config stored in ``checkpoint`` (mmengine's ``meta['cfg']``; ``init_cfg``
     left out); empty when they agree or the checkpoint holds no readable config. For a tool that
     evaluates the checkpoint with ``cfg``: a model option trained one way and scored another
     (e.g. DDeP's ``target``) loads without error and gives another number."""
-    meta = load_local_checkpoint(checkpoint, 'cpu').get('meta') or {}
-    try:
-        old = Config.fromstring(meta['cfg'], '.py')
-    except Exception:  # no config text in the checkpoint, or one this mmengine cannot read
+    old = stored_config(checkpoint)
+    if old is None:
         return []
+
     def shown(value) -> str:
         return 'absent (its default)' if value is _ABSENT else repr(value)
 

@@ -7,7 +7,7 @@ from mmengine.config import Config
 
 from mimlab.apis.inference import init_model
 from mimlab.datasets import build_split_dataset, collate_present
-from mimlab.engine.checkpoint import load_local_checkpoint
+from mimlab.engine.resume import stored_config
 from mimlab.registry import ConfigError
 
 
@@ -15,10 +15,10 @@ def check_trained_as(model, checkpoint: str) -> None:
     """Refuse a DDeP ``model`` whose target differs from the one the checkpoint's run trained
     (the config mmengine stores in the checkpoint's meta): the weights would load and be scored
     against the wrong target. A checkpoint without a stored config is not checked."""
-    stored = load_local_checkpoint(checkpoint, map_location='cpu').get('meta', {}).get('cfg')
-    if not isinstance(stored, str):
+    stored = stored_config(checkpoint)
+    if stored is None:
         return
-    trained = Config.fromstring(stored, '.py').model.get('target', 'noise')
+    trained = stored.model.get('target', 'noise')
     if trained != model.target:
         raise ConfigError(
             f"model.target: {checkpoint} was trained with target '{trained}', the config says "
